@@ -1,0 +1,595 @@
+package agentjail
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Version is the semantic version of this SDK. It is sent in the User-Agent header.
+const Version = "0.1.0"
+
+// Client talks to one agentjail control plane. Create it with NewClient; its exported
+// fields are the services, one per resource. A Client is safe for concurrent use by
+// multiple goroutines and should be reused: it keeps a pool of connections.
+type Client struct {
+	Credentials *CredentialsService // API credentials held by the control plane
+	Sessions    *SessionsService    // phantom-token sessions and exec inside them
+	Runs        *RunsService        // one-shot runs, live forks and streamed runs
+	Workspaces  *WorkspacesService  // persistent workspaces
+	Snapshots   *SnapshotsService   // snapshots of workspaces
+	Audit       *AuditService       // the phantom proxy's audit log
+	Jails       *JailsService       // the ledger of every jail run
+	Public      *PublicService      // unauthenticated health and stats
+	Settings    *SettingsService    // server configuration and identity
+
+	base string       // scheme://host[/prefix], no trailing slash
+	host string       // base host, for the redirect guard
+	hc   *http.Client // a copy of the caller's client (or ours) with the redirect guard
+	// The key is only kept inside closures: fmt prints a func as an address, so no
+	// formatting verb can reach it through the Client or a service's back-pointer.
+	auth       func() []string // the Authorization value; nil when no key is configured
+	apiKey     func() string   // the key, only to scrub it from error texts
+	userAgent  []string
+	headers    http.Header // WithHeader values, applied first
+	maxRetries int
+	logger     *slog.Logger
+	retryBase  time.Duration // first backoff step; tests shorten it
+	retryCap   time.Duration // longest single wait, Retry-After included
+}
+
+// Option configures a Client in NewClient.
+type Option func(*clientOptions) error
+
+type clientOptions struct {
+	apiKey     *string
+	httpClient *http.Client
+	userAgent  string
+	headers    http.Header
+	maxRetries int
+	logger     *slog.Logger
+}
+
+// WithAPIKey sets the API key sent as "Authorization: Bearer <key>" on every guarded
+// route. It overrides $AGENTJAIL_API_KEY; an explicit "" sends no key at all. Keys are
+// written "token@tenant:role" on the server side; only the token part is sent.
+func WithAPIKey(key string) Option {
+	return func(o *clientOptions) error {
+		for _, r := range key {
+			if r <= ' ' || r > '~' {
+				return errors.New("agentjail: API key contains whitespace or non-printable characters")
+			}
+		}
+		o.apiKey = &key
+		return nil
+	}
+}
+
+// WithHTTPClient makes the Client send its requests through hc. hc is never modified:
+// the Client uses a shallow copy whose redirect policy additionally drops the API key
+// on a redirect to another host or to plain http. Note that hc.Timeout, if set, bounds
+// every call, including runs that may legitimately take up to an hour.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *clientOptions) error {
+		if hc == nil {
+			return errors.New("agentjail: WithHTTPClient: nil *http.Client")
+		}
+		o.httpClient = hc
+		return nil
+	}
+}
+
+// WithUserAgent appends ua to the SDK's User-Agent,
+// "agentjail-go/<Version> (go<version>; <os>/<arch>)".
+func WithUserAgent(ua string) Option {
+	return func(o *clientOptions) error {
+		o.userAgent = strings.TrimSpace(ua)
+		return nil
+	}
+}
+
+// WithHeader adds a header to every request. The headers the SDK manages itself
+// (Authorization, Accept, Content-Type, User-Agent) cannot be set this way; use
+// WithAPIKey and WithUserAgent instead.
+func WithHeader(key, value string) Option {
+	return func(o *clientOptions) error {
+		k := http.CanonicalHeaderKey(strings.TrimSpace(key))
+		switch k {
+		case "":
+			return errors.New("agentjail: WithHeader: empty header name")
+		case "Authorization", "Accept", "Content-Type", "User-Agent", "Content-Length", "Host":
+			return fmt.Errorf("agentjail: WithHeader: %s is managed by the SDK", k)
+		}
+		if o.headers == nil {
+			o.headers = make(http.Header)
+		}
+		o.headers.Add(k, value)
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many times a failed request may be retried (default 2, so at
+// most 3 attempts; 0 disables retries). Only failures that are safe to repeat are
+// retried: see the package documentation for the exact policy.
+func WithMaxRetries(n int) Option {
+	return func(o *clientOptions) error {
+		if n < 0 {
+			return fmt.Errorf("agentjail: WithMaxRetries: negative count %d", n)
+		}
+		o.maxRetries = n
+		return nil
+	}
+}
+
+// WithLogger makes the Client log one debug record per HTTP attempt (method, path,
+// status, attempt, duration) and a warning per retry. Headers and bodies are never
+// logged. A nil logger, the default, logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *clientOptions) error {
+		o.logger = l
+		return nil
+	}
+}
+
+// NewClient returns a Client for the control plane at baseURL, e.g.
+// "http://127.0.0.1:7000" or "https://host/agentjail" (a path prefix is kept, trailing
+// slashes are dropped). An empty baseURL falls back to $AGENTJAIL_URL; the API key
+// comes from WithAPIKey, else $AGENTJAIL_API_KEY, else none is sent.
+//
+// The default HTTP client has no overall timeout and no response-header timeout, because
+// a run may take up to an hour before the server answers: bound each call with its
+// context instead. NewClient returns an error for a missing, unparsable or non-http(s)
+// URL and for an invalid option.
+func NewClient(baseURL string, opts ...Option) (*Client, error) {
+	o := clientOptions{maxRetries: 2}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if baseURL == "" {
+		baseURL = os.Getenv("AGENTJAIL_URL")
+	}
+	base, host, err := parseBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	key := os.Getenv("AGENTJAIL_API_KEY")
+	if o.apiKey != nil {
+		key = *o.apiKey
+	} else if WithAPIKey(key)(&clientOptions{}) != nil {
+		return nil, errors.New("agentjail: $AGENTJAIL_API_KEY contains whitespace or non-printable characters")
+	}
+
+	ua := fmt.Sprintf("agentjail-go/%s (%s; %s/%s)", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if o.userAgent != "" {
+		ua += " " + o.userAgent
+	}
+	c := &Client{
+		base:       base,
+		host:       host,
+		hc:         guardRedirects(o.httpClient),
+		apiKey:     func() string { return key },
+		userAgent:  []string{ua},
+		headers:    o.headers,
+		maxRetries: o.maxRetries,
+		logger:     o.logger,
+		retryBase:  500 * time.Millisecond,
+		retryCap:   8 * time.Second,
+	}
+	if key != "" {
+		value := []string{"Bearer " + key}
+		c.auth = func() []string { return value }
+	}
+	c.Credentials = &CredentialsService{c: c}
+	c.Sessions = &SessionsService{c: c}
+	c.Runs = &RunsService{c: c}
+	c.Workspaces = &WorkspacesService{c: c}
+	c.Snapshots = &SnapshotsService{c: c}
+	c.Audit = &AuditService{c: c}
+	c.Jails = &JailsService{c: c}
+	c.Public = &PublicService{c: c}
+	c.Settings = &SettingsService{c: c}
+	return c, nil
+}
+
+// parseBaseURL validates a control-plane URL and returns it without trailing slashes,
+// plus its host.
+func parseBaseURL(raw string) (base, host string, err error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", "", errors.New("agentjail: no base URL: pass one to NewClient or set $AGENTJAIL_URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("agentjail: invalid base URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", "", fmt.Errorf("agentjail: base URL must be http or https, got scheme %q", u.Scheme)
+	}
+	if u.Host == "" {
+		return "", "", errors.New("agentjail: base URL has no host")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", "", errors.New("agentjail: base URL must not have a query or fragment")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u.String(), u.Host, nil
+}
+
+// defaultTransport is a clone of http.DefaultTransport (so proxy settings from the
+// environment still apply) that keeps enough idle connections per host for bursts of
+// concurrent calls. It sets no response-header timeout on purpose.
+func defaultTransport() *http.Transport {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		t = &http.Transport{Proxy: http.ProxyFromEnvironment}
+	}
+	t = t.Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
+// guardRedirects returns a copy of hc (or a new default client) whose redirect policy
+// strips the Authorization header whenever a redirect leaves the original host or
+// downgrades to http; net/http alone would forward it to subdomains.
+func guardRedirects(hc *http.Client) *http.Client {
+	var out http.Client
+	if hc != nil {
+		out = *hc
+	} else {
+		out.Transport = defaultTransport()
+	}
+	next := out.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		if req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https") {
+			req.Header.Del("Authorization")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &out
+}
+
+// Format prints the Client without its API key, whatever the verb.
+func (c *Client) Format(f fmt.State, verb rune) {
+	if c == nil {
+		fmt.Fprint(f, "agentjail.Client(nil)")
+		return
+	}
+	key := "none"
+	if c.auth != nil {
+		key = "[REDACTED]"
+	}
+	fmt.Fprintf(f, "agentjail.Client{base: %s, apiKey: %s, maxRetries: %d}", c.base, key, c.maxRetries)
+}
+
+// String describes the Client without its API key.
+func (c *Client) String() string { return fmt.Sprint(c) }
+
+// GoString describes the Client without its API key.
+func (c *Client) GoString() string { return fmt.Sprint(c) }
+
+// idPath builds prefix + escaped id + suffix. It rejects the IDs that would change the
+// meaning of the path (empty, "." and "..") with ErrInvalidParams before any I/O.
+func idPath(prefix, what, id, suffix string) (string, error) {
+	if id == "" || id == "." || id == ".." {
+		return "", invalidf("%s ID %q is not valid", what, id)
+	}
+	return prefix + url.PathEscape(id) + suffix, nil
+}
+
+// ctxCheck rejects a nil context before any work is done.
+func ctxCheck(ctx context.Context) error {
+	if ctx == nil {
+		return invalidf("nil context")
+	}
+	return nil
+}
+
+// call describes one API request for the request helper.
+type call struct {
+	method string
+	path   string     // escaped path below the base URL, e.g. "/v1/sessions/sess_1"
+	query  url.Values // nil or only the parameters that are set
+	body   any        // JSON request body; POST and PATCH send {} when nil
+	public bool       // no Authorization header (/healthz, /v1/stats)
+	stream bool       // Accept text/event-stream; the 2xx response is handed back unread
+}
+
+// do sends c with the retry policy and decodes a 2xx JSON body into out (out may be nil,
+// and a 204 or empty body leaves it untouched). Every service method goes through here.
+func (c *Client) do(ctx context.Context, r call, out any) error {
+	_, err := c.send(ctx, r, out)
+	return err
+}
+
+// send is do for callers that need the response itself (streams). For a stream, the
+// returned response's body is open and belongs to the caller.
+func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, error) {
+	if err := ctxCheck(ctx); err != nil {
+		return nil, err
+	}
+	var body []byte
+	if r.body != nil || r.method == http.MethodPost || r.method == http.MethodPatch {
+		var err error
+		if body, err = encodeBody(r.body); err != nil {
+			return nil, err
+		}
+	}
+	target := c.base + r.path
+	if len(r.query) > 0 {
+		target += "?" + r.query.Encode()
+	}
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		resp, status, err := c.attempt(ctx, r, target, body, out)
+		c.logAttempt(ctx, r, status, attempt, time.Since(start))
+		if err == nil {
+			return resp, nil
+		}
+		apiErr, ok := err.(*Error)
+		if !ok { // context errors and the like end the call as they are
+			return nil, err
+		}
+		apiErr.Attempts = attempt
+		if attempt > c.maxRetries || !c.retryable(r, apiErr) {
+			return nil, apiErr
+		}
+		wait := c.backoff(attempt, apiErr.retryAfter)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			return nil, apiErr // the next attempt could not start before the deadline
+		}
+		if c.logger != nil {
+			c.logger.LogAttrs(ctx, slog.LevelWarn, "agentjail: retrying request",
+				slog.String("method", r.method), slog.String("path", r.path),
+				slog.Int("attempt", attempt), slog.Int("status", apiErr.StatusCode),
+				slog.Duration("wait", wait))
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("agentjail: %s %s: %w (after %d attempts, last error: %s)",
+				r.method, r.path, err, attempt, apiErr.Error())
+		}
+	}
+}
+
+// attempt makes one HTTP request and reports the status it got (0 for none). It returns
+// a *Error for anything the retry policy may look at, and a plain wrapped error when the
+// context ended.
+func (c *Client) attempt(ctx context.Context, r call, target string, body []byte, out any) (*http.Response, int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, target, rd)
+	if err != nil {
+		return nil, 0, invalidf("building request: %v", err)
+	}
+	if body != nil {
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	for k, v := range c.headers {
+		req.Header[k] = v
+	}
+	req.Header["User-Agent"] = c.userAgent
+	if r.stream {
+		req.Header["Accept"] = acceptSSE
+	} else {
+		req.Header["Accept"] = acceptJSON
+	}
+	if body != nil {
+		req.Header["Content-Type"] = acceptJSON
+	}
+	if c.auth != nil && !r.public {
+		req.Header["Authorization"] = c.auth()
+	}
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, 0, fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, ctxErr)
+		}
+		return nil, 0, networkError(err, c.apiKey())
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		discard(resp.Body)
+		return nil, resp.StatusCode, newStatusError(resp.StatusCode, resp.Header, b, c.apiKey())
+	}
+	if r.stream {
+		return resp, resp.StatusCode, nil
+	}
+	defer discard(resp.Body)
+	if err := decodeBody(resp.Body, out); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, resp.StatusCode, fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, ctxErr)
+		}
+		var cut *bodyReadError
+		if errors.As(err, &cut) {
+			return nil, resp.StatusCode, networkError(cut.err, c.apiKey())
+		}
+		return nil, resp.StatusCode, &Error{StatusCode: resp.StatusCode, Code: CodeUnknown,
+			Message: "malformed response body: " + err.Error(), err: err}
+	}
+	return nil, resp.StatusCode, nil
+}
+
+var (
+	acceptJSON = []string{"application/json"}
+	acceptSSE  = []string{"text/event-stream"}
+)
+
+// encodeBody renders a request body once, so that every attempt sends the same bytes.
+func encodeBody(v any) ([]byte, error) {
+	if v == nil {
+		return []byte("{}"), nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, invalidf("encoding request body: %v", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// bodyReadError marks a failure to read the response body (as opposed to bad JSON in it).
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
+
+// trackingReader remembers the first read error of the body other than io.EOF.
+type trackingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *trackingReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF && t.err == nil {
+		t.err = err
+	}
+	return n, err
+}
+
+// decodeBody decodes a 2xx body into out, streaming. An empty body leaves out as is.
+// When out is a *[]byte it receives the raw body (at most maxErrorBody bytes).
+func decodeBody(body io.Reader, out any) error {
+	if out == nil {
+		return nil
+	}
+	tr := trackingReader{r: body}
+	if raw, ok := out.(*[]byte); ok {
+		b, err := io.ReadAll(io.LimitReader(&tr, maxErrorBody))
+		if err != nil {
+			return &bodyReadError{err}
+		}
+		*raw = b
+		return nil
+	}
+	err := json.NewDecoder(&tr).Decode(out)
+	switch {
+	case tr.err != nil:
+		return &bodyReadError{tr.err}
+	case err == io.EOF:
+		return nil
+	}
+	return err
+}
+
+// discard drains a bounded amount of an unwanted body so the connection can be reused,
+// then closes it.
+func discard(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 256<<10)
+	_ = body.Close()
+}
+
+// retryable applies the retry policy. GET, HEAD and DELETE are retried on transport
+// failures and 408, 429, 502, 503, 504. POST and PATCH may start code or create
+// resources, so they are retried only when the server provably did not act: the
+// connection was never established, or the answer was 429 or 503.
+func (c *Client) retryable(r call, e *Error) bool {
+	idempotent := r.method == http.MethodGet || r.method == http.MethodHead || r.method == http.MethodDelete
+	if e.StatusCode == 0 {
+		if e.err == nil || isTLSError(e.err) {
+			return false
+		}
+		return idempotent || neverConnected(e.err)
+	}
+	switch e.StatusCode {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return true
+	case http.StatusRequestTimeout, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return idempotent
+	}
+	return false
+}
+
+// neverConnected reports whether err happened before a connection existed (refused,
+// unreachable, DNS), so no byte of the request reached the server.
+func neverConnected(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// isTLSError reports certificate and handshake failures, which retrying cannot fix.
+func isTLSError(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		header   tls.RecordHeaderError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	return errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &unknown) ||
+		errors.As(err, &hostname) || errors.As(err, &invalid)
+}
+
+// backoff returns the wait before the next attempt: retryBase·2^(attempt-1) with equal
+// jitter, or the server's Retry-After, never more than retryCap.
+func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return min(retryAfter, c.retryCap)
+	}
+	d := c.retryBase << (attempt - 1)
+	if d > c.retryCap || d <= 0 {
+		d = c.retryCap
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// sleep waits for d or until ctx is done, releasing its timer either way.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// logAttempt writes the per-attempt debug record: never headers or bodies.
+func (c *Client) logAttempt(ctx context.Context, r call, status, attempt int, took time.Duration) {
+	if c.logger == nil || !c.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	c.logger.LogAttrs(ctx, slog.LevelDebug, "agentjail: request",
+		slog.String("method", r.method), slog.String("path", r.path),
+		slog.Int("status", status), slog.Int("attempt", attempt), slog.Duration("duration", took))
+}

@@ -1,0 +1,50 @@
+package agentjail
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// AuditRow is one request seen by the phantom proxy.
+type AuditRow struct {
+	ID           int64     `json:"id"`
+	At           time.Time `json:"at"`
+	SessionID    string    `json:"session_id"` // "" when the token was missing or unknown
+	Service      string    `json:"service"`    // "" when unknown
+	Method       string    `json:"method"`
+	Path         string    `json:"path"` // upstream path after /v1/<service>
+	Status       int       `json:"status"`
+	RejectReason *string   `json:"reject_reason"` // nil when forwarded; e.g. "scope_denied", "unknown_token"
+	UpstreamMS   *int64    `json:"upstream_ms"`   // set on forwarded requests only
+}
+
+// AuditList is the newest audit rows. Total counts every row on the server, across
+// tenants, not just the ones returned.
+type AuditList struct {
+	Rows  []AuditRow `json:"rows"`
+	Total int64      `json:"total"`
+}
+
+// AuditService reads the phantom proxy's audit log (/v1/audit).
+type AuditService struct{ c *Client }
+
+// Recent returns the newest audit rows, newest first. limit 0 means the server default
+// (100); the server caps it at 1000. Operators only see rows of their own live sessions,
+// so a page may be shorter than limit.
+func (s *AuditService) Recent(ctx context.Context, limit int) (*AuditList, error) {
+	if limit < 0 {
+		return nil, invalidf("audit limit %d is negative", limit)
+	}
+	var q url.Values
+	if limit > 0 {
+		q = url.Values{"limit": {strconv.Itoa(limit)}}
+	}
+	var out AuditList
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/audit", query: q}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -1,0 +1,94 @@
+package agentjail
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Service names an upstream API whose real key the control plane keeps.
+type Service string
+
+// The services the phantom proxy supports.
+const (
+	ServiceOpenAI    Service = "openai"
+	ServiceAnthropic Service = "anthropic"
+	ServiceGitHub    Service = "github"
+	ServiceStripe    Service = "stripe"
+)
+
+// Credential describes a stored upstream key. The secret itself is never returned.
+type Credential struct {
+	TenantID    string    `json:"tenant_id"`
+	Service     Service   `json:"service"`
+	AddedAt     time.Time `json:"added_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Fingerprint string    `json:"fingerprint"` // 16 hex characters identifying the secret
+}
+
+// CredentialPutParams are the arguments of CredentialsService.Put. Printing the value
+// with any fmt verb hides Secret.
+type CredentialPutParams struct {
+	Service Service `json:"service"`
+	Secret  string  `json:"secret"` // the real upstream key; sent as is, never logged
+}
+
+// Format prints the params with Secret redacted.
+func (p CredentialPutParams) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "{Service:%s Secret:[REDACTED]}", p.Service)
+}
+
+// CredentialsService manages the real upstream keys of a tenant
+// (/v1/credentials). Operators manage their own tenant's keys; admins may target
+// another tenant with ForTenant.
+type CredentialsService struct {
+	c      *Client
+	tenant string
+}
+
+// ForTenant returns a copy of the service whose calls add ?tenant=<tenant>. For an
+// admin key, Put and Delete then act on that tenant and List shows only it; an operator
+// naming another tenant gets ErrNotFound from Put and Delete. "" means no tenant
+// parameter: the caller's own tenant (List shows every tenant to admins).
+func (s *CredentialsService) ForTenant(tenant string) *CredentialsService {
+	return &CredentialsService{c: s.c, tenant: tenant}
+}
+
+func (s *CredentialsService) query() url.Values {
+	if s.tenant == "" {
+		return nil
+	}
+	return url.Values{"tenant": {s.tenant}}
+}
+
+// List returns the credentials visible to the caller, sorted by tenant then service.
+func (s *CredentialsService) List(ctx context.Context) ([]Credential, error) {
+	var out []Credential
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/credentials", query: s.query()}, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Put stores or rotates the real key of p.Service. The server answers ErrBadRequest for
+// an empty or blank Secret and for an unknown service.
+func (s *CredentialsService) Put(ctx context.Context, p CredentialPutParams) (*Credential, error) {
+	var out Credential
+	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/credentials", query: s.query(), body: p}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Delete removes the key of service. Phantom tokens already issued stay valid but the
+// proxy answers them 502 until a key is put again. It returns an error matching
+// ErrNotFound when there is no such credential.
+func (s *CredentialsService) Delete(ctx context.Context, service Service) error {
+	p, err := idPath("/v1/credentials/", "service", string(service), "")
+	if err != nil {
+		return err
+	}
+	return s.c.do(ctx, call{method: http.MethodDelete, path: p, query: s.query()}, nil)
+}

@@ -1,0 +1,209 @@
+package agentjail
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrorCode classifies an Error. Compare it with the Code constants, or match an error
+// with errors.Is and the Err sentinels.
+type ErrorCode string
+
+// The error codes, derived from the HTTP status (see Error).
+const (
+	CodeBadRequest   ErrorCode = "BAD_REQUEST"  // 400 and every other 4xx not listed below (413, 415, 422, …)
+	CodeUnauthorized ErrorCode = "UNAUTHORIZED" // 401: missing or invalid API key
+	CodeForbidden    ErrorCode = "FORBIDDEN"    // 403
+	CodeNotFound     ErrorCode = "NOT_FOUND"    // 404, also for another tenant's resources
+	CodeConflict     ErrorCode = "CONFLICT"     // 409, e.g. an exec already in flight on a workspace
+	CodeRateLimited  ErrorCode = "RATE_LIMITED" // 429
+	CodeTimeout      ErrorCode = "TIMEOUT"      // 408 and 504
+	CodeServerError  ErrorCode = "SERVER_ERROR" // every other 5xx
+	CodeNetwork      ErrorCode = "NETWORK"      // no HTTP response: the connection failed or broke
+	CodeUnknown      ErrorCode = "UNKNOWN"      // anything else, e.g. a 2xx whose body is not valid JSON
+)
+
+// codeForStatus maps an HTTP status to its ErrorCode.
+func codeForStatus(status int) ErrorCode {
+	switch {
+	case status == 408 || status == 504:
+		return CodeTimeout
+	case status == 429:
+		return CodeRateLimited
+	case status == 400:
+		return CodeBadRequest
+	case status == 401:
+		return CodeUnauthorized
+	case status == 403:
+		return CodeForbidden
+	case status == 404:
+		return CodeNotFound
+	case status == 409:
+		return CodeConflict
+	case status >= 500 && status <= 599:
+		return CodeServerError
+	case status >= 400 && status <= 499:
+		return CodeBadRequest
+	}
+	return CodeUnknown
+}
+
+// Error is the error returned for every failed call that reached the network: a non-2xx
+// response, a transport failure (StatusCode 0, Code CodeNetwork, the cause reachable
+// with errors.Unwrap) or a 2xx response that could not be decoded. Match it with
+// errors.As, or match its Code with errors.Is and the Err sentinels. Its text never
+// contains the API key or the request body.
+type Error struct {
+	StatusCode int       // HTTP status; 0 for transport failures
+	Code       ErrorCode // classification of StatusCode, see the Code constants
+	Message    string    // the JSON "error" field, else the plain-text body, else the status text; at most 1 KiB
+	Body       []byte    // raw response body, at most 64 KiB kept
+	Attempts   int       // requests made, retries included (1 when nothing was retried)
+
+	err        error         // transport or decoding cause
+	retryAfter time.Duration // the server's Retry-After hint, if any
+}
+
+// Error returns "agentjail <status>: <message>", or "agentjail: <message>" when no
+// response was received.
+func (e *Error) Error() string {
+	if e.StatusCode == 0 {
+		return "agentjail: " + e.Message
+	}
+	return "agentjail " + strconv.Itoa(e.StatusCode) + ": " + e.Message
+}
+
+// Unwrap returns the transport or decoding error behind e, if any.
+func (e *Error) Unwrap() error { return e.err }
+
+// Is reports whether target is the sentinel of e's Code (ErrNotFound for CodeNotFound…).
+func (e *Error) Is(target error) bool {
+	s, ok := target.(*sentinel)
+	return ok && s.code != "" && s.code == e.Code
+}
+
+// GoString keeps %#v to the same redacted, bounded text as Error.
+func (e *Error) GoString() string { return "&agentjail.Error{" + strconv.Quote(e.Error()) + "}" }
+
+// sentinel is the type of the Err variables; an *Error matches the one of its Code.
+type sentinel struct {
+	code ErrorCode
+	msg  string
+}
+
+func (s *sentinel) Error() string { return s.msg }
+
+// Sentinels for errors.Is. An *Error matches the sentinel of its Code, so
+// errors.Is(err, ErrNotFound) holds for every 404.
+var (
+	ErrBadRequest   error = &sentinel{CodeBadRequest, "agentjail: bad request"}
+	ErrUnauthorized error = &sentinel{CodeUnauthorized, "agentjail: unauthorized"}
+	ErrForbidden    error = &sentinel{CodeForbidden, "agentjail: forbidden"}
+	ErrNotFound     error = &sentinel{CodeNotFound, "agentjail: not found"}
+	ErrConflict     error = &sentinel{CodeConflict, "agentjail: conflict"}
+	ErrRateLimited  error = &sentinel{CodeRateLimited, "agentjail: rate limited"}
+	ErrTimeout      error = &sentinel{CodeTimeout, "agentjail: timeout"}
+	ErrServerError  error = &sentinel{CodeServerError, "agentjail: server error"}
+	ErrNetwork      error = &sentinel{CodeNetwork, "agentjail: network error"}
+
+	// ErrInvalidParams is matched by errors returned before any request is sent because
+	// the arguments cannot be valid: an empty, "." or ".." ID, a fork without a child or
+	// with both child forms, more than 16 children, a workspace fork Count outside
+	// 1..16, an empty ParentWorkspaceID, negative durations, limits or sizes.
+	ErrInvalidParams error = &sentinel{"", "agentjail: invalid params"}
+)
+
+// invalidf returns an error matching ErrInvalidParams.
+func invalidf(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidParams}, a...)...)
+}
+
+const (
+	maxErrorBody    = 64 << 10 // bytes of an error body kept in Error.Body
+	maxErrorMessage = 1 << 10  // bytes of Error.Message
+)
+
+// newStatusError builds the *Error for a non-2xx response whose body (at most
+// maxErrorBody bytes) has already been read. secret is scrubbed from the kept text.
+func newStatusError(status int, header http.Header, body []byte, secret string) *Error {
+	e := &Error{StatusCode: status, Code: codeForStatus(status), Body: scrub(body, secret)}
+	e.Message = errorMessage(status, header.Get("Content-Type"), e.Body)
+	e.retryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
+	return e
+}
+
+// errorMessage picks the JSON "error" field, else the plain-text body, else the status text.
+func errorMessage(status int, contentType string, body []byte) string {
+	var env struct {
+		Error *string `json:"error"`
+	}
+	if json.Unmarshal(body, &env) == nil && env.Error != nil && *env.Error != "" {
+		return truncate(*env.Error)
+	}
+	isJSON := strings.Contains(strings.ToLower(contentType), "json")
+	if text := strings.TrimSpace(string(body)); text != "" && !isJSON {
+		return truncate(text)
+	}
+	if t := http.StatusText(status); t != "" {
+		return t
+	}
+	return "status " + strconv.Itoa(status)
+}
+
+// truncate cuts s to maxErrorMessage bytes on a rune boundary.
+func truncate(s string) string {
+	if len(s) <= maxErrorMessage {
+		return s
+	}
+	cut := maxErrorMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// minScrubLen is the shortest key scrubbed from error texts: replacing a one-letter test
+// key would mangle every message while protecting nothing.
+const minScrubLen = 8
+
+// scrub replaces every occurrence of secret in b, so that a server or proxy echoing the
+// API key cannot leak it through an error.
+func scrub(b []byte, secret string) []byte {
+	if len(secret) < minScrubLen || !strings.Contains(string(b), secret) {
+		return b
+	}
+	return []byte(strings.ReplaceAll(string(b), secret, "[REDACTED]"))
+}
+
+// networkError wraps a transport failure.
+func networkError(err error, secret string) *Error {
+	return &Error{Code: CodeNetwork, Message: truncate(string(scrub([]byte(err.Error()), secret))), err: err}
+}
+
+// parseRetryAfter reads a Retry-After value in seconds or as an HTTP date; 0 when absent
+// or unparsable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(time.Hour/time.Second) {
+			return time.Hour
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

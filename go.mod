@@ -1,0 +1,3 @@
+module github.com/agentjail/agentjail-go
+
+go 1.23

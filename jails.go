@@ -1,0 +1,137 @@
+package agentjail
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// JailStatus is the state of a jail in the ledger.
+type JailStatus string
+
+// The jail states. A jail that timed out or was OOM-killed is still JailCompleted.
+const (
+	JailRunning   JailStatus = "running"
+	JailCompleted JailStatus = "completed"
+	JailError     JailStatus = "error" // the engine failed to start or run it
+)
+
+// JailKind is what started a jail.
+type JailKind string
+
+// The jail kinds.
+const (
+	JailKindRun       JailKind = "run"       // RunsService.Create
+	JailKindExec      JailKind = "exec"      // SessionsService.Exec
+	JailKindFork      JailKind = "fork"      // RunsService.Fork (parent and children)
+	JailKindStream    JailKind = "stream"    // RunsService.Stream
+	JailKindWorkspace JailKind = "workspace" // WorkspacesService.Exec
+)
+
+// Jail is one row of the jail ledger. Pointer fields are nil until the jail ends or
+// when the server had no value.
+type Jail struct {
+	ID        int64      `json:"id"`
+	TenantID  string     `json:"tenant_id"`
+	Kind      JailKind   `json:"kind"`
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at"`
+	Status    JailStatus `json:"status"`
+	SessionID *string    `json:"session_id"` // set for session execs only
+	// Label is the language for runs and streams, the command for execs,
+	// "<lang> · parent" / "<lang> · child <i>" for forks, "workspace:<id>/<cmd>" for workspaces.
+	Label              string      `json:"label"`
+	ParentID           *int64      `json:"parent_id"` // the fork parent's jail ID
+	ExitCode           *int        `json:"exit_code"`
+	DurationMS         *int64      `json:"duration_ms"`
+	TimedOut           *bool       `json:"timed_out"`
+	OOMKilled          *bool       `json:"oom_killed"`
+	MemoryPeakBytes    *int64      `json:"memory_peak_bytes"`
+	MemoryCurrentBytes *int64      `json:"memory_current_bytes"`
+	CPUUsageUsec       *int64      `json:"cpu_usage_usec"`
+	IOReadBytes        *int64      `json:"io_read_bytes"`
+	IOWriteBytes       *int64      `json:"io_write_bytes"`
+	PIDsCurrent        *int64      `json:"pids_current"`
+	Stdout             *string     `json:"stdout"` // capped at 16 KiB plus "… (truncated)"
+	Stderr             *string     `json:"stderr"`
+	Error              *string     `json:"error"`
+	Config             *JailConfig `json:"config,omitempty"`
+}
+
+// JailConfig is the configuration a jail ran with.
+type JailConfig struct {
+	NetworkMode    NetworkMode `json:"network_mode"`
+	NetworkDomains []string    `json:"network_domains,omitempty"`
+	Seccomp        Seccomp     `json:"seccomp"`
+	MemoryMB       int64       `json:"memory_mb"`
+	TimeoutSecs    int64       `json:"timeout_secs"`
+	CPUPercent     int64       `json:"cpu_percent"`
+	MaxPIDs        int64       `json:"max_pids"`
+	GitRepo        string      `json:"git_repo,omitempty"`
+	GitRef         string      `json:"git_ref,omitempty"`
+}
+
+// JailListParams select a page of the ledger. Zero values are not sent.
+type JailListParams struct {
+	Limit  int        // 0 = server default (50), at most 500
+	Offset int        //
+	Status JailStatus // only jails in this state
+	Kind   JailKind   // only jails of this kind
+	Query  string     // case-insensitive substring of label, session ID or error
+}
+
+// JailList is one page of the ledger, newest first.
+type JailList struct {
+	Rows   []Jail `json:"rows"`
+	Total  int64  `json:"total"` // rows matching the filters
+	Limit  int64  `json:"limit"`
+	Offset int64  `json:"offset"`
+}
+
+// JailsService reads the ledger of every jail the server ran (/v1/jails).
+type JailsService struct{ c *Client }
+
+// List returns one page of the ledger, newest first. The server ignores a Status or Kind
+// it does not know rather than rejecting it.
+func (s *JailsService) List(ctx context.Context, p JailListParams) (*JailList, error) {
+	q, err := pageQuery(p.Limit, p.Offset, p.Query)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != "" {
+		q.Set("status", string(p.Status))
+	}
+	if p.Kind != "" {
+		q.Set("kind", string(p.Kind))
+	}
+	var out JailList
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/jails", query: q}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// All ranges over every jail matching p, fetching pages lazily. Breaking out of the loop
+// stops fetching; an error is yielded once.
+func (s *JailsService) All(ctx context.Context, p JailListParams) iter.Seq2[Jail, error] {
+	return paginate(ctx, p.Limit, p.Offset, func(ctx context.Context, limit, offset int) ([]Jail, int64, error) {
+		q := p
+		q.Limit, q.Offset = limit, offset
+		page, err := s.List(ctx, q)
+		if err != nil {
+			return nil, 0, err
+		}
+		return page.Rows, page.Total, nil
+	})
+}
+
+// Get returns one jail, or an error matching ErrNotFound.
+func (s *JailsService) Get(ctx context.Context, id int64) (*Jail, error) {
+	var out Jail
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/jails/" + strconv.FormatInt(id, 10)}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

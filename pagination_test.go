@@ -1,0 +1,133 @@
+package agentjail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// pagedServer serves total workspaces/snapshots/jails, honouring limit and offset like
+// the real server (default 50, at most 500, echoed unclamped).
+func pagedServer(t *testing.T, total int, failAtOffset int) *recorder {
+	return newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		limit, offset := 50, 0
+		if v := q.Get("limit"); v != "" {
+			limit, _ = strconv.Atoi(v)
+		}
+		if v := q.Get("offset"); v != "" {
+			offset, _ = strconv.Atoi(v)
+		}
+		if failAtOffset >= 0 && offset >= failAtOffset {
+			jsonReply(500, `{"error":"internal server error"}`)(w, r)
+			return
+		}
+		var rows []string
+		for i := offset; i < min(offset+min(max(limit, 1), 500), total); i++ {
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/jails"):
+				rows = append(rows, fmt.Sprintf(`{"id":%d}`, i))
+			default:
+				rows = append(rows, fmt.Sprintf(`{"id":"x_%d"}`, i))
+			}
+		}
+		jsonReply(200, fmt.Sprintf(`{"rows":[%s],"total":%d,"limit":%d,"offset":%d}`, strings.Join(rows, ","), total, limit, offset))(w, r)
+	})
+}
+
+func TestAllIterators(t *testing.T) {
+	t.Parallel()
+	type lister func(c *Client, limit, offset int) func(yield func(string, error) bool)
+	listers := map[string]lister{
+		"workspaces": func(c *Client, limit, offset int) func(yield func(string, error) bool) {
+			return func(yield func(string, error) bool) {
+				for w, err := range c.Workspaces.All(context.Background(), WorkspaceListParams{Limit: limit, Offset: offset, Query: "q"}) {
+					if !yield(w.ID, err) {
+						return
+					}
+				}
+			}
+		},
+		"snapshots": func(c *Client, limit, offset int) func(yield func(string, error) bool) {
+			return func(yield func(string, error) bool) {
+				for s, err := range c.Snapshots.All(context.Background(), SnapshotListParams{WorkspaceID: "wrk_1", Limit: limit, Offset: offset}) {
+					if !yield(s.ID, err) {
+						return
+					}
+				}
+			}
+		},
+		"jails": func(c *Client, limit, offset int) func(yield func(string, error) bool) {
+			return func(yield func(string, error) bool) {
+				for j, err := range c.Jails.All(context.Background(), JailListParams{Kind: JailKindRun, Limit: limit, Offset: offset}) {
+					if !yield("x_"+strconv.FormatInt(j.ID, 10), err) {
+						return
+					}
+				}
+			}
+		},
+	}
+	cases := []struct {
+		name      string
+		total     int
+		limit     int
+		offset    int
+		breakAt   int // stop after this many rows; 0 = range to the end
+		failAt    int // offset at which the server fails; -1 = never
+		wantRows  int
+		wantCalls int
+		wantErr   bool
+	}{
+		{"three pages", 25, 10, 0, 0, -1, 25, 3, false},
+		{"exact multiple stops on total", 20, 10, 0, 0, -1, 20, 2, false},
+		{"default page size", 120, 0, 0, 0, -1, 120, 3, false},
+		{"limit above server cap", 1200, 1000, 0, 0, -1, 1200, 3, false},
+		{"start offset", 25, 10, 20, 0, -1, 5, 1, false},
+		{"empty", 0, 10, 0, 0, -1, 0, 1, false},
+		{"break after first row fetches one page", 25, 10, 0, 1, -1, 1, 1, false},
+		{"break in second page", 25, 10, 0, 12, -1, 12, 2, false},
+		{"error yielded once", 25, 10, 0, 0, 10, 10, 2, true},
+	}
+	for lname, list := range listers {
+		for _, tc := range cases {
+			t.Run(lname+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				srv := pagedServer(t, tc.total, tc.failAt)
+				c := testClient(t, srv.URL, WithMaxRetries(0))
+				seq := list(c, tc.limit, tc.offset)
+				if n := len(srv.requests()); n != 0 {
+					t.Fatalf("%d requests before ranging", n)
+				}
+				rows, errs := 0, 0
+				seen := map[string]bool{}
+				for id, err := range seq {
+					if err != nil {
+						errs++
+						if !errors.Is(err, ErrServerError) {
+							t.Fatalf("err = %v", err)
+						}
+						continue
+					}
+					if seen[id] {
+						t.Fatalf("row %s yielded twice", id)
+					}
+					seen[id] = true
+					rows++
+					if tc.breakAt > 0 && rows == tc.breakAt {
+						break
+					}
+				}
+				if rows != tc.wantRows || (errs == 1) != tc.wantErr || errs > 1 {
+					t.Fatalf("rows %d errs %d; want %d rows, error %v", rows, errs, tc.wantRows, tc.wantErr)
+				}
+				if n := len(srv.requests()); n != tc.wantCalls {
+					t.Fatalf("%d requests, want %d", n, tc.wantCalls)
+				}
+			})
+		}
+	}
+}

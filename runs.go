@@ -1,0 +1,179 @@
+package agentjail
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Language is the language of a run's code. The server also accepts the aliases "js",
+// "py" and "sh".
+type Language string
+
+// The languages a run may use.
+const (
+	LanguageJavaScript Language = "javascript" // run as main.mjs with node
+	LanguagePython     Language = "python"     // run as main.py with python3
+	LanguageBash       Language = "bash"       // run as main.sh with /bin/sh
+)
+
+// RunParams are the arguments of RunsService.Create and RunsService.Stream.
+type RunParams struct {
+	Code     string        // the program; the whole request must stay under 1 MiB
+	Language Language      // "" = server default, JavaScript
+	Timeout  time.Duration // sent in whole seconds rounded up; 0 = server default (300 s), clamped to 1 h
+	// MemoryMB is the memory limit in MiB; 0 = server default (512), MemoryUnlimited = none.
+	MemoryMB int
+	// Git is cloned into /workspace before the run (Create only; the server ignores it on Stream).
+	Git *GitSeed
+	ExecOptions
+}
+
+func (p RunParams) body() (any, error) {
+	mem, err := memoryMB(p.MemoryMB)
+	if err != nil {
+		return nil, err
+	}
+	if err := durations(p.Timeout); err != nil {
+		return nil, err
+	}
+	if err := p.ExecOptions.validate(); err != nil {
+		return nil, err
+	}
+	return struct {
+		Code        string   `json:"code"`
+		Language    Language `json:"language,omitempty"`
+		TimeoutSecs int64    `json:"timeout_secs,omitempty"`
+		MemoryMB    *int64   `json:"memory_mb,omitempty"`
+		Git         *GitSeed `json:"git,omitempty"`
+		ExecOptions
+	}{p.Code, p.Language, seconds(p.Timeout), mem, p.Git, p.ExecOptions}, nil
+}
+
+// ForkChild is one child of a live fork: code that runs in a copy of the parent's
+// checkpoint.
+type ForkChild struct {
+	Code string `json:"code"`
+}
+
+// maxForkChildren is the server's limit of children per fork.
+const maxForkChildren = 16
+
+// ForkParams are the arguments of RunsService.Fork. Give either ChildCode (one child)
+// or Children (1 to 16), not both.
+type ForkParams struct {
+	ParentCode string
+	ChildCode  string
+	Children   []ForkChild
+	Language   Language
+	// ForkAfter is how long the parent runs before it is frozen and copied; sent in whole
+	// milliseconds rounded up; 0 = server default (1.5 s), at most 30 s.
+	ForkAfter time.Duration
+	Timeout   time.Duration // per process; 0 = server default (300 s)
+	MemoryMB  int           // 0 = server default (512), MemoryUnlimited = none
+	Git       *GitSeed
+	ExecOptions
+}
+
+func (p ForkParams) body() (any, error) {
+	switch {
+	case p.ChildCode == "" && len(p.Children) == 0:
+		return nil, invalidf("fork needs ChildCode or Children")
+	case p.ChildCode != "" && len(p.Children) > 0:
+		return nil, invalidf("fork takes ChildCode or Children, not both")
+	case len(p.Children) > maxForkChildren:
+		return nil, invalidf("fork takes at most %d children, got %d", maxForkChildren, len(p.Children))
+	}
+	mem, err := memoryMB(p.MemoryMB)
+	if err != nil {
+		return nil, err
+	}
+	if err := durations(p.ForkAfter, p.Timeout); err != nil {
+		return nil, err
+	}
+	if err := p.ExecOptions.validate(); err != nil {
+		return nil, err
+	}
+	return struct {
+		ParentCode  string      `json:"parent_code"`
+		ChildCode   string      `json:"child_code,omitempty"`
+		Children    []ForkChild `json:"children,omitempty"`
+		Language    Language    `json:"language,omitempty"`
+		ForkAfterMS int64       `json:"fork_after_ms,omitempty"`
+		TimeoutSecs int64       `json:"timeout_secs,omitempty"`
+		MemoryMB    *int64      `json:"memory_mb,omitempty"`
+		Git         *GitSeed    `json:"git,omitempty"`
+		ExecOptions
+	}{p.ParentCode, p.ChildCode, p.Children, p.Language, millis(p.ForkAfter), seconds(p.Timeout), mem, p.Git, p.ExecOptions}, nil
+}
+
+// ForkResult is the outcome of a live fork. Child and Fork repeat Children[0] and
+// Forks[0] for single-child callers.
+type ForkResult struct {
+	Parent   ExecResult   `json:"parent"`
+	Child    ExecResult   `json:"child"`
+	Children []ExecResult `json:"children"`
+	Fork     ForkMeta     `json:"fork"`
+	Forks    []ForkMeta   `json:"forks"`
+}
+
+// ForkMeta describes how one child's copy of the parent was made.
+type ForkMeta struct {
+	CloneMS     int64  `json:"clone_ms"`
+	FilesCloned int64  `json:"files_cloned"`
+	FilesCOW    int64  `json:"files_cow"`
+	BytesCloned int64  `json:"bytes_cloned"`
+	Method      string `json:"method"` // "reflink", "copy" or "mixed"
+	WasFrozen   bool   `json:"was_frozen"`
+}
+
+// UnmarshalJSON decodes a ForkMeta, saturating an overflowed clone_ms instead of failing.
+func (m *ForkMeta) UnmarshalJSON(b []byte) error {
+	type plain ForkMeta
+	aux := struct {
+		*plain
+		CloneMS satInt64 `json:"clone_ms"`
+	}{plain: (*plain)(m)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	m.CloneMS = int64(aux.CloneMS)
+	return nil
+}
+
+// RunsService runs one-shot code in fresh jails (/v1/runs).
+type RunsService struct{ c *Client }
+
+// Create runs p.Code and waits for it to finish. The call lasts as long as the run (up
+// to its Timeout, at most an hour): bound it with ctx. A run that times out is not an
+// error: the result has TimedOut set and ExitCode 137. It returns an error matching
+// ErrBadRequest for an unsupported language, an invalid git seed or allowlist, or when
+// the server is at its concurrency limit.
+func (s *RunsService) Create(ctx context.Context, p RunParams) (*ExecResult, error) {
+	body, err := p.body()
+	if err != nil {
+		return nil, err
+	}
+	var out ExecResult
+	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/runs", body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Fork starts ParentCode, freezes it after ForkAfter, copies its state into one jail per
+// child, resumes it, runs the children there and waits for all of them. It returns an
+// error matching ErrInvalidParams, without sending anything, when neither or both of
+// ChildCode and Children are given or there are more than 16 children.
+func (s *RunsService) Fork(ctx context.Context, p ForkParams) (*ForkResult, error) {
+	body, err := p.body()
+	if err != nil {
+		return nil, err
+	}
+	var out ForkResult
+	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/runs/fork", body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

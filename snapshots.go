@@ -1,0 +1,183 @@
+package agentjail
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Snapshot is a saved copy of a workspace's files.
+type Snapshot struct {
+	ID          string    `json:"id"`
+	TenantID    string    `json:"tenant_id"`
+	WorkspaceID string    `json:"workspace_id"` // "" if unknown
+	Name        string    `json:"name"`         // "" if unnamed; "fork-origin:<id>" and "auto:<id>" are made by the server
+	CreatedAt   time.Time `json:"created_at"`
+	Path        string    `json:"path"` // host path of the stored copy
+	SizeBytes   int64     `json:"size_bytes"`
+}
+
+// ManifestKind says how a snapshot is stored.
+type ManifestKind string
+
+// The snapshot storage kinds.
+const (
+	ManifestIncremental ManifestKind = "incremental" // content-addressed; Entries lists every file
+	ManifestClassic     ManifestKind = "classic"     // a full copy; Entries is empty
+)
+
+// SnapshotManifest lists the files of a snapshot.
+type SnapshotManifest struct {
+	Kind    ManifestKind    `json:"kind"`
+	Entries []ManifestEntry `json:"entries"`
+}
+
+// ManifestEntry is one file of an incremental snapshot.
+type ManifestEntry struct {
+	Path string `json:"path"` // relative, "/"-separated
+	Mode uint32 `json:"mode"` // Unix permission bits, e.g. 0o644
+	Hash string `json:"hash"` // hex BLAKE3-256 of the content
+	Size int64  `json:"size"`
+}
+
+// SnapshotCreateParams are the arguments of SnapshotsService.Create.
+type SnapshotCreateParams struct {
+	Name string // optional
+}
+
+// SnapshotListParams select a page of snapshots. Zero values are not sent.
+type SnapshotListParams struct {
+	WorkspaceID string // only snapshots of this workspace
+	Limit       int    // 0 = server default (50), at most 500
+	Offset      int
+	Query       string // case-insensitive substring of ID, name or workspace ID
+}
+
+// SnapshotList is one page of snapshots, newest first.
+type SnapshotList struct {
+	Rows   []Snapshot `json:"rows"`
+	Total  int64      `json:"total"`
+	Limit  int64      `json:"limit"`
+	Offset int64      `json:"offset"`
+}
+
+// CreateWorkspaceFromParams are the arguments of SnapshotsService.CreateWorkspaceFrom.
+type CreateWorkspaceFromParams struct {
+	// ParentWorkspaceID is the workspace the snapshot was taken of (required); it must
+	// still exist.
+	ParentWorkspaceID string
+	Label             string // "" = a generated slug
+}
+
+// SnapshotsService manages workspace snapshots (/v1/snapshots).
+type SnapshotsService struct{ c *Client }
+
+// Create snapshots the workspace's files. It returns an error matching ErrNotFound when
+// the workspace is not visible.
+func (s *SnapshotsService) Create(ctx context.Context, workspaceID string, p SnapshotCreateParams) (*Snapshot, error) {
+	path, err := idPath("/v1/workspaces/", "workspace", workspaceID, "/snapshot")
+	if err != nil {
+		return nil, err
+	}
+	body := struct {
+		Name string `json:"name,omitempty"`
+	}{p.Name}
+	var out Snapshot
+	if err := s.c.do(ctx, call{method: http.MethodPost, path: path, body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// List returns one page of snapshots, newest first, including the server's own
+// "fork-origin:" and "auto:" snapshots.
+func (s *SnapshotsService) List(ctx context.Context, p SnapshotListParams) (*SnapshotList, error) {
+	q, err := pageQuery(p.Limit, p.Offset, p.Query)
+	if err != nil {
+		return nil, err
+	}
+	if p.WorkspaceID != "" {
+		q.Set("workspace_id", p.WorkspaceID)
+	}
+	var out SnapshotList
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/snapshots", query: q}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// All ranges over every snapshot matching p, fetching pages lazily. Breaking out of the
+// loop stops fetching; an error is yielded once.
+func (s *SnapshotsService) All(ctx context.Context, p SnapshotListParams) iter.Seq2[Snapshot, error] {
+	return paginate(ctx, p.Limit, p.Offset, func(ctx context.Context, limit, offset int) ([]Snapshot, int64, error) {
+		page, err := s.List(ctx, SnapshotListParams{WorkspaceID: p.WorkspaceID, Limit: limit, Offset: offset, Query: p.Query})
+		if err != nil {
+			return nil, 0, err
+		}
+		return page.Rows, page.Total, nil
+	})
+}
+
+// Get returns a snapshot, or an error matching ErrNotFound.
+func (s *SnapshotsService) Get(ctx context.Context, id string) (*Snapshot, error) {
+	p, err := idPath("/v1/snapshots/", "snapshot", id, "")
+	if err != nil {
+		return nil, err
+	}
+	var out Snapshot
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: p}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Manifest returns the file list of a snapshot (empty for classic snapshots).
+func (s *SnapshotsService) Manifest(ctx context.Context, id string) (*SnapshotManifest, error) {
+	p, err := idPath("/v1/snapshots/", "snapshot", id, "/manifest")
+	if err != nil {
+		return nil, err
+	}
+	var out SnapshotManifest
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: p}, &out); err != nil {
+		return nil, err
+	}
+	if out.Entries == nil {
+		out.Entries = []ManifestEntry{}
+	}
+	return &out, nil
+}
+
+// Delete removes a snapshot. It is not idempotent: a second Delete returns an error
+// matching ErrNotFound.
+func (s *SnapshotsService) Delete(ctx context.Context, id string) error {
+	p, err := idPath("/v1/snapshots/", "snapshot", id, "")
+	if err != nil {
+		return err
+	}
+	return s.c.do(ctx, call{method: http.MethodDelete, path: p}, nil)
+}
+
+// CreateWorkspaceFrom restores a snapshot into a new workspace that inherits the
+// parent's configuration. It returns an error matching ErrInvalidParams, without sending
+// anything, when ParentWorkspaceID is empty, and one matching ErrNotFound when the
+// snapshot does not belong to that parent or the parent was deleted.
+func (s *SnapshotsService) CreateWorkspaceFrom(ctx context.Context, snapshotID string, p CreateWorkspaceFromParams) (*Workspace, error) {
+	if _, err := idPath("", "snapshot", snapshotID, ""); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(p.ParentWorkspaceID) == "" {
+		return nil, invalidf("CreateWorkspaceFrom needs ParentWorkspaceID")
+	}
+	body := struct {
+		SnapshotID        string `json:"snapshot_id"`
+		ParentWorkspaceID string `json:"parent_workspace_id"`
+		Label             string `json:"label,omitempty"`
+	}{snapshotID, p.ParentWorkspaceID, p.Label}
+	var out Workspace
+	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/workspaces/from-snapshot", body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

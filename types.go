@@ -1,0 +1,242 @@
+package agentjail
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"math"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// ExecOptions are the jail settings accepted by runs, forks, streams, session execs and
+// workspace creation. It is embedded in those params structs; zero fields are left out
+// and the server applies its defaults.
+type ExecOptions struct {
+	// Network is the jail's network access; nil means the server default, no network.
+	Network *Network `json:"network,omitempty"`
+	// Seccomp is the syscall filter; "" means the server default, SeccompStandard.
+	Seccomp Seccomp `json:"seccomp,omitempty"`
+	// CPUPercent is the CPU quota in percent of one core (server default 100, clamped to 1..800).
+	CPUPercent int `json:"cpu_percent,omitempty"`
+	// MaxPIDs limits the number of processes (server default 64, clamped to 1..1024).
+	MaxPIDs int `json:"max_pids,omitempty"`
+}
+
+// validate rejects values the server could only answer with a 422.
+func (o ExecOptions) validate() error {
+	if o.CPUPercent < 0 || o.MaxPIDs < 0 {
+		return invalidf("CPUPercent and MaxPIDs must not be negative")
+	}
+	return nil
+}
+
+// Network is a jail's network policy. Build it with NetworkNone, NetworkLoopback or
+// NetworkAllowlist.
+type Network struct {
+	Mode    NetworkMode `json:"mode"`
+	Domains []string    `json:"domains,omitempty"` // allowlisted domains (globs like "*.example.com"); allowlist mode only
+}
+
+// NetworkMode is a jail's network mode. Values the SDK does not know are kept as sent.
+type NetworkMode string
+
+// The network modes.
+const (
+	NetworkModeNone      NetworkMode = "none"      // no network at all
+	NetworkModeLoopback  NetworkMode = "loopback"  // loopback only
+	NetworkModeAllowlist NetworkMode = "allowlist" // only the listed domains
+)
+
+// NetworkNone returns a policy with no network access.
+func NetworkNone() *Network { return &Network{Mode: NetworkModeNone} }
+
+// NetworkLoopback returns a policy allowing only the jail's loopback interface.
+func NetworkLoopback() *Network { return &Network{Mode: NetworkModeLoopback} }
+
+// NetworkAllowlist returns a policy allowing only the given domains (1 to 32 of them,
+// without scheme; "*.example.com" globs are allowed). The server validates the list when
+// the jail is built and answers 400 for an empty or invalid one.
+func NetworkAllowlist(domains ...string) *Network {
+	return &Network{Mode: NetworkModeAllowlist, Domains: domains}
+}
+
+// Seccomp is a jail's syscall filter.
+type Seccomp string
+
+// The seccomp profiles.
+const (
+	SeccompStandard Seccomp = "standard"
+	SeccompStrict   Seccomp = "strict"
+)
+
+// MemoryUnlimited, as a MemoryMB value, asks for no memory limit (sent as memory_mb: 0).
+const MemoryUnlimited = -1
+
+// GitSeed is a git checkout placed in the jail's /workspace before the code runs: either
+// one repository (Repo, optional Ref) or several (Repos), not both. Repositories must be
+// https:// URLs without credentials; Ref is a branch or tag name (not a commit).
+type GitSeed struct {
+	Repo  string    `json:"repo,omitempty"`
+	Ref   string    `json:"ref,omitempty"`
+	Repos []GitRepo `json:"repos,omitempty"`
+}
+
+// GitRepo is one repository of a multi-repository GitSeed. Dir defaults to the last
+// segment of the URL without ".git".
+type GitRepo struct {
+	Repo string `json:"repo"`
+	Ref  string `json:"ref,omitempty"`
+	Dir  string `json:"dir,omitempty"`
+}
+
+// ExecResult is the outcome of a finished run or exec. Stdout and Stderr are capped by
+// the server at 16 KiB each (then "…" is appended).
+type ExecResult struct {
+	Stdout     string         `json:"stdout"`
+	Stderr     string         `json:"stderr"`
+	ExitCode   int            `json:"exit_code"` // 137 after a timeout kill; 128+signal when killed by a signal
+	DurationMS int64          `json:"duration_ms"`
+	TimedOut   bool           `json:"timed_out"`
+	OOMKilled  bool           `json:"oom_killed"`
+	Stats      *ResourceStats `json:"stats,omitempty"` // nil when the server had no cgroup stats
+}
+
+// UnmarshalJSON decodes an ExecResult, saturating an overflowed duration_ms (the server
+// can send u64::MAX) instead of failing.
+func (r *ExecResult) UnmarshalJSON(b []byte) error {
+	type plain ExecResult
+	aux := struct {
+		*plain
+		DurationMS satInt64 `json:"duration_ms"`
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	r.DurationMS = int64(aux.DurationMS)
+	return nil
+}
+
+// ResourceStats are cgroup counters of a jail.
+type ResourceStats struct {
+	MemoryPeakBytes    int64 `json:"memory_peak_bytes"`
+	MemoryCurrentBytes int64 `json:"memory_current_bytes"`
+	CPUUsageUsec       int64 `json:"cpu_usage_usec"`
+	IOReadBytes        int64 `json:"io_read_bytes"`
+	IOWriteBytes       int64 `json:"io_write_bytes"`
+	PIDsCurrent        int64 `json:"pids_current"`
+}
+
+// satInt64 decodes a JSON integer, clamping values beyond int64 (the server's u64
+// counters) to math.MaxInt64 instead of failing the whole response.
+type satInt64 int64
+
+func (s *satInt64) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	if v, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+		*s = satInt64(v)
+		return nil
+	}
+	if _, err := strconv.ParseUint(string(b), 10, 64); err == nil {
+		*s = math.MaxInt64
+		return nil
+	}
+	var v int64
+	err := json.Unmarshal(b, &v)
+	*s = satInt64(v)
+	return err
+}
+
+// seconds converts a duration to whole seconds for the wire, rounding up; zero stays zero.
+func seconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// millis converts a duration to whole milliseconds for the wire, rounding up.
+func millis(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// durations checks that no duration is negative.
+func durations(ds ...time.Duration) error {
+	for _, d := range ds {
+		if d < 0 {
+			return invalidf("durations must not be negative")
+		}
+	}
+	return nil
+}
+
+// memoryMB converts a MemoryMB param for the wire: 0 is left out, MemoryUnlimited
+// becomes 0 (no limit), other negative values are invalid.
+func memoryMB(mb int) (*int64, error) {
+	switch {
+	case mb == 0:
+		return nil, nil
+	case mb == MemoryUnlimited:
+		zero := int64(0)
+		return &zero, nil
+	case mb < 0:
+		return nil, invalidf("MemoryMB %d is negative (use MemoryUnlimited for no limit)", mb)
+	}
+	v := int64(mb)
+	return &v, nil
+}
+
+// pageQuery renders limit/offset/q list parameters, leaving out the ones not set.
+func pageQuery(limit, offset int, q string) (url.Values, error) {
+	if limit < 0 || offset < 0 {
+		return nil, invalidf("Limit and Offset must not be negative")
+	}
+	v := url.Values{}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	if offset > 0 {
+		v.Set("offset", strconv.Itoa(offset))
+	}
+	if q != "" {
+		v.Set("q", q)
+	}
+	return v, nil
+}
+
+// Server-side list paging: the default and the largest page of /v1/workspaces,
+// /v1/snapshots and /v1/jails (WIRE.md §8).
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// paginate ranges over a listing page by page. No request is made until the sequence is
+// ranged; it stops fetching when the loop breaks, when total rows were seen or when a
+// page comes back shorter than asked; an error is yielded once and ends the sequence.
+func paginate[T any](ctx context.Context, limit, offset int,
+	fetch func(ctx context.Context, limit, offset int) (rows []T, total int64, err error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		want := defaultPageSize
+		if limit > 0 {
+			want = min(limit, maxPageSize)
+		}
+		for {
+			rows, total, err := fetch(ctx, limit, offset)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, row := range rows {
+				if !yield(row, nil) {
+					return
+				}
+			}
+			offset += len(rows)
+			if len(rows) == 0 || len(rows) < want || int64(offset) >= total {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package agentjail
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// Workspace is a persistent jail directory that execs run in; files persist between
+// execs. SourceDir and OutputDir are host paths, "" for operators.
+type Workspace struct {
+	ID           string            `json:"id"`
+	TenantID     string            `json:"tenant_id"`
+	CreatedAt    time.Time         `json:"created_at"`
+	DeletedAt    *time.Time        `json:"deleted_at"`
+	SourceDir    string            `json:"source_dir"`
+	OutputDir    string            `json:"output_dir"`
+	Config       WorkspaceSpec     `json:"config"`
+	GitRepo      string            `json:"git_repo"` // "" when not seeded from git
+	GitRef       string            `json:"git_ref"`
+	Label        string            `json:"label"`
+	Domains      []WorkspaceDomain `json:"domains"`
+	LastExecAt   *time.Time        `json:"last_exec_at"`
+	PausedAt     *time.Time        `json:"paused_at"`     // set while the idle reaper has paused it
+	AutoSnapshot string            `json:"auto_snapshot"` // the snapshot a paused workspace resumes from
+}
+
+// WorkspaceSpec is the jail configuration stored with a workspace and applied to each
+// of its execs.
+type WorkspaceSpec struct {
+	MemoryMB        int64       `json:"memory_mb"` // 0 = no limit
+	TimeoutSecs     int64       `json:"timeout_secs"`
+	CPUPercent      int64       `json:"cpu_percent"`
+	MaxPIDs         int64       `json:"max_pids"`
+	NetworkMode     NetworkMode `json:"network_mode"`
+	NetworkDomains  []string    `json:"network_domains"`
+	Seccomp         Seccomp     `json:"seccomp"`
+	IdleTimeoutSecs int64       `json:"idle_timeout_secs"` // 0 = never paused
+	Flavors         []string    `json:"flavors"`
+}
+
+// WorkspaceDomain routes a hostname to a workspace through the gateway: to BackendURL or
+// to VMPort inside the jail (exactly one of them).
+type WorkspaceDomain struct {
+	Domain     string `json:"domain"`
+	BackendURL string `json:"backend_url,omitempty"`
+	VMPort     int    `json:"vm_port,omitempty"`
+}
+
+// WorkspaceCreateParams are the arguments of WorkspacesService.Create; every field is
+// optional.
+type WorkspaceCreateParams struct {
+	Git         *GitSeed          // cloned into the workspace
+	Label       string            // "" = a generated slug like "brave-otter-1a2b"
+	MemoryMB    int               // 0 = server default (512), MemoryUnlimited = none
+	Timeout     time.Duration     // per exec; whole seconds rounded up; 0 = server default (300 s)
+	IdleTimeout time.Duration     // pause after this long without an exec; 0 = never
+	Domains     []WorkspaceDomain // gateway routes
+	Flavors     []string          // names from SettingsService.Flavors
+	ExecOptions
+}
+
+func (p WorkspaceCreateParams) body() (any, error) {
+	mem, err := memoryMB(p.MemoryMB)
+	if err != nil {
+		return nil, err
+	}
+	if err := durations(p.Timeout, p.IdleTimeout); err != nil {
+		return nil, err
+	}
+	if err := p.ExecOptions.validate(); err != nil {
+		return nil, err
+	}
+	return struct {
+		Git             *GitSeed          `json:"git,omitempty"`
+		Label           string            `json:"label,omitempty"`
+		MemoryMB        *int64            `json:"memory_mb,omitempty"`
+		TimeoutSecs     int64             `json:"timeout_secs,omitempty"`
+		IdleTimeoutSecs int64             `json:"idle_timeout_secs,omitempty"`
+		Domains         []WorkspaceDomain `json:"domains,omitempty"`
+		Flavors         []string          `json:"flavors,omitempty"`
+		ExecOptions
+	}{p.Git, p.Label, mem, seconds(p.Timeout), seconds(p.IdleTimeout), p.Domains, p.Flavors, p.ExecOptions}, nil
+}
+
+// WorkspaceListParams select a page of workspaces. Zero values are not sent: the server
+// defaults to 50 rows (at most 500) from offset 0.
+type WorkspaceListParams struct {
+	Limit  int
+	Offset int
+	Query  string // case-insensitive substring of ID, label or git repo
+}
+
+// WorkspaceList is one page of workspaces, newest first.
+type WorkspaceList struct {
+	Rows   []Workspace `json:"rows"`
+	Total  int64       `json:"total"`  // rows matching, across all pages
+	Limit  int64       `json:"limit"`  // as requested (the server echoes it unclamped)
+	Offset int64       `json:"offset"` // as requested
+}
+
+// WorkspaceUpdateParams are the arguments of WorkspacesService.Update.
+type WorkspaceUpdateParams struct {
+	Label string // new label; "" makes the server generate a fresh slug (labels cannot be cleared)
+}
+
+// WorkspaceExecParams are the arguments of WorkspacesService.Exec. Network, seccomp, CPU
+// and PID settings come from the workspace.
+type WorkspaceExecParams struct {
+	Cmd      string
+	Args     []string
+	Timeout  time.Duration     // 0 = the workspace's timeout
+	MemoryMB int               // 0 = the workspace's limit, MemoryUnlimited = none
+	Env      map[string]string // added after PATH; sent as [["K","V"],…] sorted by key
+}
+
+func (p WorkspaceExecParams) body() (any, error) {
+	mem, err := memoryMB(p.MemoryMB)
+	if err != nil {
+		return nil, err
+	}
+	if err := durations(p.Timeout); err != nil {
+		return nil, err
+	}
+	var env [][2]string
+	if len(p.Env) > 0 {
+		env = make([][2]string, 0, len(p.Env))
+		for k, v := range p.Env {
+			env = append(env, [2]string{k, v})
+		}
+		sort.Slice(env, func(i, j int) bool { return env[i][0] < env[j][0] })
+	}
+	return struct {
+		Cmd         string      `json:"cmd"`
+		Args        []string    `json:"args,omitempty"`
+		TimeoutSecs int64       `json:"timeout_secs,omitempty"`
+		MemoryMB    *int64      `json:"memory_mb,omitempty"`
+		Env         [][2]string `json:"env,omitempty"`
+	}{p.Cmd, p.Args, seconds(p.Timeout), mem, env}, nil
+}
+
+// WorkspaceForkParams are the arguments of WorkspacesService.Fork.
+type WorkspaceForkParams struct {
+	Count int    // number of forks, 1 to 16
+	Label string // forks are labelled "<Label>-<i>"; "" = "fork of <id>-<i>"
+}
+
+// WorkspaceForkResult is the outcome of WorkspacesService.Fork.
+type WorkspaceForkResult struct {
+	Parent     Workspace   `json:"parent"`
+	Forks      []Workspace `json:"forks"`
+	SnapshotID string      `json:"snapshot_id"` // the "fork-origin:<id>" snapshot the forks were made from
+}
+
+// WorkspacesService manages persistent workspaces (/v1/workspaces).
+type WorkspacesService struct{ c *Client }
+
+// Create makes a workspace, cloning Git into it first if given (the call lasts as long
+// as the clone). It returns an error matching ErrBadRequest for an invalid git seed,
+// domain or unknown flavor.
+func (s *WorkspacesService) Create(ctx context.Context, p WorkspaceCreateParams) (*Workspace, error) {
+	body, err := p.body()
+	if err != nil {
+		return nil, err
+	}
+	var out Workspace
+	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/workspaces", body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// List returns one page of live workspaces, newest first.
+func (s *WorkspacesService) List(ctx context.Context, p WorkspaceListParams) (*WorkspaceList, error) {
+	q, err := pageQuery(p.Limit, p.Offset, p.Query)
+	if err != nil {
+		return nil, err
+	}
+	var out WorkspaceList
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/workspaces", query: q}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// All ranges over every workspace matching p, fetching pages of p.Limit lazily from
+// p.Offset. Breaking out of the loop stops fetching; an error is yielded once.
+func (s *WorkspacesService) All(ctx context.Context, p WorkspaceListParams) iter.Seq2[Workspace, error] {
+	return paginate(ctx, p.Limit, p.Offset, func(ctx context.Context, limit, offset int) ([]Workspace, int64, error) {
+		page, err := s.List(ctx, WorkspaceListParams{Limit: limit, Offset: offset, Query: p.Query})
+		if err != nil {
+			return nil, 0, err
+		}
+		return page.Rows, page.Total, nil
+	})
+}
+
+// Get returns a live workspace. It returns an error matching ErrNotFound when it does
+// not exist, was deleted or belongs to another tenant.
+func (s *WorkspacesService) Get(ctx context.Context, id string) (*Workspace, error) {
+	p, err := idPath("/v1/workspaces/", "workspace", id, "")
+	if err != nil {
+		return nil, err
+	}
+	var out Workspace
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: p}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Update renames a workspace. An empty Label rolls a new generated slug.
+func (s *WorkspacesService) Update(ctx context.Context, id string, p WorkspaceUpdateParams) (*Workspace, error) {
+	path, err := idPath("/v1/workspaces/", "workspace", id, "")
+	if err != nil {
+		return nil, err
+	}
+	body := struct {
+		Label string `json:"label,omitempty"`
+	}{p.Label}
+	var out Workspace
+	if err := s.c.do(ctx, call{method: http.MethodPatch, path: path, body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Delete soft-deletes a workspace and removes its files. Its snapshots survive but can
+// no longer be restored. A second Delete returns an error matching ErrNotFound.
+func (s *WorkspacesService) Delete(ctx context.Context, id string) error {
+	p, err := idPath("/v1/workspaces/", "workspace", id, "")
+	if err != nil {
+		return err
+	}
+	return s.c.do(ctx, call{method: http.MethodDelete, path: p}, nil)
+}
+
+// Exec runs a command in the workspace and waits for it; files it writes persist. The
+// call lasts as long as the command (bound it with ctx). Only one exec may run in a
+// workspace at a time: a concurrent one returns an error matching ErrConflict.
+func (s *WorkspacesService) Exec(ctx context.Context, id string, p WorkspaceExecParams) (*ExecResult, error) {
+	path, err := idPath("/v1/workspaces/", "workspace", id, "/exec")
+	if err != nil {
+		return nil, err
+	}
+	body, err := p.body()
+	if err != nil {
+		return nil, err
+	}
+	var out ExecResult
+	if err := s.c.do(ctx, call{method: http.MethodPost, path: path, body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Fork snapshots the workspace once and creates p.Count independent copies of it. It
+// returns an error matching ErrInvalidParams, without sending anything, when Count is
+// outside 1..16.
+func (s *WorkspacesService) Fork(ctx context.Context, id string, p WorkspaceForkParams) (*WorkspaceForkResult, error) {
+	path, err := idPath("/v1/workspaces/", "workspace", id, "/fork")
+	if err != nil {
+		return nil, err
+	}
+	if p.Count < 1 || p.Count > maxForkChildren {
+		return nil, invalidf("workspace fork Count must be 1..%d, got %d", maxForkChildren, p.Count)
+	}
+	body := struct {
+		Count int    `json:"count"`
+		Label string `json:"label,omitempty"`
+	}{p.Count, p.Label}
+	var out WorkspaceForkResult
+	if err := s.c.do(ctx, call{method: http.MethodPost, path: path, body: body}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
