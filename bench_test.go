@@ -1,0 +1,253 @@
+package agentjail
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// sessionServer answers every request with fixtureSession, like GET /v1/sessions/{id}.
+func sessionServer(tb testing.TB) *httptest.Server {
+	body := []byte(fixtureSession)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// baselineGet is the hand-written standard-library call the SDK is measured against:
+// the same request (auth and accept headers, escaped ID) decoded into the same type.
+func baselineGet(ctx context.Context, hc *http.Client, base, key, id string) (*Session, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/sessions/"+id, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	var s Session
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func benchClients(tb testing.TB) (*Client, *http.Client, string) {
+	srv := sessionServer(tb)
+	hc := &http.Client{Transport: defaultTransport()}
+	c, err := NewClient(srv.URL, WithAPIKey("k"), WithHTTPClient(hc))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c, hc, srv.URL
+}
+
+func BenchmarkSessionsGet(b *testing.B) {
+	c, _, _ := benchClients(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Sessions.Get(ctx, "sess_abc"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSessionsGetBaseline(b *testing.B) {
+	_, hc, base := benchClients(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := baselineGet(ctx, hc, base, "k", "sess_abc"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestSessionsGetAllocBudget pins the SDK's overhead: at most 10 allocations per call
+// more than the hand-written baseline.
+func TestSessionsGetAllocBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	c, hc, base := benchClients(t)
+	ctx := context.Background()
+	sdk := testing.AllocsPerRun(200, func() {
+		if _, err := c.Sessions.Get(ctx, "sess_abc"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	hand := testing.AllocsPerRun(200, func() {
+		if _, err := baselineGet(ctx, hc, base, "k", "sess_abc"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("allocs per call: SDK %.0f, baseline %.0f", sdk, hand)
+	if sdk > hand+10 {
+		t.Fatalf("SDK allocates %.0f per call, baseline %.0f: over the budget of +10", sdk, hand)
+	}
+}
+
+// eventBody generates a run stream of n stdout events and a completed event, without
+// holding it in memory.
+type eventBody struct {
+	left  int
+	frame []byte
+	pos   int
+	tail  *strings.Reader
+}
+
+func newEventBody(n int) *eventBody {
+	return &eventBody{left: n,
+		frame: []byte("event: stdout\ndata:     at handler (/srv/app/lib/worker.js:128:17) processing item 42\n\n"),
+		tail:  strings.NewReader("event: completed\ndata: {\"exit_code\":0,\"duration_ms\":5}\n\n")}
+}
+
+func (e *eventBody) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && e.left > 0 {
+		c := copy(p[n:], e.frame[e.pos:])
+		n += c
+		e.pos += c
+		if e.pos == len(e.frame) {
+			e.pos = 0
+			e.left--
+		}
+	}
+	if n == 0 {
+		return e.tail.Read(p)
+	}
+	return n, nil
+}
+
+func (e *eventBody) Close() error { return nil }
+
+// streamTransport answers every request with a run stream of n events, in memory.
+type streamTransport struct{ n int }
+
+func (s streamTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
+		Body: newEventBody(s.n), Request: r}, nil
+}
+
+func streamClient(tb testing.TB, events int) *Client {
+	c, err := NewClient("http://agentjail.invalid", WithHTTPClient(&http.Client{Transport: streamTransport{events}}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+func BenchmarkRunStream(b *testing.B) {
+	const events = 10000
+	c := streamClient(b, events)
+	b.SetBytes(int64(events * len(newEventBody(0).frame)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s, err := c.Runs.Stream(context.Background(), RunParams{Code: "x"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for s.Next() {
+			n++
+		}
+		if s.Err() != nil || n != events+1 {
+			b.Fatalf("%d events, %v", n, s.Err())
+		}
+	}
+}
+
+// TestStreamGiBFlatMemory streams 1 GiB of events (64 MiB under -race) through
+// Runs.Stream and checks the heap does not grow by more than 8 MiB.
+func TestStreamGiBFlatMemory(t *testing.T) {
+	frame := len(newEventBody(0).frame)
+	total := 1 << 30
+	if raceEnabled || testing.Short() {
+		total = 64 << 20
+	}
+	events := total / frame
+	c := streamClient(t, events)
+	runtime.GC()
+	var before, peak runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s, err := c.Runs.Stream(context.Background(), RunParams{Code: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, maxHeap := 0, uint64(0)
+	for s.Next() {
+		n++
+		if n%(1<<18) == 0 {
+			runtime.ReadMemStats(&peak)
+			maxHeap = max(maxHeap, peak.HeapInuse)
+		}
+	}
+	if s.Err() != nil || n != events+1 {
+		t.Fatalf("%d events, %v", n, s.Err())
+	}
+	if growth := int64(maxHeap) - int64(before.HeapInuse); growth > 8<<20 {
+		t.Fatalf("heap grew by %d MiB while streaming %d MiB", growth>>20, total>>20)
+	}
+}
+
+// TestBurstReusesConnections: 64 goroutines calling in bursts open no more
+// connections than there are goroutines.
+func TestBurstReusesConnections(t *testing.T) {
+	t.Parallel()
+	var opened atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, bytes.NewReader([]byte(fixtureSession)))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := testClient(t, srv.URL)
+	const workers, bursts = 64, 5
+	for burst := 0; burst < bursts; burst++ {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if _, err := c.Sessions.Get(context.Background(), "sess_abc"); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+	}
+	if n := opened.Load(); n > workers {
+		t.Fatalf("%d connections opened for %d goroutines over %d bursts", n, workers, bursts)
+	}
+}
