@@ -19,6 +19,18 @@
 // scopes and writes an audit row. Session.Environ returns those variables ready for
 // exec.Cmd.Env.
 //
+// Code runs in jails through Runs (fresh jail per call), Sessions.Exec (a jail with the
+// session's phantom env) and Workspaces.Exec (a persistent directory):
+//
+//	res, err := client.Runs.Create(ctx, agentjail.RunParams{
+//		Code:     `print("hi")`,
+//		Language: agentjail.LanguagePython,
+//		Timeout:  30 * time.Second,
+//	})
+//
+// A timeout or a non-zero exit is a result (ExecResult.TimedOut, ExecResult.ExitCode),
+// not an error.
+//
 // # Errors
 //
 // Every failed call that reached the network returns an *Error with the HTTP status,
@@ -59,4 +71,12 @@
 // completed, error) read from the server-sent event stream; output lines arrive
 // byte-exact. NewSSEReader is a standalone, WHATWG-conformant reader for any
 // text/event-stream.
+//
+// # Trying it without a server
+//
+// The repository's example programs (examples/quickstart, runs, workspaces, fork, audit,
+// reviewer) use $AGENTJAIL_URL when it is set and otherwise start a fake control plane
+// in-process, so `go run ./examples/quickstart` works on any machine. The same fake runs
+// standalone as cmd/agentjail-testserver. It executes submitted code as ordinary
+// processes on the host: it is not a sandbox.
 package agentjail

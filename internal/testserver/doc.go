@@ -1,0 +1,41 @@
+// Package testserver is an in-memory fake of the agentjail control plane and
+// its phantom proxy, faithful to the wire protocol of the real server: the
+// same routes, status codes, error texts, validation, clamps, tenancy rules,
+// id formats and SSE framing.
+//
+// It is the test bed of the Go SDK and the engine behind the
+// agentjail-testserver command:
+//
+//	srv := testserver.Start(t,
+//		testserver.WithCredential("dev", "openai", "sk-test"),
+//		testserver.WithUpstream("openai", upstream.URL))
+//	// point the SDK at srv.URL(); sandbox traffic goes to srv.ProxyURL()
+//
+// # NOT A SANDBOX
+//
+// Code submitted to the fake (runs, session execs, forks, streams and
+// workspace execs) runs as ordinary subprocesses of the current user on the
+// host, with the host's file system and network. Nothing is isolated. Run it
+// only with code you would run yourself, and never expose it to other
+// machines.
+//
+// # Safe defaults
+//
+// Because it executes code, the server:
+//   - listens on loopback (127.0.0.1, free ports) unless told otherwise;
+//   - sends no CORS headers and answers no CORS preflight, so a web page
+//     cannot drive it from a browser;
+//   - refuses, with 403 and the plain-text body "forbidden: host not
+//     allowed", any request whose Host header is not localhost, a loopback
+//     IP or the IP it listens on (any IP literal when bound to all
+//     interfaces; for the proxy also the host of the proxy base URL), so a
+//     DNS-rebinding page cannot reach it through a name it controls;
+//   - never logs credentials, API keys or phantom tokens.
+//
+// # Differences from the real server
+//
+// Where the real server has a bug that breaks the connection (a panic on a
+// huge ttl_secs, a carriage return in a streamed line) or ignores a timeout,
+// the fake keeps the wire contract and skips the bug: ttl_secs is clamped to
+// the year 9999 and timeouts are always enforced.
+package testserver

@@ -1,0 +1,205 @@
+package testserver
+
+// POST /v1/sessions/{id}/exec (WIRE.md §5.8) and POST /v1/runs (§5.9), plus the helpers every
+// exec-type route shares. Runs are REAL host processes; see runner.go.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// execResponse is ExecResponse (WIRE.md §4.3).
+type execResponse struct {
+	Stdout     string     `json:"stdout"`
+	Stderr     string     `json:"stderr"`
+	ExitCode   int        `json:"exit_code"`
+	DurationMs uint64     `json:"duration_ms"`
+	TimedOut   bool       `json:"timed_out"`
+	OomKilled  bool       `json:"oom_killed"`
+	Stats      *execStats `json:"stats,omitempty"`
+}
+
+func responseOf(res procResult) execResponse {
+	return execResponse{
+		Stdout: res.stdout, Stderr: res.stderr, ExitCode: res.exitCode, DurationMs: res.durationMs(),
+		TimedOut: res.timedOut, Stats: res.stats,
+	}
+}
+
+// waitOrKill waits for p, killing its group if ctx ends first (the client went away).
+func waitOrKill(ctx context.Context, p *process) procResult {
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		p.kill()
+	}
+	return p.wait()
+}
+
+type sessionExecRequest struct {
+	Cmd         *string  `json:"cmd"`
+	Args        []string `json:"args"`
+	TimeoutSecs *uint64  `json:"timeout_secs"`
+	MemoryMB    *uint64  `json:"memory_mb"`
+	execOptions
+}
+
+// missingField is the 422 for a required key that is absent.
+func missingField(name string) error {
+	return errUnprocessable(fmt.Sprintf("missing field `%s`", name))
+}
+
+func (s *Server) handleSessionExec(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req sessionExecRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Cmd == nil {
+		return missingField("cmd")
+	}
+	id := r.PathValue("id")
+	env, expires, err := s.sessionEnv(id, sc)
+	if err != nil {
+		return err
+	}
+	if expires != nil && expires.Before(time.Now()) {
+		return errBadRequest("session expired")
+	}
+	js := req.settings(clampTimeout(req.TimeoutSecs, defaultTimeoutSecs), clampMemory(req.MemoryMB, defaultMemoryMB))
+	e := s.exec
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	if err := js.validate(); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	procEnv := []string{"PATH=" + jailPath}
+	for _, k := range keys {
+		procEnv = append(procEnv, k+"="+env[k])
+	}
+	dir, err := e.jailDir()
+	if err != nil {
+		return errInternal(err)
+	}
+	defer os.RemoveAll(dir)
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "exec", label: *req.Cmd, sessionID: id, config: js.snapshot()},
+		procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: dir, env: procEnv, timeout: time.Duration(js.timeoutSecs) * time.Second})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, responseOf(res))
+	return nil
+}
+
+func errTooManyExecs() error { return errBadRequest("too many concurrent executions") }
+
+// runJail opens a ledger row, runs spec to completion (killing it if ctx ends) and closes the
+// row. A spawn failure marks the row "error" and is a 500.
+func (e *execEngine) runJail(ctx context.Context, nj newJail, spec procSpec) (procResult, error) {
+	id := e.jails.open(nj)
+	p, err := e.run.start(spec)
+	if err != nil {
+		e.jails.fail(id, err.Error())
+		return procResult{}, errInternal(err)
+	}
+	res := waitOrKill(ctx, p)
+	e.jails.complete(id, res)
+	return res, nil
+}
+
+// ---- runs ----
+
+type runRequest struct {
+	Code        *string  `json:"code"`
+	Language    *string  `json:"language"`
+	TimeoutSecs *uint64  `json:"timeout_secs"`
+	MemoryMB    *uint64  `json:"memory_mb"`
+	Git         *gitSpec `json:"git"`
+	execOptions
+}
+
+// language is a resolved run language: the file the code goes to and its interpreter.
+type language struct {
+	file, interpreter string
+}
+
+// languageOf maps a run language (default javascript) to its file and interpreter.
+func languageOf(lang *string) (string, language, error) {
+	name := "javascript"
+	if lang != nil {
+		name = *lang
+	}
+	switch name {
+	case "javascript", "js":
+		return name, language{"main.mjs", "node"}, nil
+	case "python", "py":
+		return name, language{"main.py", "python3"}, nil
+	case "bash", "sh":
+		return name, language{"main.sh", "sh"}, nil
+	}
+	return name, language{}, errBadRequest("unsupported language: %s", name)
+}
+
+// argv is the command line that runs the main file in the current directory.
+func (l language) argv() []string { return []string{l.interpreter, l.file} }
+
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req runRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Code == nil {
+		return missingField("code")
+	}
+	e := s.exec
+	js := req.settings(clampTimeout(req.TimeoutSecs, defaultTimeoutSecs), clampMemory(req.MemoryMB, defaultMemoryMB))
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	label, lang, err := languageOf(req.Language)
+	if err != nil {
+		return err
+	}
+	dir, err := e.jailDir()
+	if err != nil {
+		return errInternal(err)
+	}
+	defer os.RemoveAll(dir)
+	if req.Git != nil {
+		clones, err := req.Git.plan()
+		if err != nil {
+			return err
+		}
+		if err := e.cloneInto(r.Context(), dir, clones); err != nil {
+			return err
+		}
+		js.gitRepo, js.gitRef = req.Git.primary()
+	}
+	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(*req.Code), 0o644); err != nil {
+		return errInternal(err)
+	}
+	if err := js.validate(); err != nil {
+		return err
+	}
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: label, config: js.snapshot()},
+		procSpec{argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath}, timeout: time.Duration(js.timeoutSecs) * time.Second})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, responseOf(res))
+	return nil
+}

@@ -1,0 +1,202 @@
+package testserver
+
+// Git seeds (WIRE.md §4.2): GitSpec validation with the real server's texts, and cloning with the
+// host's git binary (60 s limit) into a run's or workspace's directory.
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+)
+
+const gitCloneTimeout = 60 * time.Second
+
+// gitSpec is GitSpec: either {repo, ref} or {repos:[{repo, ref, dir}]}.
+type gitSpec struct {
+	Repo  *string       `json:"repo"`
+	Ref   *string       `json:"ref"`
+	Repos []gitRepoSpec `json:"repos"`
+}
+
+type gitRepoSpec struct {
+	Repo string  `json:"repo"`
+	Ref  *string `json:"ref"`
+	Dir  *string `json:"dir"`
+}
+
+func (g *gitRepoSpec) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Repo *string `json:"repo"`
+		Ref  *string `json:"ref"`
+		Dir  *string `json:"dir"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	if aux.Repo == nil {
+		return &shapeError{msg: "git.repos: missing field `repo`"}
+	}
+	g.Repo, g.Ref, g.Dir = *aux.Repo, aux.Ref, aux.Dir
+	return nil
+}
+
+// gitClone is one validated clone: url, optional ref, and target dir ("" = the root itself).
+type gitClone struct {
+	url, ref, dir string
+}
+
+// plan validates g exactly like the real server and returns the clones to perform.
+func (g *gitSpec) plan() ([]gitClone, error) {
+	if g.Repo != nil && len(g.Repos) > 0 {
+		return nil, errBadRequest("git: set either `repo` or `repos`, not both")
+	}
+	if g.Repo == nil && len(g.Repos) == 0 {
+		return nil, errBadRequest("git: provide `repo` or `repos`")
+	}
+	if g.Repo != nil {
+		c := gitClone{url: *g.Repo}
+		if err := checkGitURL(c.url); err != nil {
+			return nil, err
+		}
+		if g.Ref != nil {
+			if err := checkGitRef(*g.Ref); err != nil {
+				return nil, err
+			}
+			c.ref = *g.Ref
+		}
+		return []gitClone{c}, nil
+	}
+	var out []gitClone
+	for _, r := range g.Repos {
+		c := gitClone{url: r.Repo}
+		if err := checkGitURL(c.url); err != nil {
+			return nil, err
+		}
+		if r.Ref != nil {
+			if err := checkGitRef(*r.Ref); err != nil {
+				return nil, err
+			}
+			c.ref = *r.Ref
+		}
+		if r.Dir != nil {
+			c.dir = *r.Dir
+		} else {
+			seg := c.url[strings.LastIndexByte(c.url, '/')+1:]
+			c.dir = strings.TrimSpace(strings.TrimSuffix(seg, ".git"))
+		}
+		switch {
+		case c.dir == "" || c.dir == "." || c.dir == "..":
+			return nil, errBadRequest("git.repos.dir invalid: %s", rustQuote(c.dir))
+		case strings.ContainsAny(c.dir, `/\`) || strings.HasPrefix(c.dir, "."):
+			return nil, errBadRequest("git.repos.dir must not contain slashes or leading `.`: %s", rustQuote(c.dir))
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// primary is the (repo, ref) recorded in the ledger and on workspaces.
+func (g *gitSpec) primary() (repo, ref string) {
+	if g == nil {
+		return "", ""
+	}
+	if g.Repo != nil {
+		if g.Ref != nil {
+			ref = *g.Ref
+		}
+		return *g.Repo, ref
+	}
+	if len(g.Repos) > 0 {
+		if g.Repos[0].Ref != nil {
+			ref = *g.Repos[0].Ref
+		}
+		return g.Repos[0].Repo, ref
+	}
+	return "", ""
+}
+
+func checkGitURL(u string) error {
+	if !strings.HasPrefix(u, "https://") || len(u) > 512 {
+		return errBadRequest("git.repo must be https:// (max 512 bytes)")
+	}
+	host := strings.TrimPrefix(u, "https://")
+	if i := strings.IndexByte(host, '/'); i >= 0 {
+		host = host[:i]
+	}
+	if strings.Contains(host, "@") {
+		return errBadRequest("git.repo must not embed credentials (user:token@host)")
+	}
+	return nil
+}
+
+func checkGitRef(ref string) error {
+	if ref == "" || len(ref) > 200 || strings.IndexFunc(ref, unicode.IsControl) >= 0 {
+		return errBadRequest("git.ref invalid")
+	}
+	if strings.HasPrefix(ref, "-") {
+		return errBadRequest("git.ref must not start with `-`")
+	}
+	return nil
+}
+
+// cloneInto runs `git clone --depth 1 [--branch ref] url dir` on the host for every planned
+// clone, with the real server's 60 s limit and error texts. When git is not installed the seed
+// is skipped (logged), so the fake still works on machines without git.
+func (e *execEngine) cloneInto(ctx context.Context, root string, clones []gitClone) error {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		e.s.log.Warn("git not installed; skipping git seed")
+		return nil
+	}
+	for _, c := range clones {
+		target := root
+		if c.dir != "" {
+			target = filepath.Join(root, c.dir)
+		}
+		args := []string{"clone", "--depth", "1"}
+		if c.ref != "" {
+			args = append(args, "--branch", c.ref)
+		}
+		args = append(args, "--", c.url, target)
+		// Error texts name the directory as the jail sees it, never the host path.
+		shown := "/workspace"
+		if c.dir != "" {
+			shown += "/" + c.dir
+		}
+		if err := e.runGit(ctx, gitBin, args, target, shown); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *execEngine) runGit(ctx context.Context, gitBin string, args []string, target, shown string) error {
+	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"}, e.gitEnvironment()...)
+	p, err := e.run.start(procSpec{argv: append([]string{gitBin}, args...), dir: e.s.stateDir, env: env, timeout: gitCloneTimeout})
+	if err != nil {
+		return errInternal(err)
+	}
+	res := waitOrKill(ctx, p)
+	if res.timedOut {
+		return errBadRequest("git clone timed out (60s)")
+	}
+	if res.exitCode != 0 {
+		var lines []string
+		for _, l := range strings.Split(strings.TrimSpace(res.stderr), "\n") {
+			if l = strings.TrimSpace(strings.ReplaceAll(l, target, shown)); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		var last []string
+		for i := len(lines) - 1; i >= 0 && len(last) < 3; i-- {
+			last = append(last, lines[i])
+		}
+		return errBadRequest("git clone failed: %s", strings.Join(last, " · "))
+	}
+	return nil
+}

@@ -1,0 +1,220 @@
+package testserver
+
+// ExecOptions (WIRE.md §4.1): the network, seccomp, CPU and PID settings flattened into every
+// exec-type body, the timeout and memory clamps (§8), and the allowlist validation run when a jail
+// is built. Only the timeout is enforced on the host; the rest is validated and recorded.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+const (
+	defaultTimeoutSecs = 300
+	maxTimeoutSecs     = 3600
+	defaultMemoryMB    = 512
+	maxMemoryMB        = 8192
+)
+
+// networkSpec is the internally tagged NetworkSpec: {"mode":"none"|"loopback"|"allowlist",
+// "domains":[…]}. A bare string or an unknown mode is a 422.
+type networkSpec struct {
+	Mode    string
+	Domains []string
+}
+
+func (n *networkSpec) UnmarshalJSON(b []byte) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil || obj == nil {
+		return &shapeError{msg: "network: invalid type: " + jsonKind(b) + ", expected internally tagged enum NetworkSpec"}
+	}
+	rawMode, ok := obj["mode"]
+	if !ok {
+		return &shapeError{msg: "network: missing field `mode`"}
+	}
+	var mode string
+	if err := json.Unmarshal(rawMode, &mode); err != nil {
+		return &shapeError{msg: "network: invalid type: " + jsonKind(rawMode) + ", expected string"}
+	}
+	switch mode {
+	case "none", "loopback":
+	case "allowlist":
+		if raw, ok := obj["domains"]; ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			if err := json.Unmarshal(raw, &n.Domains); err != nil {
+				return &shapeError{msg: "network.domains: invalid type: " + jsonKind(raw) + ", expected a sequence of strings"}
+			}
+		}
+	default:
+		return &shapeError{msg: fmt.Sprintf("network: unknown variant `%s`, expected one of `none`, `loopback`, `allowlist`", mode)}
+	}
+	n.Mode = mode
+	if n.Domains == nil {
+		n.Domains = []string{}
+	}
+	return nil
+}
+
+// seccompMode is "standard" or "strict"; anything else is a 422.
+type seccompMode string
+
+func (m *seccompMode) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return &shapeError{msg: "seccomp: invalid type: " + jsonKind(b) + ", expected `standard` or `strict`"}
+	}
+	if s != "standard" && s != "strict" {
+		return &shapeError{msg: fmt.Sprintf("seccomp: unknown variant `%s`, expected `standard` or `strict`", s)}
+	}
+	*m = seccompMode(s)
+	return nil
+}
+
+// jsonKind names the JSON type of b the way serde's "invalid type" messages do.
+func jsonKind(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '"':
+		var s string
+		_ = json.Unmarshal(b, &s)
+		return fmt.Sprintf("string %q", s)
+	case '{':
+		return "map"
+	case '[':
+		return "sequence"
+	case 't', 'f':
+		return "boolean `" + string(b) + "`"
+	case 'n':
+		return "null"
+	default:
+		return "number " + string(b)
+	}
+}
+
+// execOptions is ExecOptions, embedded (flattened) into every body that accepts it.
+type execOptions struct {
+	Network    *networkSpec `json:"network"`
+	Seccomp    *seccompMode `json:"seccomp"`
+	CPUPercent *uint64      `json:"cpu_percent"`
+	MaxPids    *uint64      `json:"max_pids"`
+}
+
+// jailSettings is a resolved, clamped jail configuration. Only the timeout is enforced on the
+// host; the rest is recorded (ledger, workspace config) and validated like the real server.
+type jailSettings struct {
+	networkMode string
+	domains     []string
+	seccomp     string
+	memoryMB    uint64
+	timeoutSecs uint64
+	cpuPercent  uint64
+	maxPids     uint64
+	gitRepo     string
+	gitRef      string
+}
+
+// clampTimeout applies the 1..=3600 clamp to a timeout, def when absent.
+func clampTimeout(v *uint64, def uint64) uint64 {
+	t := def
+	if v != nil {
+		t = *v
+	}
+	return min(max(t, 1), maxTimeoutSecs)
+}
+
+// clampMemory applies the ≤ 8192 clamp to a memory limit, def when absent; 0 means unlimited.
+func clampMemory(v *uint64, def uint64) uint64 {
+	m := def
+	if v != nil {
+		m = *v
+	}
+	return min(m, maxMemoryMB)
+}
+
+// settings resolves o with the given clamped timeout and memory.
+func (o execOptions) settings(timeoutSecs, memoryMB uint64) jailSettings {
+	js := jailSettings{networkMode: "none", seccomp: "standard", memoryMB: memoryMB, timeoutSecs: timeoutSecs, cpuPercent: 100, maxPids: 64}
+	if o.Network != nil {
+		js.networkMode = o.Network.Mode
+		if js.networkMode == "allowlist" {
+			js.domains = append([]string{}, o.Network.Domains...)
+		}
+	}
+	if o.Seccomp != nil {
+		js.seccomp = string(*o.Seccomp)
+	}
+	if o.CPUPercent != nil {
+		js.cpuPercent = min(max(*o.CPUPercent, 1), 800)
+	}
+	if o.MaxPids != nil {
+		js.maxPids = min(max(*o.MaxPids, 1), 1024)
+	}
+	return js
+}
+
+// validate is the check the real server runs when it builds a jail: the allowlist rules.
+func (js jailSettings) validate() error {
+	if js.networkMode != "allowlist" {
+		return nil
+	}
+	if len(js.domains) == 0 {
+		return errBadRequest("allowlist must contain at least one domain")
+	}
+	if len(js.domains) > 32 {
+		return errBadRequest("allowlist limited to 32 domains")
+	}
+	for _, d := range js.domains {
+		if d == "" || len(d) > 253 || strings.IndexFunc(d, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0 {
+			return errBadRequest("invalid domain: %s", rustQuote(d))
+		}
+		if strings.Contains(d, "://") {
+			return errBadRequest("domain must not include scheme: %s", rustQuote(d))
+		}
+	}
+	return nil
+}
+
+// snapshot is the ledger's config view of the settings.
+func (js jailSettings) snapshot() *jailConfigSnapshot {
+	c := &jailConfigSnapshot{
+		NetworkMode: js.networkMode, Seccomp: js.seccomp, MemoryMB: js.memoryMB, TimeoutSecs: js.timeoutSecs,
+		CPUPercent: js.cpuPercent, MaxPids: js.maxPids, GitRepo: js.gitRepo, GitRef: js.gitRef,
+	}
+	if len(js.domains) > 0 {
+		c.NetworkDomains = append([]string{}, js.domains...)
+	}
+	return c
+}
+
+// rustQuote renders s like Rust's {:?} for strings (close enough for error texts).
+func rustQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if unicode.IsControl(r) {
+				fmt.Fprintf(&b, `\u{%x}`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

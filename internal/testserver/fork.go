@@ -1,0 +1,266 @@
+package testserver
+
+// POST /v1/runs/fork (WIRE.md §5.10): start a parent run, freeze its process group after
+// fork_after_ms, copy its working directory once per child, resume it, and run the children in
+// their copies. REAL host processes; see runner.go. Unlike the real server the parent's output
+// is capped like every other output (§11.4).
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+type forkChild struct {
+	Code *string `json:"code"`
+}
+
+type forkRequest struct {
+	ParentCode  *string     `json:"parent_code"`
+	ChildCode   *string     `json:"child_code"`
+	Children    []forkChild `json:"children"`
+	Language    *string     `json:"language"`
+	ForkAfterMs *uint64     `json:"fork_after_ms"`
+	TimeoutSecs *uint64     `json:"timeout_secs"`
+	MemoryMB    *uint64     `json:"memory_mb"`
+	Git         *gitSpec    `json:"git"`
+	execOptions
+}
+
+// forkMeta is ForkMeta: how one child's copy of the parent was made.
+type forkMeta struct {
+	CloneMs     uint64 `json:"clone_ms"`
+	FilesCloned uint64 `json:"files_cloned"`
+	FilesCow    uint64 `json:"files_cow"`
+	BytesCloned uint64 `json:"bytes_cloned"`
+	Method      string `json:"method"`
+	WasFrozen   bool   `json:"was_frozen"`
+}
+
+type forkResponse struct {
+	Parent   execResponse   `json:"parent"`
+	Child    execResponse   `json:"child"`
+	Children []execResponse `json:"children"`
+	Fork     forkMeta       `json:"fork"`
+	Forks    []forkMeta     `json:"forks"`
+}
+
+func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req forkRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.ParentCode == nil {
+		return missingField("parent_code")
+	}
+	var codes []string
+	for _, c := range req.Children {
+		if c.Code == nil {
+			return missingField("code")
+		}
+		codes = append(codes, *c.Code)
+	}
+	if len(codes) == 0 && req.ChildCode != nil {
+		codes = []string{*req.ChildCode}
+	}
+	if len(codes) == 0 {
+		return errBadRequest("children or child_code is required")
+	}
+	if len(codes) > 16 {
+		return errBadRequest("at most 16 children per fork")
+	}
+	js := req.settings(clampTimeout(req.TimeoutSecs, defaultTimeoutSecs), clampMemory(req.MemoryMB, defaultMemoryMB))
+	forkAfter := uint64(1500)
+	if req.ForkAfterMs != nil {
+		forkAfter = min(*req.ForkAfterMs, 30000)
+	}
+
+	e := s.exec
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	lang, l, err := languageOf(req.Language)
+	if err != nil {
+		return err
+	}
+	parentDir, err := e.jailDir()
+	if err != nil {
+		return errInternal(err)
+	}
+	defer os.RemoveAll(parentDir)
+	if req.Git != nil {
+		clones, err := req.Git.plan()
+		if err != nil {
+			return err
+		}
+		if err := e.cloneInto(r.Context(), parentDir, clones); err != nil {
+			return err
+		}
+		js.gitRepo, js.gitRef = req.Git.primary()
+	}
+	if err := os.WriteFile(filepath.Join(parentDir, l.file), []byte(*req.ParentCode), 0o644); err != nil {
+		return errInternal(err)
+	}
+	if err := js.validate(); err != nil {
+		return err
+	}
+	timeout := time.Duration(js.timeoutSecs) * time.Second
+	env := []string{"PATH=" + jailPath}
+
+	parentID := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: lang + " · parent", config: js.snapshot()})
+	rows := []int64{parentID}
+	failAll := func(err error) error {
+		for _, id := range rows {
+			e.jails.fail(id, err.Error())
+		}
+		return errInternal(err)
+	}
+	parent, err := e.run.start(procSpec{argv: l.argv(), dir: parentDir, env: env, timeout: timeout})
+	if err != nil {
+		return failAll(err)
+	}
+	forkAt := time.NewTimer(time.Duration(forkAfter) * time.Millisecond)
+	select {
+	case <-forkAt.C:
+	case <-parent.done:
+	case <-r.Context().Done():
+	}
+	forkAt.Stop()
+
+	frozen := parent.freeze()
+	metas := make([]forkMeta, len(codes))
+	childDirs := make([]string, len(codes))
+	var copyErr error
+	for i := range codes {
+		dir, err := e.jailDir()
+		if err != nil {
+			copyErr = err
+			break
+		}
+		childDirs[i] = dir
+		defer os.RemoveAll(dir)
+		began := time.Now()
+		files, bytes, err := copyTree(parentDir, dir)
+		if err != nil {
+			copyErr = err
+			break
+		}
+		metas[i] = forkMeta{CloneMs: uint64(time.Since(began) / time.Millisecond), FilesCloned: files, BytesCloned: bytes, Method: "copy", WasFrozen: frozen}
+	}
+	if frozen {
+		parent.thaw()
+	}
+	if copyErr != nil {
+		parent.kill()
+		parent.wait()
+		return failAll(copyErr)
+	}
+
+	children := make([]execResponse, len(codes))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var childErr error
+	for i, code := range codes {
+		label := lang + " · child"
+		if len(codes) > 1 {
+			label = fmt.Sprintf("%s · child %d", lang, i)
+		}
+		pid := parentID
+		id := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: label, parentID: &pid, config: js.snapshot()})
+		rows = append(rows, id)
+		if err := os.WriteFile(filepath.Join(childDirs[i], l.file), []byte(code), 0o644); err != nil {
+			childErr = err
+			break
+		}
+		p, err := e.run.start(procSpec{argv: l.argv(), dir: childDirs[i], env: env, timeout: timeout})
+		if err != nil {
+			childErr = err
+			break
+		}
+		wg.Add(1)
+		go func(i int, id int64, p *process) {
+			defer wg.Done()
+			res := waitOrKill(r.Context(), p)
+			e.jails.complete(id, res)
+			mu.Lock()
+			children[i] = responseOf(res)
+			mu.Unlock()
+		}(i, id, p)
+	}
+	if childErr != nil {
+		ctx, cancel := context.WithCancel(r.Context())
+		cancel()
+		waitOrKill(ctx, parent)
+		wg.Wait()
+		return failAll(childErr)
+	}
+	parentRes := waitOrKill(r.Context(), parent)
+	e.jails.complete(parentID, parentRes)
+	wg.Wait()
+	writeJSON(w, http.StatusCreated, forkResponse{
+		Parent: responseOf(parentRes), Child: children[0], Children: children, Fork: metas[0], Forks: metas,
+	})
+	return nil
+}
+
+// copyTree copies the directory tree src into dst (which may exist), preserving file modes and
+// symlinks, and reports the regular files and bytes copied.
+func copyTree(src, dst string) (files, bytes uint64, err error) {
+	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case info.Mode().IsRegular():
+			n, err := copyFile(path, target, info.Mode().Perm())
+			files++
+			bytes += uint64(n)
+			return err
+		default:
+			return nil // sockets, fifos and devices are not part of a snapshot
+		}
+	})
+	return files, bytes, err
+}
+
+func copyFile(src, dst string, perm fs.FileMode) (int64, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}

@@ -1,0 +1,315 @@
+package testserver
+
+// The jail ledger: one row per run, session exec, fork member, stream and workspace exec
+// (WIRE.md §4.8), and the read-only routes over it (§5.16, §5.17). Rows live in memory only;
+// ids start at 0 like the real server's in-memory store.
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	jailStatusRunning   = "running"
+	jailStatusCompleted = "completed"
+	jailStatusError     = "error"
+)
+
+// jailConfigSnapshot is the wire shape of JailRecord.config.
+type jailConfigSnapshot struct {
+	NetworkMode    string   `json:"network_mode"`
+	NetworkDomains []string `json:"network_domains,omitempty"`
+	Seccomp        string   `json:"seccomp"`
+	MemoryMB       uint64   `json:"memory_mb"`
+	TimeoutSecs    uint64   `json:"timeout_secs"`
+	CPUPercent     uint64   `json:"cpu_percent"`
+	MaxPids        uint64   `json:"max_pids"`
+	GitRepo        string   `json:"git_repo,omitempty"`
+	GitRef         string   `json:"git_ref,omitempty"`
+}
+
+// jailRecord is the wire shape of a JailRecord. Every key but config is always present.
+type jailRecord struct {
+	ID                 int64               `json:"id"`
+	TenantID           string              `json:"tenant_id"`
+	Kind               string              `json:"kind"`
+	StartedAt          time.Time           `json:"started_at"`
+	EndedAt            *time.Time          `json:"ended_at"`
+	Status             string              `json:"status"`
+	SessionID          *string             `json:"session_id"`
+	Label              string              `json:"label"`
+	ParentID           *int64              `json:"parent_id"`
+	ExitCode           *int                `json:"exit_code"`
+	DurationMs         *uint64             `json:"duration_ms"`
+	TimedOut           *bool               `json:"timed_out"`
+	OomKilled          *bool               `json:"oom_killed"`
+	MemoryPeakBytes    *uint64             `json:"memory_peak_bytes"`
+	MemoryCurrentBytes *uint64             `json:"memory_current_bytes"`
+	CPUUsageUsec       *uint64             `json:"cpu_usage_usec"`
+	IOReadBytes        *uint64             `json:"io_read_bytes"`
+	IOWriteBytes       *uint64             `json:"io_write_bytes"`
+	PidsCurrent        *uint64             `json:"pids_current"`
+	Stdout             *string             `json:"stdout"`
+	Stderr             *string             `json:"stderr"`
+	Error              *string             `json:"error"`
+	Config             *jailConfigSnapshot `json:"config,omitempty"`
+}
+
+// jailStore is the in-memory ledger.
+type jailStore struct {
+	mu    sync.Mutex
+	rows  []*jailRecord // ordered by id
+	next  int64
+	ended chan struct{} // closed (and replaced) whenever a row leaves "running"
+}
+
+// newJail describes a row to open.
+type newJail struct {
+	tenant    string
+	kind      string
+	label     string
+	sessionID string // only for kind "exec"
+	parentID  *int64
+	config    *jailConfigSnapshot
+}
+
+// open records a running row and returns its id.
+func (st *jailStore) open(n newJail) int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rec := &jailRecord{
+		ID: st.next, TenantID: n.tenant, Kind: n.kind, StartedAt: time.Now().UTC(),
+		Status: jailStatusRunning, Label: n.label, ParentID: n.parentID, Config: n.config,
+	}
+	if n.sessionID != "" {
+		sid := n.sessionID
+		rec.SessionID = &sid
+	}
+	st.next++
+	st.rows = append(st.rows, rec)
+	return rec.ID
+}
+
+// ledgerCap is the stored stdout/stderr limit; longer text gets "… (truncated)".
+const ledgerCap = 16 << 10
+
+func ledgerText(s string) *string {
+	if len(s) > ledgerCap {
+		s = cutUTF8(s, ledgerCap) + "… (truncated)"
+	}
+	return &s
+}
+
+// complete marks a reaped process: status completed, even for timeouts.
+func (st *jailStore) complete(id int64, res procResult) {
+	st.update(id, func(r *jailRecord) {
+		r.Status = jailStatusCompleted
+		code, ms, to, oom := res.exitCode, res.durationMs(), res.timedOut, false
+		r.ExitCode, r.DurationMs, r.TimedOut, r.OomKilled = &code, &ms, &to, &oom
+		if s := res.stats; s != nil {
+			st := *s
+			r.MemoryPeakBytes, r.MemoryCurrentBytes, r.CPUUsageUsec = &st.MemoryPeakBytes, &st.MemoryCurrentBytes, &st.CPUUsageUsec
+			r.IOReadBytes, r.IOWriteBytes, r.PidsCurrent = &st.IOReadBytes, &st.IOWriteBytes, &st.PidsCurrent
+		}
+		r.Stdout, r.Stderr = ledgerText(res.stdout), ledgerText(res.stderr)
+	})
+}
+
+// fail marks an engine or spawn failure.
+func (st *jailStore) fail(id int64, msg string) {
+	st.update(id, func(r *jailRecord) {
+		r.Status = jailStatusError
+		r.Error = &msg
+	})
+}
+
+func (st *jailStore) update(id int64, f func(*jailRecord)) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if id < 0 || id >= int64(len(st.rows)) {
+		return
+	}
+	r := st.rows[id]
+	if r.Status != jailStatusRunning {
+		return
+	}
+	f(r)
+	now := time.Now().UTC()
+	r.EndedAt = &now
+	if st.ended != nil {
+		close(st.ended)
+		st.ended = nil
+	}
+}
+
+// awaitEnded waits until row id is no longer running, or ctx ends.
+func (st *jailStore) awaitEnded(ctx context.Context, id int64) (jailRecord, error) {
+	for {
+		st.mu.Lock()
+		if id >= 0 && id < int64(len(st.rows)) && st.rows[id].Status != jailStatusRunning {
+			rec := *st.rows[id]
+			st.mu.Unlock()
+			return rec, nil
+		}
+		if st.ended == nil {
+			st.ended = make(chan struct{})
+		}
+		ch := st.ended
+		st.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return jailRecord{}, ctx.Err()
+		}
+	}
+}
+
+// get returns a copy of row id when sc may see it.
+func (st *jailStore) get(id int64, sc scope) (jailRecord, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if id < 0 || id >= int64(len(st.rows)) || !sc.canSee(st.rows[id].TenantID) {
+		return jailRecord{}, false
+	}
+	return *st.rows[id], true
+}
+
+// jailFilter is the parsed query of GET /v1/jails.
+type jailFilter struct {
+	status, kind, q string
+	limit, offset   int
+}
+
+func (st *jailStore) list(sc scope, f jailFilter) ([]jailRecord, int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	q := strings.ToLower(strings.TrimSpace(f.q))
+	var match []jailRecord
+	for i := len(st.rows) - 1; i >= 0; i-- {
+		r := st.rows[i]
+		if !sc.canSee(r.TenantID) || (f.status != "" && r.Status != f.status) || (f.kind != "" && r.Kind != f.kind) {
+			continue
+		}
+		if q != "" {
+			hay := strings.ToLower(r.Label)
+			if r.SessionID != nil {
+				hay += "\x00" + strings.ToLower(*r.SessionID)
+			}
+			if r.Error != nil {
+				hay += "\x00" + strings.ToLower(*r.Error)
+			}
+			if !strings.Contains(hay, q) {
+				continue
+			}
+		}
+		match = append(match, *r)
+	}
+	return pageOf(match, f.offset, f.limit), len(match)
+}
+
+// pageOf returns rows[offset:offset+limit] with the store's lower bound of one row.
+func pageOf[T any](rows []T, offset, limit int) []T {
+	if limit < 1 {
+		limit = 1
+	}
+	if offset >= len(rows) {
+		return []T{}
+	}
+	end := len(rows)
+	if limit < end-offset {
+		end = offset + limit
+	}
+	return rows[offset:end]
+}
+
+// listQuery reads the limit (default 50, at most 500, echoed unclamped) and offset parameters
+// shared by the jail, workspace and snapshot lists.
+func listQuery(r *http.Request) (lq listQueryValues, err error) {
+	lq.limitEcho = 50
+	if v, ok, err := queryUint(r, "limit"); err != nil {
+		return lq, err
+	} else if ok {
+		lq.limitEcho = v
+	}
+	if lq.offsetEcho, _, err = queryUint(r, "offset"); err != nil {
+		return lq, err
+	}
+	lq.limit = int(min(lq.limitEcho, 500))
+	lq.offset = int(min(lq.offsetEcho, 1<<40))
+	return lq, nil
+}
+
+// listQueryValues holds the paging parameters as sent (echoed back) and as applied.
+type listQueryValues struct {
+	limitEcho, offsetEcho uint64
+	limit, offset         int
+}
+
+// listPage is the {rows,total,limit,offset} envelope of the list routes.
+type listPage[T any] struct {
+	Rows   []T    `json:"rows"`
+	Total  uint64 `json:"total"`
+	Limit  uint64 `json:"limit"`
+	Offset uint64 `json:"offset"`
+}
+
+func (s *Server) handleListJails(w http.ResponseWriter, r *http.Request, sc scope) error {
+	lq, err := listQuery(r)
+	if err != nil {
+		return err
+	}
+	f := jailFilter{limit: lq.limit, offset: lq.offset}
+	for _, p := range []struct {
+		name  string
+		dst   *string
+		valid []string
+	}{
+		{"status", &f.status, []string{jailStatusRunning, jailStatusCompleted, jailStatusError}},
+		{"kind", &f.kind, []string{"run", "exec", "fork", "stream", "workspace"}},
+		{"q", &f.q, nil},
+	} {
+		v, _, err := queryString(r, p.name)
+		if err != nil {
+			return err
+		}
+		if p.valid == nil || contains(p.valid, v) {
+			*p.dst = v // unknown status/kind values are ignored, like the real server
+		}
+	}
+	rows, total := s.exec.jails.list(sc, f)
+	writeJSON(w, http.StatusOK, listPage[jailRecord]{Rows: rows, Total: uint64(total), Limit: lq.limitEcho, Offset: lq.offsetEcho})
+	return nil
+}
+
+func (s *Server) handleGetJail(w http.ResponseWriter, r *http.Request, sc scope) error {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return errBadRequest("invalid id")
+	}
+	rec, ok := s.exec.jails.get(id, sc)
+	if !ok {
+		return errNotFound("jail %d", id)
+	}
+	writeJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// sortNewestFirst orders rows by created time, newest first, ties broken by insertion order.
+func sortNewestFirst[T any](rows []T, created func(T) time.Time) {
+	sort.SliceStable(rows, func(i, j int) bool { return created(rows[i]).After(created(rows[j])) })
+}

@@ -1,0 +1,261 @@
+package testserver
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// The phantom proxy (WIRE.md §7): sandbox code calls P/v1/<service>/<rest>
+// with a phm_ token; the proxy checks the token, its service and scopes,
+// swaps in the tenant's real key and streams the upstream answer back. Every
+// request under /v1/ leaves exactly one audit row.
+
+// Audit reject reasons (WIRE.md §4.9).
+const (
+	reasonBadPath        = "bad_path"
+	reasonNoToken        = "no_token"
+	reasonUnknownToken   = "unknown_token"
+	reasonUnknownService = "unknown_service"
+	reasonWrongService   = "wrong_service"
+	reasonScopeDenied    = "scope_denied"
+	reasonNoUpstreamKey  = "no_upstream_key"
+	reasonUpstreamError  = "upstream_error"
+)
+
+// newUpstreamClient returns the proxy's client: no environment proxies, no
+// redirect following, no transparent gzip, 120 s per request like the real
+// proxy.
+func newUpstreamClient() *http.Client {
+	tr := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}
+	return &http.Client{
+		Transport:     tr,
+		Timeout:       120 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// hopByHop are the headers a proxy must not forward in either direction.
+var hopByHop = []string{
+	"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// copyHeaders copies src into dst minus hop-by-hop headers, those named by
+// Connection, and any extra names given.
+func copyHeaders(dst, src http.Header, extra ...string) {
+	drop := map[string]bool{}
+	for _, h := range append(hopByHop, extra...) {
+		drop[http.CanonicalHeaderKey(h)] = true
+	}
+	for _, v := range src.Values("Connection") {
+		for _, name := range strings.Split(v, ",") {
+			drop[http.CanonicalHeaderKey(strings.TrimSpace(name))] = true
+		}
+	}
+	for k, vs := range src {
+		if drop[http.CanonicalHeaderKey(k)] {
+			continue
+		}
+		dst[k] = append([]string(nil), vs...)
+	}
+}
+
+func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
+	if !s.proxyHosts.allowed(r.Host) {
+		writePlain(w, http.StatusForbidden, hostRejected)
+		return
+	}
+	path := r.URL.EscapedPath()
+	if path == "/healthz" {
+		writePlain(w, http.StatusOK, "ok")
+		return
+	}
+	row := auditRow{Method: r.Method, Path: path}
+	reject := func(status int, reason, body string) {
+		row.Status = status
+		row.RejectReason = &reason
+		s.audit.append(row)
+		writePlain(w, status, body)
+	}
+
+	service, rest, ok := splitProxyPath(path)
+	if !ok {
+		reject(http.StatusNotFound, reasonBadPath, "route not found")
+		return
+	}
+	row.Path = rest
+	if validService(service) {
+		row.Service = service
+	}
+	raw := phantomTokenFrom(r.Header)
+	if raw == "" {
+		reject(http.StatusUnauthorized, reasonNoToken, "missing phantom token")
+		return
+	}
+	tok, ok := normalizeToken(raw)
+	var pt phantomToken
+	if ok {
+		pt, ok = s.sessions.lookupToken(tok)
+	}
+	if !ok {
+		reject(http.StatusUnauthorized, reasonUnknownToken, "unknown phantom token")
+		return
+	}
+	row.SessionID = pt.sessionID
+	switch {
+	case !validService(service):
+		reject(http.StatusNotFound, reasonUnknownService, "route not found")
+		return
+	case pt.service != service:
+		reject(http.StatusForbidden, reasonWrongService, "token not valid for this service")
+		return
+	case !scopeAllows(pt.scopes, rest):
+		reject(http.StatusForbidden, reasonScopeDenied, "path not in scope")
+		return
+	}
+	key, ok := s.keys.get(pt.tenant, service)
+	if !ok {
+		reject(http.StatusBadGateway, reasonNoUpstreamKey, "upstream key not configured")
+		return
+	}
+
+	target := s.upstreams[service] + rest
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	var body io.Reader = r.Body
+	if r.ContentLength == 0 {
+		body = http.NoBody
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, target, body)
+	if err != nil {
+		reject(http.StatusBadGateway, reasonUpstreamError, "upstream: "+err.Error())
+		return
+	}
+	out.ContentLength = r.ContentLength
+	copyHeaders(out.Header, r.Header, "Host", "Authorization", "X-Api-Key")
+	injectKey(out.Header, service, key)
+
+	start := time.Now()
+	resp, err := s.upstreamClient.Do(out)
+	if err != nil {
+		reject(http.StatusBadGateway, reasonUpstreamError, "upstream: "+err.Error())
+		return
+	}
+	defer resp.Body.Close()
+	ms := uint64(time.Since(start).Milliseconds())
+	row.Status = resp.StatusCode
+	row.UpstreamMS = &ms
+	s.audit.append(row)
+
+	copyHeaders(w.Header(), resp.Header)
+	w.WriteHeader(resp.StatusCode)
+	streamBody(w, resp.Body)
+}
+
+// streamBody copies the upstream body, flushing after every read so
+// server-sent events reach the sandbox as they arrive.
+func streamBody(w http.ResponseWriter, body io.Reader) {
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if ferr := rc.Flush(); ferr != nil && !errors.Is(ferr, http.ErrNotSupported) {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// splitProxyPath splits /v1/<service><rest> into service and rest.
+func splitProxyPath(path string) (service, rest string, ok bool) {
+	after, found := strings.CutPrefix(path, "/v1/")
+	if !found {
+		return "", "", false
+	}
+	service, rest, _ = strings.Cut(after, "/")
+	if service == "" {
+		return "", "", false
+	}
+	if rest != "" || strings.HasSuffix(after, "/") {
+		rest = "/" + rest
+	}
+	return service, rest, true
+}
+
+// phantomTokenFrom reads the token from Authorization (optional "Bearer "),
+// falling back to x-api-key.
+func phantomTokenFrom(h http.Header) string {
+	v := h.Get("Authorization")
+	if v == "" {
+		v = h.Get("X-Api-Key")
+	}
+	v = strings.TrimSpace(v)
+	return strings.TrimSpace(strings.TrimPrefix(v, "Bearer "))
+}
+
+// normalizeToken accepts phm_ + 64 hex digits in either case and returns
+// the canonical lower-case form.
+func normalizeToken(raw string) (string, bool) {
+	hexPart, ok := strings.CutPrefix(raw, "phm_")
+	if !ok || len(hexPart) != 64 {
+		return "", false
+	}
+	for i := 0; i < len(hexPart); i++ {
+		c := hexPart[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return "", false
+		}
+	}
+	return "phm_" + strings.ToLower(hexPart), true
+}
+
+// scopeAllows applies the session's globs to the path after /v1/<service>:
+// a trailing * is a prefix match, anything else must match exactly, and no
+// globs means unrestricted.
+func scopeAllows(globs []string, path string) bool {
+	if len(globs) == 0 {
+		return true
+	}
+	for _, g := range globs {
+		if prefix, ok := strings.CutSuffix(g, "*"); ok {
+			if strings.HasPrefix(path, prefix) {
+				return true
+			}
+		} else if g == path {
+			return true
+		}
+	}
+	return false
+}
+
+// injectKey puts the real key where the provider expects it.
+func injectKey(h http.Header, service, key string) {
+	if service == "anthropic" {
+		h.Set("X-Api-Key", key)
+		if h.Get("Anthropic-Version") == "" {
+			h.Set("Anthropic-Version", "2023-06-01")
+		}
+		return
+	}
+	h.Set("Authorization", "Bearer "+key)
+}

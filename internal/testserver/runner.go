@@ -1,0 +1,430 @@
+package testserver
+
+// The process engine of the fake control plane.
+//
+// SECURITY: every execution route of the fake (sessions exec, runs, fork, stream, workspace exec)
+// starts a REAL process on the host, as the user running the server, through this file. There are
+// no namespaces, no cgroups, no seccomp filter and no network isolation: this is NOT a sandbox.
+// Memory limits, CPU and PID limits, network modes and seccomp profiles are accepted and recorded
+// exactly like the real server does, but they are not enforced. Only the timeout is enforced: every
+// process is started in its own process group and the whole group is killed with SIGKILL when the
+// timeout fires, even when a grandchild keeps the output pipes open (the real server does not
+// enforce the timeout in that case, WIRE.md §11.3; the fake deliberately does).
+//
+// When a command's main process ends, whatever is left of its process group is killed too, the
+// way a jail is torn down after its command: a background job (`server &`) does not outlive the
+// exec that started it. A process that leaves the group (setsid) escapes that clean-up; its hold
+// on the output pipes is cut after pipeGrace.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// outputCap is the per-stream capture limit of the non-streaming routes, in bytes.
+	outputCap = 16 << 10
+	// streamLineCap is the longest line the streaming route forwards; the rest of a longer line
+	// is discarded.
+	streamLineCap = 1 << 20
+	// pipeGrace bounds how long output is still drained after a process group was killed. A
+	// process that left the group (setsid) and kept the pipe open cannot hold a request longer.
+	pipeGrace = time.Second
+	// jailPath is the PATH every execution gets, as inside a real jail.
+	jailPath = "/usr/local/bin:/usr/bin:/bin"
+)
+
+// execStats is the wire shape of ExecResponse.stats (WIRE.md §4.3). The fake fills it from the
+// rusage of the reaped process: memory_peak_bytes is the peak resident set size, cpu_usage_usec
+// the user plus system CPU time; the other counters have no host equivalent and stay 0.
+type execStats struct {
+	MemoryPeakBytes    uint64 `json:"memory_peak_bytes"`
+	MemoryCurrentBytes uint64 `json:"memory_current_bytes"`
+	CPUUsageUsec       uint64 `json:"cpu_usage_usec"`
+	IOReadBytes        uint64 `json:"io_read_bytes"`
+	IOWriteBytes       uint64 `json:"io_write_bytes"`
+	PidsCurrent        uint64 `json:"pids_current"`
+}
+
+// runner owns every running process and the global concurrency limit.
+type runner struct {
+	sem    chan struct{}
+	active atomic.Uint64 // permits held right now
+	total  atomic.Uint64 // permits ever granted
+
+	mu     sync.Mutex
+	procs  map[*process]struct{}
+	closed bool
+	wg     sync.WaitGroup // one per started process, done once it is reaped and drained
+}
+
+// newRunner returns a runner allowing maxConcurrent executions at once (16 when maxConcurrent < 1).
+func newRunner(maxConcurrent int) *runner {
+	if maxConcurrent < 1 {
+		maxConcurrent = 16
+	}
+	return &runner{sem: make(chan struct{}, maxConcurrent), procs: make(map[*process]struct{})}
+}
+
+// permit is one slot of the concurrency limit. release is idempotent.
+type permit struct {
+	r    *runner
+	once sync.Once
+}
+
+func (p *permit) release() {
+	if p == nil {
+		return
+	}
+	p.once.Do(func() {
+		<-p.r.sem
+		p.r.active.Add(^uint64(0))
+	})
+}
+
+// tryAcquire takes a concurrency slot without waiting, like the real server's try_acquire. It
+// returns false when every slot is taken.
+func (r *runner) tryAcquire() (*permit, bool) {
+	select {
+	case r.sem <- struct{}{}:
+		r.active.Add(1)
+		r.total.Add(1)
+		return &permit{r: r}, true
+	default:
+		return nil, false
+	}
+}
+
+// counts reports the executions running now and started since the server began.
+func (r *runner) counts() (active, total uint64) {
+	return r.active.Load(), r.total.Load()
+}
+
+// procSpec describes one process to start.
+type procSpec struct {
+	argv    []string // argv[0] is looked up in the PATH of env when it has no slash
+	dir     string   // working directory
+	env     []string // complete environment, "K=V"
+	timeout time.Duration
+	// onLine, when set, switches to line mode: it is called for every output line of stream
+	// "stdout" or "stderr" (trailing "\n" and one trailing "\r" removed, at most streamLineCap
+	// bytes, lossy UTF-8). It may be called from two goroutines at once.
+	onLine func(stream, line string)
+}
+
+// procResult is what a finished process reports.
+type procResult struct {
+	stdout, stderr string // capped at outputCap bytes, "…" appended on overflow
+	exitCode       int    // exit status, or 128+signal when killed by a signal
+	duration       time.Duration
+	timedOut       bool
+	stats          *execStats // nil when the platform reports no rusage
+}
+
+// durationMs rounds the duration up to whole milliseconds, so a process that ran never reports 0.
+func (res procResult) durationMs() uint64 {
+	ms := uint64((res.duration + time.Millisecond - 1) / time.Millisecond)
+	if ms == 0 {
+		ms = 1
+	}
+	return ms
+}
+
+// process is one started process group.
+type process struct {
+	r       *runner
+	cmd     *exec.Cmd
+	pgid    int
+	started time.Time
+
+	mu       sync.Mutex
+	reaped   bool
+	timedOut bool
+
+	done   chan struct{} // closed when res is final
+	res    procResult
+	outBuf *capBuffer
+	errBuf *capBuffer
+}
+
+// errRunnerClosed is returned by start after close.
+var errRunnerClosed = errors.New("runner closed")
+
+// start spawns spec as the leader of a new process group. The returned error is a spawn failure
+// (binary not found, bad directory, ...).
+func (r *runner) start(spec procSpec) (*process, error) {
+	if len(spec.argv) == 0 {
+		return nil, errors.New("spawn: empty command")
+	}
+	bin, err := lookPathIn(spec.argv[0], envValue(spec.env, "PATH"))
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("spawn: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, fmt.Errorf("spawn: %w", err)
+	}
+	cmd := &exec.Cmd{
+		Path:        bin,
+		Args:        append([]string(nil), spec.argv...),
+		Dir:         spec.dir,
+		Env:         append([]string{}, spec.env...),
+		Stdout:      outW,
+		Stderr:      errW,
+		SysProcAttr: newGroupAttr(),
+	}
+
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		outR.Close()
+		outW.Close()
+		errR.Close()
+		errW.Close()
+		return nil, errRunnerClosed
+	}
+	startedAt := time.Now()
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		r.mu.Unlock()
+		outR.Close()
+		errR.Close()
+		return nil, fmt.Errorf("spawn %s: %w", spec.argv[0], err)
+	}
+	p := &process{
+		r: r, cmd: cmd, pgid: cmd.Process.Pid, started: startedAt,
+		done: make(chan struct{}), outBuf: &capBuffer{}, errBuf: &capBuffer{},
+	}
+	r.procs[p] = struct{}{}
+	r.wg.Add(1)
+	r.mu.Unlock()
+
+	var readers sync.WaitGroup
+	readers.Add(2)
+	go p.drain(&readers, outR, "stdout", p.outBuf, spec.onLine)
+	go p.drain(&readers, errR, "stderr", p.errBuf, spec.onLine)
+	go p.supervise(spec.timeout, &readers, outR, errR)
+	return p, nil
+}
+
+// supervise enforces the timeout, reaps the leader, kills what is left of its group, drains the
+// pipes and publishes the result.
+func (p *process) supervise(timeout time.Duration, readers *sync.WaitGroup, outR, errR *os.File) {
+	defer p.r.wg.Done()
+	var timer *time.Timer
+	if timeout > 0 {
+		timer = time.AfterFunc(timeout, func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if !p.reaped {
+				p.timedOut = true
+				p.signalLocked(groupKill)
+			}
+		})
+	}
+	_ = p.cmd.Wait() // the outcome is read from ProcessState below
+	ended := time.Now()
+	if timer != nil {
+		timer.Stop()
+	}
+	p.mu.Lock()
+	p.reaped = true
+	timedOut := p.timedOut
+	p.mu.Unlock()
+	// The command is over: like a jail being torn down, nothing it started may outlive it. The
+	// group id cannot be reused while any member is alive, so this reaches only its leftovers.
+	_ = signalGroup(p.pgid, groupKill)
+
+	drained := make(chan struct{})
+	go func() { readers.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(pipeGrace):
+		outR.Close()
+		errR.Close()
+		<-drained
+	}
+	outR.Close()
+	errR.Close()
+
+	res := procResult{duration: ended.Sub(p.started), timedOut: timedOut, exitCode: -1}
+	if st := p.cmd.ProcessState; st != nil {
+		res.exitCode = exitCodeOf(st)
+		res.stats = rusageStats(st)
+	}
+	res.stdout = p.outBuf.String()
+	res.stderr = p.errBuf.String()
+	p.res = res
+
+	p.r.mu.Lock()
+	delete(p.r.procs, p)
+	p.r.mu.Unlock()
+	close(p.done)
+}
+
+// drain copies one pipe into its capture buffer and, in line mode, hands out lines.
+func (p *process) drain(wg *sync.WaitGroup, r io.Reader, stream string, buf *capBuffer, onLine func(stream, line string)) {
+	defer wg.Done()
+	if onLine == nil {
+		_, _ = io.Copy(buf, r)
+		return
+	}
+	readLines(r, streamLineCap, func(line []byte) {
+		s := lossyString(line)
+		buf.WriteString(s)
+		buf.WriteString("\n")
+		onLine(stream, s)
+	})
+}
+
+// signalLocked sends sig to the whole process group unless the leader was reaped. p.mu held.
+func (p *process) signalLocked(sig groupSignal) {
+	if !p.reaped {
+		_ = signalGroup(p.pgid, sig)
+	}
+}
+
+func (p *process) signal(sig groupSignal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.signalLocked(sig)
+}
+
+// pid is the host PID of the group leader.
+func (p *process) pid() int { return p.pgid }
+
+// freeze stops the whole process group (SIGSTOP) and reports whether it was still running.
+func (p *process) freeze() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped {
+		return false
+	}
+	if err := signalGroup(p.pgid, groupStop); err != nil {
+		return false
+	}
+	return true
+}
+
+// thaw resumes a frozen process group (SIGCONT).
+func (p *process) thaw() { p.signal(groupCont) }
+
+// kill ends the whole process group at once, e.g. when the client went away.
+func (p *process) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.signalLocked(groupKill)
+	p.signalLocked(groupCont)
+}
+
+// wait blocks until the process was reaped and its output drained.
+func (p *process) wait() procResult {
+	<-p.done
+	return p.res
+}
+
+// sample reads the current memory and CPU figures of the group leader from /proc, best effort
+// (zeros where unavailable). Used for the streaming route's periodic stats events.
+func (p *process) sample() execStats {
+	var st execStats
+	pid := strconv.Itoa(p.pgid)
+	if b, err := os.ReadFile(filepath.Join("/proc", pid, "status")); err == nil {
+		for _, ln := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(ln, ":")
+			if !ok {
+				continue
+			}
+			f := strings.Fields(v)
+			if len(f) == 0 {
+				continue
+			}
+			n, _ := strconv.ParseUint(f[0], 10, 64)
+			switch k {
+			case "VmHWM":
+				st.MemoryPeakBytes = n * 1024
+			case "VmRSS":
+				st.MemoryCurrentBytes = n * 1024
+			}
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join("/proc", pid, "stat")); err == nil {
+		// Fields after the command name (which may contain spaces) start at state (field 3);
+		// utime and stime are fields 14 and 15, in clock ticks (100 Hz on Linux).
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) > 12 {
+				ut, _ := strconv.ParseUint(f[11], 10, 64)
+				stt, _ := strconv.ParseUint(f[12], 10, 64)
+				st.CPUUsageUsec = (ut + stt) * 10000
+			}
+			st.PidsCurrent = 1
+		}
+	}
+	return st
+}
+
+// close kills every running process group and waits until all of them were reaped. Later starts
+// fail with errRunnerClosed.
+func (r *runner) close() {
+	r.mu.Lock()
+	r.closed = true
+	procs := make([]*process, 0, len(r.procs))
+	for p := range r.procs {
+		procs = append(procs, p)
+	}
+	r.mu.Unlock()
+	for _, p := range procs {
+		p.kill()
+	}
+	r.wg.Wait()
+}
+
+// envValue returns the value of key in a "K=V" list (the last one wins, like execve).
+func envValue(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// lookPathIn resolves a command name against path (a PATH value), falling back to the server's
+// own PATH so interpreters installed outside the jail PATH still work on developer machines. A
+// name with a slash is used as given.
+func lookPathIn(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			continue
+		}
+		cand := filepath.Join(dir, name)
+		if fi, err := os.Stat(cand); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return cand, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("spawn %s: executable file not found in PATH", name)
+}

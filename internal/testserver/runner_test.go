@@ -1,0 +1,262 @@
+//go:build unix
+
+package testserver
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func testRunner(t *testing.T, max int) *runner {
+	t.Helper()
+	r := newRunner(max)
+	t.Cleanup(r.close)
+	return r
+}
+
+func runSpec(t *testing.T, r *runner, spec procSpec) procResult {
+	t.Helper()
+	if spec.dir == "" {
+		spec.dir = t.TempDir()
+	}
+	if spec.env == nil {
+		spec.env = []string{"PATH=" + jailPath}
+	}
+	p, err := r.start(spec)
+	if err != nil {
+		t.Fatalf("start %v: %v", spec.argv, err)
+	}
+	return p.wait()
+}
+
+func TestRunnerResults(t *testing.T) {
+	t.Parallel()
+	r := testRunner(t, 16)
+	tests := []struct {
+		name       string
+		argv       []string
+		env        []string
+		wantOut    string
+		wantErr    string
+		wantCode   int
+		wantTimed  bool
+		timeout    time.Duration
+		maxElapsed time.Duration
+	}{
+		{name: "stdout and exit 0", argv: []string{"sh", "-c", "echo hi"}, wantOut: "hi\n"},
+		{name: "stderr and exit code", argv: []string{"sh", "-c", "echo oops >&2; exit 3"}, wantErr: "oops\n", wantCode: 3},
+		{name: "killed by signal is 128+sig", argv: []string{"sh", "-c", "kill -TERM $$"}, wantCode: 143},
+		{name: "env is exactly what was given", argv: []string{"sh", "-c", `echo "$FOO:$HOME"`}, env: []string{"PATH=" + jailPath, "FOO=bar"}, wantOut: "bar:\n"},
+		{name: "cwd is the given dir", argv: []string{"sh", "-c", `test "$(pwd)" = "$PWD" && ls`}, wantOut: ""},
+		{
+			name: "timeout kills a group whose grandchild holds the pipes",
+			argv: []string{"sh", "-c", "sleep 30 & sleep 30"}, timeout: 300 * time.Millisecond,
+			wantCode: 137, wantTimed: true, maxElapsed: 5 * time.Second,
+		},
+		{
+			name: "background child does not hold a finished command",
+			argv: []string{"sh", "-c", "sleep 30 & echo done"}, timeout: time.Minute,
+			wantOut: "done\n", maxElapsed: 5 * time.Second,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			began := time.Now()
+			res := runSpec(t, r, procSpec{argv: tt.argv, env: tt.env, timeout: tt.timeout})
+			if res.stdout != tt.wantOut || res.stderr != tt.wantErr {
+				t.Errorf("output = %q / %q, want %q / %q", res.stdout, res.stderr, tt.wantOut, tt.wantErr)
+			}
+			if res.exitCode != tt.wantCode || res.timedOut != tt.wantTimed {
+				t.Errorf("exit %d timed_out %v, want %d %v", res.exitCode, res.timedOut, tt.wantCode, tt.wantTimed)
+			}
+			if res.durationMs() == 0 {
+				t.Error("duration_ms is 0")
+			}
+			if res.stats == nil || res.stats.MemoryPeakBytes == 0 {
+				t.Errorf("stats = %+v, want rusage figures", res.stats)
+			}
+			if tt.maxElapsed > 0 && time.Since(began) > tt.maxElapsed {
+				t.Errorf("took %v, want under %v", time.Since(began), tt.maxElapsed)
+			}
+		})
+	}
+}
+
+func TestRunnerSpawnFailure(t *testing.T) {
+	t.Parallel()
+	r := testRunner(t, 1)
+	if _, err := r.start(procSpec{argv: []string{"definitely-not-a-command-xyz"}, dir: t.TempDir(), env: []string{"PATH=" + jailPath}}); err == nil {
+		t.Fatal("start of a missing binary succeeded")
+	}
+	if _, err := r.start(procSpec{argv: []string{"sh"}, dir: "/nonexistent/dir/xyz", env: []string{"PATH=" + jailPath}}); err == nil {
+		t.Fatal("start in a missing directory succeeded")
+	}
+}
+
+func TestCapBuffer(t *testing.T) {
+	t.Parallel()
+	a := func(n int) string { return strings.Repeat("a", n) }
+	tests := []struct {
+		name  string
+		write []string
+		want  string
+	}{
+		{name: "under the cap", write: []string{"hello"}, want: "hello"},
+		{name: "exactly the cap", write: []string{a(outputCap)}, want: a(outputCap)},
+		{name: "one byte over", write: []string{a(outputCap + 1)}, want: a(outputCap) + "…"},
+		{name: "cut lands inside a 2-byte character", write: []string{a(outputCap-1) + "é" + "zz"}, want: a(outputCap-1) + "…"},
+		{name: "cut lands inside a 4-byte character", write: []string{a(outputCap - 2), "😀", a(10)}, want: a(outputCap-2) + "…"},
+		{name: "many small writes", write: []string{a(outputCap / 2), a(outputCap / 2), "x", a(100000)}, want: a(outputCap) + "…"},
+		{name: "invalid UTF-8 is replaced", write: []string{"a\xffb"}, want: "a\uFFFDb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var c capBuffer
+			for _, w := range tt.write {
+				c.WriteString(w)
+			}
+			if got := c.String(); got != tt.want {
+				t.Errorf("got %d bytes ending %q, want %d bytes ending %q", len(got), tail(got), len(tt.want), tail(tt.want))
+			}
+		})
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 12 {
+		return s[len(s)-12:]
+	}
+	return s
+}
+
+func TestRunnerOutputCapEndToEnd(t *testing.T) {
+	t.Parallel()
+	r := testRunner(t, 1)
+	// 16383 ASCII bytes then a 2-byte character straddling the cap.
+	res := runSpec(t, r, procSpec{argv: []string{"sh", "-c", `head -c 16383 /dev/zero | tr '\0' a; printf 'é%.0s' $(seq 1 100)`}})
+	want := strings.Repeat("a", outputCap-1) + "…"
+	if res.stdout != want {
+		t.Fatalf("stdout has %d bytes ending %q, want %d ending %q", len(res.stdout), tail(res.stdout), len(want), tail(want))
+	}
+}
+
+func TestReadLines(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 100)
+	tests := []struct {
+		name  string
+		in    string
+		limit int
+		want  []string
+	}{
+		{name: "plain", in: "a\nb\n", limit: 10, want: []string{"a", "b"}},
+		{name: "empty and indented lines", in: "a\n\n  b\n", limit: 10, want: []string{"a", "", "  b"}},
+		{name: "one trailing CR removed", in: "a\r\nb\r\r\n", limit: 10, want: []string{"a", "b\r"}},
+		{name: "bare CR kept inside", in: "10%\r20%\n", limit: 10, want: []string{"10%\r20%"}},
+		{name: "last line without newline", in: "a\nlast", limit: 10, want: []string{"a", "last"}},
+		{name: "long line truncated, rest discarded", in: long + "\nnext\n", limit: 10, want: []string{long[:10], "next"}},
+		{name: "no output", in: "", limit: 10, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			readLines(strings.NewReader(tt.in), tt.limit, func(l []byte) { got = append(got, string(l)) })
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
+				t.Errorf("lines = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadLinesBeyondBuffer(t *testing.T) {
+	t.Parallel()
+	// A line longer than the bufio buffer (64 KiB) but under the limit arrives whole.
+	line := bytes.Repeat([]byte("y"), 200<<10)
+	var got [][]byte
+	readLines(bytes.NewReader(append(append([]byte{}, line...), '\n')), streamLineCap, func(l []byte) {
+		got = append(got, append([]byte(nil), l...))
+	})
+	if len(got) != 1 || !bytes.Equal(got[0], line) {
+		t.Fatalf("got %d lines, first %d bytes; want one line of %d", len(got), len(got[0]), len(line))
+	}
+}
+
+func TestRunnerLineMode(t *testing.T) {
+	t.Parallel()
+	r := testRunner(t, 1)
+	var mu sync.Mutex
+	lines := map[string][]string{}
+	res := runSpec(t, r, procSpec{
+		argv: []string{"sh", "-c", `printf 'one\n\n  two\nbar\rcr\n'; printf 'err\n' >&2`},
+		onLine: func(stream, line string) {
+			mu.Lock()
+			lines[stream] = append(lines[stream], line)
+			mu.Unlock()
+		},
+	})
+	if res.exitCode != 0 {
+		t.Fatalf("exit %d", res.exitCode)
+	}
+	if got := strings.Join(lines["stdout"], "|"); got != "one||  two|bar\rcr" {
+		t.Errorf("stdout lines = %q", lines["stdout"])
+	}
+	if got := strings.Join(lines["stderr"], "|"); got != "err" {
+		t.Errorf("stderr lines = %q", lines["stderr"])
+	}
+}
+
+func TestRunnerConcurrencyLimit(t *testing.T) {
+	t.Parallel()
+	r := newRunner(2)
+	p1, ok1 := r.tryAcquire()
+	p2, ok2 := r.tryAcquire()
+	_, ok3 := r.tryAcquire()
+	if !ok1 || !ok2 || ok3 {
+		t.Fatalf("acquire = %v %v %v, want true true false", ok1, ok2, ok3)
+	}
+	if a, tot := r.counts(); a != 2 || tot != 2 {
+		t.Fatalf("counts = %d %d, want 2 2", a, tot)
+	}
+	p1.release()
+	p1.release() // idempotent
+	if _, ok := r.tryAcquire(); !ok {
+		t.Fatal("acquire after release failed")
+	}
+	p2.release()
+	if a, tot := r.counts(); a != 1 || tot != 3 {
+		t.Fatalf("counts = %d %d, want 1 3", a, tot)
+	}
+}
+
+func TestRunnerFreezeThawAndClose(t *testing.T) {
+	t.Parallel()
+	r := newRunner(1)
+	dir := t.TempDir()
+	p, err := r.start(procSpec{argv: []string{"sleep", "30"}, dir: dir, env: []string{"PATH=" + jailPath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.freeze() {
+		t.Fatal("freeze of a running process reported not running")
+	}
+	p.thaw()
+	done := make(chan procResult, 1)
+	go func() { done <- p.wait() }()
+	r.close() // kills and waits
+	res := <-done
+	if res.exitCode != 137 || res.timedOut {
+		t.Fatalf("after close: exit %d timed_out %v, want 137 false", res.exitCode, res.timedOut)
+	}
+	if p.freeze() {
+		t.Fatal("freeze of a reaped process reported running")
+	}
+	if _, err := r.start(procSpec{argv: []string{"true"}, dir: dir, env: []string{"PATH=" + jailPath}}); err == nil {
+		t.Fatal("start after close succeeded")
+	}
+}

@@ -1,0 +1,384 @@
+package testserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Server is a running fake control plane plus phantom proxy. Create it with
+// New (or Start in tests) and stop it with Close.
+type Server struct {
+	stateDir      string       // absolute; root of all on-disk state
+	maxConcurrent int          // concurrent executions allowed; default 16
+	log           *slog.Logger // never nil
+	exec          *execEngine  // execution half (runs, workspaces, jails, …)
+
+	apiKeys      []apiKey // empty: auth off, every caller is the dev admin
+	removeState  bool     // stateDir is a temp dir owned by the server
+	upstreams    map[string]string
+	proxyBaseURL string // "P" of WIRE.md §5.6, without a trailing slash
+
+	ctlLn, proxyLn   net.Listener
+	ctlSrv, proxySrv *http.Server
+	ctlHosts         hostGuard
+	proxyHosts       hostGuard
+	routes           *routeTable
+	upstreamClient   *http.Client
+
+	keys     *keyStore
+	creds    *credentialStore
+	sessions *sessionStore
+	audit    *auditLog
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Option configures New.
+type Option func(*config)
+
+type config struct {
+	apiKeys       []string
+	creds         []seedCredential
+	upstreams     map[string]string
+	stateDir      string
+	poolDir       string
+	proxyBaseURL  string
+	ctlAddr       string
+	proxyAddr     string
+	maxConcurrent int
+	log           *slog.Logger
+}
+
+type seedCredential struct{ tenant, service, secret string }
+
+// WithAPIKeys turns authentication on with the given keys, each written
+// token@tenant:role like the real server's AGENTJAIL_API_KEY entries (role
+// "admin" or "operator"). New fails on a malformed key. Without this option
+// (or with no keys) authentication is off and every caller is the admin of
+// tenant "dev".
+func WithAPIKeys(keys ...string) Option {
+	return func(c *config) { c.apiKeys = append(c.apiKeys, keys...) }
+}
+
+// WithCredential stores secret as the real upstream key of service ("openai",
+// "anthropic", "github" or "stripe") for tenant, the way the real server seeds
+// OPENAI_API_KEY and friends: the key is usable by sessions and the proxy but
+// is not a credential record, so GET /v1/credentials does not list it and
+// /v1/stats does not count it.
+func WithCredential(tenant, service, secret string) Option {
+	return func(c *config) { c.creds = append(c.creds, seedCredential{tenant, service, secret}) }
+}
+
+// WithUpstream sets the base URL (http or https, e.g. an httptest server) the
+// phantom proxy forwards service's requests to. The defaults are the real
+// providers: https://api.openai.com, https://api.anthropic.com,
+// https://api.github.com and https://api.stripe.com.
+func WithUpstream(service, baseURL string) Option {
+	return func(c *config) {
+		if c.upstreams == nil {
+			c.upstreams = map[string]string{}
+		}
+		c.upstreams[service] = baseURL
+	}
+}
+
+// WithStateDir keeps all on-disk state (jail directories, workspaces,
+// snapshots, flavors) under dir, which is created if needed and left in place
+// by Close. By default the server uses a fresh temporary directory and
+// removes it on Close.
+func WithStateDir(dir string) Option {
+	return func(c *config) { c.stateDir = dir }
+}
+
+// WithSnapshotPoolDir turns on incremental snapshots (the real server's
+// AGENTJAIL_SNAPSHOT_POOL_DIR): file contents are stored once in dir under
+// their hash and each snapshot is a manifest. The directory is created if
+// needed and left in place by Close. By default snapshots are full copies.
+func WithSnapshotPoolDir(dir string) Option {
+	return func(c *config) { c.poolDir = dir }
+}
+
+// WithProxyBaseURL sets the proxy URL written into session env maps (the real
+// server's PROXY_BASE_URL). By default it is the proxy listener's own URL.
+func WithProxyBaseURL(u string) Option {
+	return func(c *config) { c.proxyBaseURL = u }
+}
+
+// WithControlAddr sets the control plane listen address. The default is
+// 127.0.0.1:0, a free loopback port. Anything but a loopback address lets
+// other machines run code on this one.
+func WithControlAddr(addr string) Option {
+	return func(c *config) { c.ctlAddr = addr }
+}
+
+// WithProxyAddr sets the phantom proxy listen address. The default is
+// 127.0.0.1:0, a free loopback port.
+func WithProxyAddr(addr string) Option {
+	return func(c *config) { c.proxyAddr = addr }
+}
+
+// WithMaxConcurrent sets how many executions may run at once; more are
+// refused with 400 "too many concurrent executions". The default is 16.
+func WithMaxConcurrent(n int) Option {
+	return func(c *config) { c.maxConcurrent = n }
+}
+
+// WithLogger sends the server's logs to l. By default nothing is logged.
+// Logs never contain secrets, API keys or phantom tokens.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.log = l }
+}
+
+// defaultUpstreams are the real providers, in the order /v1/config lists them.
+var defaultUpstreams = []struct{ service, base string }{
+	{"openai", "https://api.openai.com"},
+	{"anthropic", "https://api.anthropic.com"},
+	{"github", "https://api.github.com"},
+	{"stripe", "https://api.stripe.com"},
+}
+
+// New starts a fake control plane and phantom proxy, by default on two free
+// loopback ports. The caller must call Close.
+func New(opts ...Option) (*Server, error) {
+	cfg := config{ctlAddr: "127.0.0.1:0", proxyAddr: "127.0.0.1:0", maxConcurrent: 16}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Server{
+		maxConcurrent: cfg.maxConcurrent,
+		log:           cfg.log,
+		upstreams:     map[string]string{},
+		keys:          newKeyStore(),
+		creds:         newCredentialStore(),
+		sessions:      newSessionStore(),
+		audit:         newAuditLog(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.maxConcurrent <= 0 {
+		return nil, fmt.Errorf("testserver: max concurrent executions must be positive, got %d", cfg.maxConcurrent)
+	}
+	for i, entry := range cfg.apiKeys {
+		k, err := parseAPIKey(strings.TrimSpace(entry))
+		if err != nil {
+			return nil, fmt.Errorf("testserver: api key %d: %w", i+1, err)
+		}
+		s.apiKeys = append(s.apiKeys, k)
+	}
+	for _, u := range defaultUpstreams {
+		s.upstreams[u.service] = u.base
+	}
+	for svc, base := range cfg.upstreams {
+		if !validService(svc) {
+			return nil, fmt.Errorf("testserver: upstream for unknown service %q", svc)
+		}
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("testserver: upstream for %s must be an http(s) URL", svc)
+		}
+		s.upstreams[svc] = strings.TrimRight(base, "/")
+	}
+	for _, c := range cfg.creds {
+		if !validService(c.service) {
+			return nil, fmt.Errorf("testserver: credential for unknown service %q", c.service)
+		}
+		s.keys.set(c.tenant, c.service, c.secret)
+	}
+
+	if err := s.initStateDir(cfg.stateDir); err != nil {
+		return nil, err
+	}
+	if err := s.listen(cfg); err != nil {
+		s.cleanupState()
+		return nil, err
+	}
+	s.upstreamClient = newUpstreamClient()
+
+	s.exec = newExecEngine(s)
+	if cfg.poolDir != "" {
+		pool, err := filepath.Abs(cfg.poolDir)
+		if err == nil {
+			err = os.MkdirAll(pool, 0o755)
+		}
+		if err != nil {
+			s.exec.close()
+			s.ctlLn.Close()
+			s.proxyLn.Close()
+			s.cleanupState()
+			return nil, fmt.Errorf("testserver: snapshot pool dir: %w", err)
+		}
+		s.exec.setSnapshotPoolDir(pool)
+	}
+	s.routes = newRouteTable()
+	s.registerPlatformRoutes(s.routes)
+	s.registerExecRoutes(s.routes)
+
+	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
+	s.ctlSrv = &http.Server{Handler: http.HandlerFunc(s.serveControl), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
+	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
+	go s.serve(s.ctlSrv, s.ctlLn)
+	go s.serve(s.proxySrv, s.proxyLn)
+	return s, nil
+}
+
+// Start is New for tests: it fails tb on error and closes the server when
+// the test and its subtests finish.
+func Start(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s, err := New(opts...)
+	if err != nil {
+		tb.Fatalf("testserver: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("testserver: close: %v", err)
+		}
+	})
+	return s
+}
+
+func (s *Server) initStateDir(dir string) error {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "agentjail-testserver-")
+		if err != nil {
+			return fmt.Errorf("testserver: state dir: %w", err)
+		}
+		dir, s.removeState = tmp, true
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("testserver: state dir: %w", err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("testserver: state dir: %w", err)
+	}
+	s.stateDir = abs
+	return nil
+}
+
+func (s *Server) cleanupState() error {
+	if !s.removeState {
+		return nil
+	}
+	return os.RemoveAll(s.stateDir)
+}
+
+func (s *Server) listen(cfg config) error {
+	var err error
+	if s.ctlLn, err = net.Listen("tcp", cfg.ctlAddr); err != nil {
+		return fmt.Errorf("testserver: control listener: %w", err)
+	}
+	if s.proxyLn, err = net.Listen("tcp", cfg.proxyAddr); err != nil {
+		s.ctlLn.Close()
+		return fmt.Errorf("testserver: proxy listener: %w", err)
+	}
+	s.proxyBaseURL = strings.TrimRight(cfg.proxyBaseURL, "/")
+	if s.proxyBaseURL == "" {
+		s.proxyBaseURL = s.ProxyURL()
+	}
+	s.ctlHosts = newHostGuard(s.ctlLn.Addr())
+	s.proxyHosts = newHostGuard(s.proxyLn.Addr())
+	if u, err := url.Parse(s.proxyBaseURL); err == nil && u.Hostname() != "" {
+		s.proxyHosts.extra = append(s.proxyHosts.extra, strings.ToLower(u.Hostname()))
+	}
+	return nil
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.log.Error("listener stopped", "addr", ln.Addr().String(), "err", err)
+	}
+}
+
+// URL returns the control plane base URL, e.g. http://127.0.0.1:41234.
+func (s *Server) URL() string { return "http://" + s.ctlLn.Addr().String() }
+
+// ProxyURL returns the phantom proxy listener's base URL. Session env maps use
+// the proxy base URL, which is this unless WithProxyBaseURL was given.
+func (s *Server) ProxyURL() string { return "http://" + s.proxyLn.Addr().String() }
+
+// StateDir returns the absolute directory holding the server's on-disk state.
+func (s *Server) StateDir() string { return s.stateDir }
+
+// Close stops both listeners, kills every process the server started and
+// waits for them, and removes the state directory if the server created it.
+// It is safe to call more than once; later calls return the first result.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		// Kill running processes first so in-flight exec requests finish.
+		s.exec.close()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		var errs []error
+		for _, srv := range []*http.Server{s.ctlSrv, s.proxySrv} {
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+			}
+		}
+		s.upstreamClient.CloseIdleConnections()
+		if err := s.cleanupState(); err != nil {
+			errs = append(errs, fmt.Errorf("testserver: remove state dir: %w", err))
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// hostGuard rejects requests whose Host header names anything but the
+// listener itself, localhost or a loopback IP, so a web page cannot reach the
+// server through DNS rebinding.
+type hostGuard struct {
+	listenHost string // bound IP, lower case
+	anyIP      bool   // bound to an unspecified address: any IP literal is fine
+	extra      []string
+}
+
+func newHostGuard(addr net.Addr) hostGuard {
+	g := hostGuard{}
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		g.listenHost = ta.IP.String()
+		g.anyIP = ta.IP.IsUnspecified()
+	}
+	return g
+}
+
+func (g hostGuard) allowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	if host == "" {
+		return false
+	}
+	if host == "localhost" || host == g.listenHost {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.IsLoopback() || ip.String() == g.listenHost || g.anyIP {
+			return true
+		}
+	}
+	for _, e := range g.extra {
+		if host == e {
+			return true
+		}
+	}
+	return false
+}
+
+// hostRejected is the body of the Host-guard refusal (status 403).
+const hostRejected = "forbidden: host not allowed"

@@ -1,0 +1,335 @@
+package testserver
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Sessions: phantom tokens per service and the env map a sandbox gets
+// (WIRE.md §4.4, §5.6, §5.7). The proxy resolves tokens through this store.
+
+// maxExpiry is the latest timestamp RFC 3339 can render; absurd ttl_secs
+// values are clamped to it instead of overflowing as the real server does.
+var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// session is one stored session; its JSON is the wire SessionView.
+type session struct {
+	ID        string            `json:"id"`
+	CreatedAt time.Time         `json:"created_at"`
+	ExpiresAt *time.Time        `json:"expires_at"`
+	Services  []string          `json:"services"`
+	Env       map[string]string `json:"env"`
+
+	tenant string
+	tokens []string
+}
+
+// phantomToken is what the proxy knows about a token it may accept.
+type phantomToken struct {
+	sessionID string
+	tenant    string
+	service   string
+	scopes    []string // empty: unrestricted
+	expiresAt *time.Time
+}
+
+func (t *phantomToken) expired(at time.Time) bool {
+	return t.expiresAt != nil && t.expiresAt.Before(at)
+}
+
+type sessionStore struct {
+	mu     sync.Mutex
+	order  []*session // creation order
+	byID   map[string]*session
+	tokens map[string]*phantomToken
+}
+
+func newSessionStore() *sessionStore {
+	return &sessionStore{byID: map[string]*session{}, tokens: map[string]*phantomToken{}}
+}
+
+func (st *sessionStore) add(sess *session, toks map[string]*phantomToken) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.order = append(st.order, sess)
+	st.byID[sess.ID] = sess
+	for tok, pt := range toks {
+		st.tokens[tok] = pt
+	}
+}
+
+// view returns a copy of a session visible to sc.
+func (st *sessionStore) view(id string, sc scope) (session, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	sess, ok := st.byID[id]
+	if !ok || !sc.canSee(sess.tenant) {
+		return session{}, false
+	}
+	return sess.copy(), true
+}
+
+func (sess *session) copy() session {
+	c := *sess
+	c.Services = append([]string(nil), sess.Services...)
+	c.Env = make(map[string]string, len(sess.Env))
+	for k, v := range sess.Env {
+		c.Env[k] = v
+	}
+	c.tokens = nil
+	return c
+}
+
+// list returns the sessions visible to sc, newest first.
+func (st *sessionStore) list(sc scope) []session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := []session{}
+	for i := len(st.order) - 1; i >= 0; i-- {
+		if sc.canSee(st.order[i].tenant) {
+			out = append(out, st.order[i].copy())
+		}
+	}
+	return out
+}
+
+// remove deletes a session visible to sc and revokes all of its tokens.
+func (st *sessionStore) remove(id string, sc scope) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	sess, ok := st.byID[id]
+	if !ok || !sc.canSee(sess.tenant) {
+		return false
+	}
+	delete(st.byID, id)
+	for _, tok := range sess.tokens {
+		delete(st.tokens, tok)
+	}
+	for i, o := range st.order {
+		if o == sess {
+			st.order = append(st.order[:i], st.order[i+1:]...)
+			break
+		}
+	}
+	return true
+}
+
+// lookupToken returns the live token record; expired tokens are unknown.
+func (st *sessionStore) lookupToken(tok string) (phantomToken, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	pt, ok := st.tokens[tok]
+	if !ok || pt.expired(now()) {
+		return phantomToken{}, false
+	}
+	return *pt, true
+}
+
+// idsOfTenant returns the ids of the tenant's existing sessions.
+func (st *sessionStore) idsOfTenant(tenant string) map[string]bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	ids := map[string]bool{}
+	for _, s := range st.order {
+		if s.tenant == tenant {
+			ids[s.ID] = true
+		}
+	}
+	return ids
+}
+
+func (st *sessionStore) count() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.order)
+}
+
+// sessionEnv returns the env map (copy) and expiry of a session visible to
+// sc, or errNotFound("session %s", id).
+func (s *Server) sessionEnv(id string, sc scope) (env map[string]string, expiresAt *time.Time, err error) {
+	sess, ok := s.sessions.view(id, sc)
+	if !ok {
+		return nil, nil, errNotFound("session %s", id)
+	}
+	return sess.Env, sess.ExpiresAt, nil
+}
+
+// randomHex returns n random bytes as lowercase hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("testserver: crypto/rand: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// envFor returns the key and base-URL variables of a service (WIRE.md §5.6).
+func (s *Server) envFor(service string) (keyVar, urlVar, urlVal string) {
+	p := s.proxyBaseURL
+	switch service {
+	case "openai":
+		return "OPENAI_API_KEY", "OPENAI_BASE_URL", p + "/v1/openai/v1"
+	case "anthropic":
+		return "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", p + "/v1/anthropic"
+	case "github":
+		return "GITHUB_TOKEN", "GITHUB_API_URL", p + "/v1/github"
+	default:
+		return "STRIPE_API_KEY", "STRIPE_API_BASE", p + "/v1/stripe"
+	}
+}
+
+func (s *Server) registerSessionRoutes(r router) {
+	r.handle("POST /v1/sessions", s.createSession)
+	r.handle("GET /v1/sessions", s.listSessions)
+	r.handle("GET /v1/sessions/{id}", s.getSession)
+	r.handle("DELETE /v1/sessions/{id}", s.deleteSession)
+}
+
+type createSessionRequest struct {
+	Services serviceList `json:"services"`
+	TTLSecs  *uint64     `json:"ttl_secs"`
+	Scopes   scopeMap    `json:"scopes"`
+}
+
+// serviceList is a defaulted list of service ids: absent is empty, but an
+// explicit null is a 422 like serde's #[serde(default)] Vec.
+type serviceList []serviceID
+
+func (l *serviceList) UnmarshalJSON(b []byte) error {
+	if isJSONNull(b) {
+		return &shapeError{msg: "services: invalid type: null, expected a sequence"}
+	}
+	var v []serviceID
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*l = v
+	return nil
+}
+
+// scopeMap is {service: [glob]}; keys must be service ids and neither the
+// map nor a glob list may be null (422 otherwise).
+type scopeMap map[string][]string
+
+func (m *scopeMap) UnmarshalJSON(b []byte) error {
+	if isJSONNull(b) {
+		return &shapeError{msg: "scopes: invalid type: null, expected a map"}
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := scopeMap{}
+	for k, v := range raw {
+		if !validService(k) {
+			return &shapeError{msg: "scopes: " + unknownServiceMsg(k)}
+		}
+		if isJSONNull(v) {
+			return &shapeError{msg: "scopes." + k + ": invalid type: null, expected a sequence"}
+		}
+		var globs []string
+		if err := json.Unmarshal(v, &globs); err != nil {
+			return err
+		}
+		out[k] = globs
+	}
+	*m = out
+	return nil
+}
+
+func isJSONNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req createSessionRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if len(req.Services) == 0 {
+		return errBadRequest("services must contain at least one entry")
+	}
+	for _, svc := range req.Services {
+		_, own := s.keys.get(sc.tenant, string(svc))
+		_, dev := s.keys.get("dev", string(svc))
+		if !own && !(sc.isAdmin() && dev) {
+			return errBadRequest("no credential configured for service %s (tenant %s)", svc, sc.tenant)
+		}
+	}
+	for _, k := range serviceIDs { // fixed order keeps the error deterministic
+		if _, ok := req.Scopes[k]; !ok {
+			continue
+		}
+		listed := false
+		for _, svc := range req.Services {
+			listed = listed || string(svc) == k
+		}
+		if !listed {
+			return errBadRequest("scope for service %s but it is not in services", k)
+		}
+	}
+
+	created := now()
+	var expires *time.Time
+	if req.TTLSecs != nil {
+		e := maxExpiry
+		if *req.TTLSecs < uint64(maxExpiry.Unix()-created.Unix()) {
+			e = time.Unix(created.Unix()+int64(*req.TTLSecs), int64(created.Nanosecond())).UTC()
+		}
+		expires = &e
+	}
+	sess := &session{
+		ID:        "sess_" + randomHex(12),
+		CreatedAt: created,
+		ExpiresAt: expires,
+		Services:  []string{},
+		Env:       map[string]string{},
+		tenant:    sc.tenant,
+	}
+	toks := map[string]*phantomToken{}
+	for _, svc := range req.Services {
+		tok := "phm_" + randomHex(32)
+		toks[tok] = &phantomToken{
+			sessionID: sess.ID,
+			tenant:    sc.tenant,
+			service:   string(svc),
+			scopes:    append([]string(nil), req.Scopes[string(svc)]...),
+			expiresAt: expires,
+		}
+		sess.tokens = append(sess.tokens, tok)
+		sess.Services = append(sess.Services, string(svc))
+		keyVar, urlVar, urlVal := s.envFor(string(svc))
+		sess.Env[keyVar] = tok
+		sess.Env[urlVar] = urlVal
+	}
+	s.sessions.add(sess, toks)
+	writeJSON(w, http.StatusCreated, sess.copy())
+	return nil
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, sc scope) error {
+	writeJSON(w, http.StatusOK, s.sessions.list(sc))
+	return nil
+}
+
+func (s *Server) getSession(w http.ResponseWriter, r *http.Request, sc scope) error {
+	id := r.PathValue("id")
+	sess, ok := s.sessions.view(id, sc)
+	if !ok {
+		return errNotFound("session %s", id)
+	}
+	writeJSON(w, http.StatusOK, sess)
+	return nil
+}
+
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, sc scope) error {
+	id := r.PathValue("id")
+	if !s.sessions.remove(id, sc) {
+		return errNotFound("session %s", id)
+	}
+	writeEmpty(w, http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,178 @@
+package testserver
+
+// Incremental ("content-addressed") snapshots, used when a snapshot pool directory is set (the
+// real server's AGENTJAIL_SNAPSHOT_POOL_DIR): every file of the workspace is stored once in the
+// pool under its BLAKE3 hash, and the snapshot itself is only a manifest.json listing path, mode,
+// hash and size. Restores read the blobs back. Deleting a snapshot leaves its blobs in the pool,
+// as the real server leaves them to its garbage collector. Empty directories are not recorded.
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+)
+
+// manifestFile is the name of an incremental snapshot's manifest inside its directory.
+const manifestFile = "manifest.json"
+
+// snapshotManifest is the stored manifest; its entries are served by GET
+// /v1/snapshots/{id}/manifest.
+type snapshotManifest struct {
+	Entries []manifestEntry `json:"entries"`
+}
+
+// Unix file type bits, as the real server reports modes (st_mode).
+const (
+	modeRegular = 0o100000
+	modeSymlink = 0o120000
+)
+
+// setSnapshotPoolDir turns incremental snapshots on (dir) or off (""); later snapshots follow it.
+func (e *execEngine) setSnapshotPoolDir(dir string) {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	e.poolDir = dir
+}
+
+func (e *execEngine) snapshotPoolDir() string {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	return e.poolDir
+}
+
+// blobPath is where content with the given hex hash lives in pool.
+func blobPath(pool, hash string) string { return filepath.Join(pool, "blobs", hash[:2], hash) }
+
+// writeIncremental stores every file under src in pool and writes the manifest into snapDir. It
+// returns the manifest's logical size: the sum of the entry sizes.
+func writeIncremental(src, snapDir, pool string) (uint64, error) {
+	var m snapshotManifest
+	var total uint64
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		var data []byte
+		var mode uint32
+		switch {
+		case info.Mode().IsRegular():
+			if data, err = os.ReadFile(p); err != nil {
+				return err
+			}
+			mode = modeRegular | uint32(info.Mode().Perm())
+		case info.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			data, mode = []byte(target), modeSymlink|0o777
+		default:
+			return nil
+		}
+		sum := blake3Sum256(data)
+		hash := hex.EncodeToString(sum[:])
+		if err := putBlob(pool, hash, data); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		m.Entries = append(m.Entries, manifestEntry{Path: filepath.ToSlash(rel), Mode: mode, Hash: hash, Size: uint64(len(data))})
+		total += uint64(len(data))
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if m.Entries == nil {
+		m.Entries = []manifestEntry{}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return 0, err
+	}
+	return total, os.WriteFile(filepath.Join(snapDir, manifestFile), b, 0o644)
+}
+
+// putBlob stores data under hash unless the pool already has it.
+func putBlob(pool, hash string, data []byte) error {
+	dst := blobPath(pool, hash)
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".blob-")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(data)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), dst)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+	}
+	return werr
+}
+
+// loadManifest reads an incremental snapshot's manifest; false means the snapshot is classic (or
+// its manifest is unreadable, which the real server also reports as classic).
+func loadManifest(snapDir string) (snapshotManifest, bool) {
+	b, err := os.ReadFile(filepath.Join(snapDir, manifestFile))
+	if err != nil {
+		return snapshotManifest{}, false
+	}
+	var m snapshotManifest
+	if err := json.Unmarshal(b, &m); err != nil || m.Entries == nil {
+		return snapshotManifest{}, false
+	}
+	return m, true
+}
+
+// errNoPool is the restore error for an incremental snapshot on a server without a pool.
+var errNoPool = errors.New("snapshot is content-addressed but AGENTJAIL_SNAPSHOT_POOL_DIR is not set")
+
+// restoreIncremental recreates the files of m under dst from pool.
+func restoreIncremental(m snapshotManifest, pool, dst string) error {
+	for _, en := range m.Entries {
+		clean := path.Clean("/" + en.Path)[1:]
+		if clean == "" || clean != en.Path {
+			return errors.New("manifest entry outside the snapshot: " + en.Path)
+		}
+		target := filepath.Join(dst, filepath.FromSlash(clean))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		if _, err := hex.DecodeString(en.Hash); err != nil || len(en.Hash) != 64 {
+			return errors.New("manifest entry with a bad hash: " + en.Path)
+		}
+		data, err := os.ReadFile(blobPath(pool, en.Hash))
+		if err != nil {
+			return err
+		}
+		if en.Mode&0o170000 == modeSymlink {
+			if err := os.Symlink(string(data), target); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := os.WriteFile(target, data, fs.FileMode(en.Mode&0o777)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,266 @@
+package testserver
+
+// Snapshots (WIRE.md §4.7, §5.25–5.30): a copy of a workspace's source_dir under
+// $stateDir/snapshots/<id> — a full copy ("classic"), or a manifest over a content-addressed pool
+// ("incremental", snapshot_pool.go) when a pool directory is set — plus restore into a new
+// workspace, listing, delete and the manifest route.
+
+import (
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// snapshotRecord is the wire shape of a SnapshotRecord. path is not redacted, like the real
+// server.
+type snapshotRecord struct {
+	ID          string    `json:"id"`
+	TenantID    string    `json:"tenant_id"`
+	WorkspaceID *string   `json:"workspace_id"`
+	Name        *string   `json:"name"`
+	CreatedAt   time.Time `json:"created_at"`
+	Path        string    `json:"path"`
+	SizeBytes   uint64    `json:"size_bytes"`
+}
+
+type snapshotStore struct {
+	mu   sync.Mutex
+	rows []snapshotRecord // creation order
+}
+
+func newSnapshotStore() *snapshotStore { return &snapshotStore{} }
+
+func (st *snapshotStore) get(id string, sc scope) (snapshotRecord, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, r := range st.rows {
+		if r.ID == id && sc.canSee(r.TenantID) {
+			return r, true
+		}
+	}
+	return snapshotRecord{}, false
+}
+
+func (st *snapshotStore) remove(id string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for i, r := range st.rows {
+		if r.ID == id {
+			st.rows = append(st.rows[:i], st.rows[i+1:]...)
+			return
+		}
+	}
+}
+
+// snapshotOf copies en's source_dir into a new snapshot owned by the workspace's tenant: a full
+// copy, or a manifest plus pool blobs when a snapshot pool is set. A process running in the
+// workspace is frozen (SIGSTOP) during the copy.
+func (e *execEngine) snapshotOf(en *wsEntry, name *string) (snapshotRecord, error) {
+	e.ws.mu.Lock()
+	ws := en.ws
+	live := en.live
+	e.ws.mu.Unlock()
+	if live != nil && live.freeze() {
+		defer live.thaw()
+	}
+	id := newID("snap_")
+	dir := filepath.Join(e.s.stateDir, "snapshots", id)
+	err := os.MkdirAll(dir, 0o755)
+	if err != nil {
+		return snapshotRecord{}, err
+	}
+	var size uint64
+	if pool := e.snapshotPoolDir(); pool != "" {
+		size, err = writeIncremental(ws.SourceDir, dir, pool)
+	} else if _, _, err = copyTree(ws.SourceDir, dir); err == nil {
+		size = diskSize(dir)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return snapshotRecord{}, err
+	}
+	wid := ws.ID
+	rec := snapshotRecord{ID: id, TenantID: ws.TenantID, WorkspaceID: &wid, Name: name, CreatedAt: time.Now().UTC(), Path: dir, SizeBytes: size}
+	e.snaps.mu.Lock()
+	e.snaps.rows = append(e.snaps.rows, rec)
+	e.snaps.mu.Unlock()
+	return rec, nil
+}
+
+// restoreSnapshot fills dst with the files of snap. The error is ready to return from a handler.
+func (e *execEngine) restoreSnapshot(snap snapshotRecord, dst string) error {
+	if m, ok := loadManifest(snap.Path); ok {
+		pool := e.snapshotPoolDir()
+		if pool == "" {
+			return errBadRequest("%s", errNoPool.Error())
+		}
+		if err := restoreIncremental(m, pool, dst); err != nil {
+			return errInternal(err)
+		}
+		return nil
+	}
+	if _, _, err := copyTree(snap.Path, dst); err != nil {
+		return errInternal(err)
+	}
+	return nil
+}
+
+// diskSize sums the sizes of the regular files under dir.
+func diskSize(dir string) uint64 {
+	var n uint64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += uint64(info.Size())
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func (s *Server) handleSnapshotWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req struct {
+		Name *string `json:"name"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	en, ok := s.exec.ws.lookup(id, sc)
+	if !ok {
+		return errNotFound("workspace %s", id)
+	}
+	rec, err := s.exec.snapshotOf(en, req.Name)
+	if err != nil {
+		return errInternal(err)
+	}
+	writeJSON(w, http.StatusCreated, rec)
+	return nil
+}
+
+func (s *Server) handleFromSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req struct {
+		SnapshotID        *string `json:"snapshot_id"`
+		ParentWorkspaceID *string `json:"parent_workspace_id"`
+		Label             *string `json:"label"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.SnapshotID == nil {
+		return missingField("snapshot_id")
+	}
+	if req.ParentWorkspaceID == nil {
+		return missingField("parent_workspace_id")
+	}
+	e := s.exec
+	sid := *req.SnapshotID
+	snap, ok := e.snaps.get(sid, sc)
+	if !ok {
+		return errNotFound("snapshot %s", sid)
+	}
+	parentID := strings.TrimSpace(*req.ParentWorkspaceID)
+	if parentID == "" {
+		return errBadRequest("parent_workspace_id is required")
+	}
+	if snap.WorkspaceID == nil || *snap.WorkspaceID != parentID {
+		return errNotFound("snapshot %s", sid)
+	}
+	parent, ok := e.ws.live(parentID)
+	if !ok || !sc.canSee(parent.TenantID) {
+		return errNotFound("snapshot %s", sid)
+	}
+	ws, err := e.restoreInto(sc.tenant, parent, snap, labelOrSlug(req.Label))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, ws.view(sc))
+	return nil
+}
+
+func (s *Server) handleListSnapshots(w http.ResponseWriter, r *http.Request, sc scope) error {
+	lq, err := listQuery(r)
+	if err != nil {
+		return err
+	}
+	wid, hasWid, err := queryString(r, "workspace_id")
+	if err != nil {
+		return err
+	}
+	q, _, err := queryString(r, "q")
+	if err != nil {
+		return err
+	}
+	q = strings.ToLower(strings.TrimSpace(q))
+	st := s.exec.snaps
+	st.mu.Lock()
+	var match []snapshotRecord
+	for i := len(st.rows) - 1; i >= 0; i-- {
+		rec := st.rows[i]
+		if !sc.canSee(rec.TenantID) || (hasWid && strOrEmpty(rec.WorkspaceID) != wid) {
+			continue
+		}
+		if q != "" && !strings.Contains(strings.ToLower(rec.ID+"\x00"+strOrEmpty(rec.Name)+"\x00"+strOrEmpty(rec.WorkspaceID)), q) {
+			continue
+		}
+		match = append(match, rec)
+	}
+	st.mu.Unlock()
+	sortNewestFirst(match, func(r snapshotRecord) time.Time { return r.CreatedAt })
+	writeJSON(w, http.StatusOK, listPage[snapshotRecord]{Rows: pageOf(match, lq.offset, lq.limit), Total: uint64(len(match)), Limit: lq.limitEcho, Offset: lq.offsetEcho})
+	return nil
+}
+
+func (s *Server) handleGetSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {
+	id := r.PathValue("id")
+	rec, ok := s.exec.snaps.get(id, sc)
+	if !ok {
+		return errNotFound("snapshot %s", id)
+	}
+	writeJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+func (s *Server) handleDeleteSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {
+	id := r.PathValue("id")
+	rec, ok := s.exec.snaps.get(id, sc)
+	if !ok {
+		return errNotFound("snapshot %s", id)
+	}
+	s.exec.snaps.remove(id)
+	if err := os.RemoveAll(rec.Path); err != nil {
+		s.log.Warn("remove snapshot directory", "snapshot", id, "err", err)
+	}
+	writeEmpty(w, http.StatusNoContent)
+	return nil
+}
+
+// manifestEntry is one file of an incremental snapshot's manifest.
+type manifestEntry struct {
+	Path string `json:"path"`
+	Mode uint32 `json:"mode"`
+	Hash string `json:"hash"`
+	Size uint64 `json:"size"`
+}
+
+func (s *Server) handleSnapshotManifest(w http.ResponseWriter, r *http.Request, sc scope) error {
+	id := r.PathValue("id")
+	rec, ok := s.exec.snaps.get(id, sc)
+	if !ok {
+		return errNotFound("snapshot %s", id)
+	}
+	out := struct {
+		Kind    string          `json:"kind"`
+		Entries []manifestEntry `json:"entries"`
+	}{Kind: "classic", Entries: []manifestEntry{}}
+	if m, ok := loadManifest(rec.Path); ok {
+		out.Kind, out.Entries = "incremental", m.Entries
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

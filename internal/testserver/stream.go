@@ -1,0 +1,194 @@
+package testserver
+
+// POST /v1/runs/stream (WIRE.md §5.11, §6): a run whose output arrives as Server-Sent Events,
+// framed byte for byte like axum 0.7.9. The process is a REAL host process; see runner.go.
+//
+// Deliberate differences from the real server, which keep the wire contract:
+//   - A bare CR inside an output line makes axum panic and cut the stream (§6.4). An SSE data
+//     value cannot carry a CR (WHATWG parsers treat it as a line end, so the rest of the line
+//     would become a bogus field), and splitting the line into several data: lines would change
+//     its text. The fake therefore sends every CR that is still inside a line as U+FFFD, the same
+//     replacement character lossy UTF-8 decoding already puts into the same data: one event per
+//     line, nothing dropped silently, and the stream always ends with its terminal event.
+//   - A client that disconnects kills the process and the ledger row is still completed (§11.12).
+//   - The timeout is enforced even while a child holds the pipes (§11.3).
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// sseLine is one output line waiting to be framed.
+type sseLine struct {
+	stream, text string
+}
+
+// streamCompleted is the data of the terminal completed event: no io_* fields.
+type streamCompleted struct {
+	ExitCode           int    `json:"exit_code"`
+	DurationMs         uint64 `json:"duration_ms"`
+	TimedOut           bool   `json:"timed_out"`
+	OomKilled          bool   `json:"oom_killed"`
+	MemoryPeakBytes    uint64 `json:"memory_peak_bytes"`
+	MemoryCurrentBytes uint64 `json:"memory_current_bytes"`
+	CPUUsageUsec       uint64 `json:"cpu_usage_usec"`
+	PidsCurrent        uint64 `json:"pids_current"`
+}
+
+func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req runRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Code == nil {
+		return missingField("code")
+	}
+	e := s.exec
+	js := req.settings(clampTimeout(req.TimeoutSecs, defaultTimeoutSecs), clampMemory(req.MemoryMB, defaultMemoryMB))
+	// git is recorded but never cloned or validated, like the real route.
+	js.gitRepo, js.gitRef = req.Git.primary()
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	label, lang, err := languageOf(req.Language)
+	if err != nil {
+		return err
+	}
+	if err := js.validate(); err != nil {
+		return err
+	}
+	dir, err := e.jailDir()
+	if err != nil {
+		return errInternal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(*req.Code), 0o644); err != nil {
+		return errInternal(err)
+	}
+
+	lines := make(chan sseLine, 64)
+	// stop releases output readers blocked on a full channel once nobody reads it any more.
+	stop := make(chan struct{})
+	stopReaders := sync.OnceFunc(func() { close(stop) })
+	defer stopReaders()
+	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
+	p, err := e.run.start(procSpec{
+		argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath},
+		timeout: time.Duration(js.timeoutSecs) * time.Second,
+		onLine: func(stream, line string) {
+			select {
+			case lines <- sseLine{stream, line}:
+			case <-stop:
+			}
+		},
+	})
+	if err != nil {
+		e.jails.fail(id, err.Error())
+		return errInternal(err)
+	}
+
+	sw := newSSEWriter(w)
+	sw.json("started", map[string]int{"pid": p.pid()})
+	keepAlive, statsEvery := e.streamTimings()
+	stats := time.NewTicker(statsEvery)
+	defer stats.Stop()
+	idle := time.NewTimer(keepAlive)
+	defer idle.Stop()
+	for {
+		select {
+		case ln := <-lines:
+			sw.text(ln.stream, ln.text)
+		case <-stats.C:
+			sw.json("stats", p.sample())
+		case <-idle.C:
+			sw.comment()
+		case <-p.done:
+		drain:
+			for {
+				select {
+				case ln := <-lines:
+					sw.text(ln.stream, ln.text)
+				default:
+					break drain
+				}
+			}
+			res := p.wait()
+			e.jails.complete(id, res)
+			c := streamCompleted{ExitCode: res.exitCode, DurationMs: res.durationMs(), TimedOut: res.timedOut}
+			if st := res.stats; st != nil {
+				c.MemoryPeakBytes, c.MemoryCurrentBytes, c.CPUUsageUsec, c.PidsCurrent = st.MemoryPeakBytes, st.MemoryCurrentBytes, st.CPUUsageUsec, st.PidsCurrent
+			}
+			sw.json("completed", c)
+			return nil
+		case <-r.Context().Done():
+			p.kill()
+			stopReaders()
+			e.jails.complete(id, p.wait())
+			return nil
+		}
+		idle.Reset(keepAlive)
+	}
+}
+
+// sseWriter frames events exactly like axum's Sse response: "event: <name>\n", one
+// "data: <piece>\n" per LF-separated piece, then "\n"; flushed after every frame.
+type sseWriter struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf bytes.Buffer
+}
+
+func newSSEWriter(w http.ResponseWriter) *sseWriter {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	sw := &sseWriter{w: w, rc: http.NewResponseController(w)}
+	_ = sw.rc.Flush()
+	return sw
+}
+
+// text sends an event whose data is s, split on "\n"; a CR left in s is sent as U+FFFD (see
+// the file comment).
+func (sw *sseWriter) text(event, s string) {
+	sw.buf.Reset()
+	sw.buf.WriteString("event: " + event + "\n")
+	for _, piece := range strings.Split(strings.ReplaceAll(s, "\r", "\uFFFD"), "\n") {
+		sw.buf.WriteString("data: " + piece + "\n")
+	}
+	sw.buf.WriteString("\n")
+	sw.flush()
+}
+
+// json sends an event whose data is v as compact JSON (no HTML escaping, like serde_json).
+func (sw *sseWriter) json(event string, v any) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	data := bytes.ReplaceAll(bytes.ReplaceAll(b.Bytes(), []byte("\n"), nil), []byte("\r"), nil)
+	sw.buf.Reset()
+	sw.buf.WriteString("event: " + event + "\ndata: ")
+	sw.buf.Write(data)
+	sw.buf.WriteString("\n\n")
+	sw.flush()
+}
+
+// comment sends the keep-alive frame ":\n\n".
+func (sw *sseWriter) comment() {
+	sw.buf.Reset()
+	sw.buf.WriteString(":\n\n")
+	sw.flush()
+}
+
+func (sw *sseWriter) flush() {
+	_, _ = sw.w.Write(sw.buf.Bytes())
+	_ = sw.rc.Flush()
+}

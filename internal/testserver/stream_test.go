@@ -1,0 +1,203 @@
+//go:build unix
+
+package testserver
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// openStream starts POST /v1/runs/stream and returns the response with its body unread.
+func openStream(t *testing.T, ctx context.Context, srv *Server, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, "POST", srv.URL()+"/v1/runs/stream", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+var (
+	startedFrame   = regexp.MustCompile(`^event: started\ndata: \{"pid":[1-9][0-9]*\}\n\n`)
+	completedFrame = regexp.MustCompile(`event: completed\ndata: \{"exit_code":(-?[0-9]+),"duration_ms":[1-9][0-9]*,"timed_out":(true|false),"oom_killed":false,"memory_peak_bytes":[0-9]+,"memory_current_bytes":[0-9]+,"cpu_usage_usec":[0-9]+,"pids_current":[0-9]+\}\n\n$`)
+)
+
+func TestStreamFraming(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	srv.exec.setStreamTimings(time.Hour, time.Hour) // no keep-alive or stats frames in the way
+	tests := []struct {
+		name     string
+		body     string
+		wantMid  string // frames between started and completed
+		wantExit string
+		timedOut string
+	}{
+		{
+			name:     "stdout lines: plain, empty, indented, bare CR, CRLF, unterminated",
+			body:     `{"language":"bash","code":"printf 'hello world\\n\\n  indented\\n10%%\\r20%%\\ncrlf\\r\\nlast'"}`,
+			wantMid:  "event: stdout\ndata: hello world\n\nevent: stdout\ndata: \n\nevent: stdout\ndata:   indented\n\nevent: stdout\ndata: 10%\uFFFD20%\n\nevent: stdout\ndata: crlf\n\nevent: stdout\ndata: last\n\n",
+			wantExit: "0", timedOut: "false",
+		},
+		{
+			name:     "stderr and exit code",
+			body:     `{"language":"sh","code":"echo oops >&2; exit 3"}`,
+			wantMid:  "event: stderr\ndata: oops\n\n",
+			wantExit: "3", timedOut: "false",
+		},
+		{
+			name:     "python, unicode and invalid UTF-8",
+			body:     `{"language":"python","code":"import sys\nsys.stdout.buffer.write(b'caf\\xc3\\xa9 \\xff\\n')"}`,
+			wantMid:  "event: stdout\ndata: café \uFFFD\n\n",
+			wantExit: "0", timedOut: "false",
+		},
+		{
+			name:     "timeout kills the group and completes",
+			body:     `{"language":"sh","timeout_secs":1,"code":"echo a; sleep 60 & sleep 60"}`,
+			wantMid:  "event: stdout\ndata: a\n\n",
+			wantExit: "137", timedOut: "true",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp := openStream(t, context.Background(), srv, tt.body)
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("Cache-Control") != "no-cache" {
+				t.Fatalf("status %d headers %v", resp.StatusCode, resp.Header)
+			}
+			raw, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := string(raw)
+			start := startedFrame.FindString(body)
+			end := completedFrame.FindStringSubmatch(body)
+			if start == "" || end == nil {
+				t.Fatalf("framing wrong: %q", body)
+			}
+			if mid := body[len(start) : len(body)-len(end[0])]; mid != tt.wantMid {
+				t.Errorf("frames\n%q\nwant\n%q", mid, tt.wantMid)
+			}
+			if end[1] != tt.wantExit || end[2] != tt.timedOut {
+				t.Errorf("completed exit %s timed_out %s, want %s %s", end[1], end[2], tt.wantExit, tt.timedOut)
+			}
+		})
+	}
+}
+
+func TestStreamPreStreamErrors(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	tests := []struct{ name, body, want string }{
+		{"language", `{"code":"x","language":"cobol"}`, `{"error":"bad request: unsupported language: cobol"}`},
+		{"allowlist", `{"code":"x","network":{"mode":"allowlist","domains":[]}}`, `{"error":"bad request: allowlist must contain at least one domain"}`},
+		{"git is ignored", `{"code":"x","language":"cobol","git":{"repo":"http://bad"}}`, `{"error":"bad request: unsupported language: cobol"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp := openStream(t, context.Background(), srv, tt.body)
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 400 || string(b) != tt.want || resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("got %d %s", resp.StatusCode, b)
+			}
+		})
+	}
+}
+
+func TestStreamKeepAliveStatsAndDisconnect(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	srv.exec.setStreamTimings(20*time.Millisecond, 30*time.Millisecond)
+	gate := newFifoGate(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	body, _ := json.Marshal(map[string]any{"language": "sh", "code": gate.script()})
+	resp := openStream(t, ctx, srv, string(body))
+	br := bufio.NewReader(resp.Body)
+	frame := func() string {
+		t.Helper()
+		var sb strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("read frame: %v (so far %q)", err, sb.String())
+			}
+			sb.WriteString(line)
+			if line == "\n" {
+				return sb.String()
+			}
+		}
+	}
+	if f := frame(); !startedFrame.MatchString(f) {
+		t.Fatalf("first frame %q", f)
+	}
+	gate.waitUp(t, nil)
+	sawKeepAlive, sawStats := false, false
+	for !sawKeepAlive || !sawStats {
+		switch f := frame(); {
+		case f == ":\n\n":
+			sawKeepAlive = true
+		case strings.HasPrefix(f, "event: stats\ndata: {\"memory_peak_bytes\":"):
+			var st execStats
+			if err := json.Unmarshal([]byte(strings.TrimSuffix(strings.TrimPrefix(f, "event: stats\ndata: "), "\n\n")), &st); err != nil {
+				t.Fatalf("stats frame %q: %v", f, err)
+			}
+			sawStats = true
+		default:
+			t.Fatalf("unexpected frame %q", f)
+		}
+	}
+	// Going away kills the process; the ledger row is completed, not left running.
+	cancel()
+	resp.Body.Close()
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	rec, err := srv.exec.jails.awaitEnded(wctx, 0)
+	if err != nil {
+		t.Fatalf("ledger row never ended: %v", err)
+	}
+	if rec.Status != "completed" || rec.Kind != "stream" || rec.ExitCode == nil || *rec.ExitCode != 137 {
+		t.Fatalf("row = %+v", rec)
+	}
+}
+
+// A client that stops reading and goes away while the process floods output must not wedge the
+// server: the process is killed and its ledger row completed.
+func TestStreamDisconnectDuringFlood(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	resp := openStream(t, ctx, srv, `{"language":"sh","code":"while :; do echo flood; done"}`)
+	br := bufio.NewReader(resp.Body)
+	for i := 0; i < 20; i++ {
+		if _, err := br.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	resp.Body.Close()
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	rec, err := srv.exec.jails.awaitEnded(wctx, 0)
+	if err != nil {
+		t.Fatalf("ledger row never ended: %v", err)
+	}
+	if rec.Status != "completed" || rec.ExitCode == nil || *rec.ExitCode != 137 {
+		t.Fatalf("row = %+v", rec)
+	}
+}

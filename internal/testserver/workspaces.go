@@ -1,0 +1,374 @@
+package testserver
+
+// Workspaces (WIRE.md §4.6, §5.18–5.22): a directory per workspace on the host (source_dir is
+// the working directory of every exec, so files persist between execs; output_dir exists but
+// nothing uses it), create with git seed and domains, auto-slug labels, rename, soft delete and
+// listing. Exec and fork are in workspaces_exec.go. The idle reaper (auto-pause) of the real
+// server is not simulated: paused_at and auto_snapshot stay null.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// workspaceSpec is WorkspaceSpec, the stored jail settings of a workspace.
+type workspaceSpec struct {
+	MemoryMB        uint64   `json:"memory_mb"`
+	TimeoutSecs     uint64   `json:"timeout_secs"`
+	CPUPercent      uint64   `json:"cpu_percent"`
+	MaxPids         uint64   `json:"max_pids"`
+	NetworkMode     string   `json:"network_mode"`
+	NetworkDomains  []string `json:"network_domains"`
+	Seccomp         string   `json:"seccomp"`
+	IdleTimeoutSecs uint64   `json:"idle_timeout_secs"`
+	Flavors         []string `json:"flavors"`
+}
+
+func (c workspaceSpec) settings() jailSettings {
+	return jailSettings{
+		networkMode: c.NetworkMode, domains: c.NetworkDomains, seccomp: c.Seccomp, memoryMB: c.MemoryMB,
+		timeoutSecs: c.TimeoutSecs, cpuPercent: c.CPUPercent, maxPids: c.MaxPids,
+	}
+}
+
+// workspaceDomain is WorkspaceDomain: a hostname routed to a backend URL or a VM port.
+type workspaceDomain struct {
+	Domain     string  `json:"domain"`
+	BackendURL *string `json:"backend_url,omitempty"`
+	VMPort     *uint16 `json:"vm_port,omitempty"`
+}
+
+func (d *workspaceDomain) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Domain     *string `json:"domain"`
+		BackendURL *string `json:"backend_url"`
+		VMPort     *uint16 `json:"vm_port"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	if aux.Domain == nil {
+		return &shapeError{msg: "domains: missing field `domain`"}
+	}
+	d.Domain, d.BackendURL, d.VMPort = *aux.Domain, aux.BackendURL, aux.VMPort
+	return nil
+}
+
+// validate is target() of the real server (§4.6).
+func (d workspaceDomain) validate() error {
+	switch {
+	case d.BackendURL != nil && d.VMPort != nil:
+		return errBadRequest("workspace domain: set exactly one of backend_url / vm_port")
+	case d.BackendURL == nil && d.VMPort == nil:
+		return errBadRequest("workspace domain: one of backend_url / vm_port is required")
+	case d.BackendURL != nil && !strings.HasPrefix(*d.BackendURL, "http://") && !strings.HasPrefix(*d.BackendURL, "https://"):
+		return errBadRequest("backend_url must start with http:// or https:// (got %s)", rustQuote(*d.BackendURL))
+	case d.VMPort != nil && *d.VMPort == 0:
+		return errBadRequest("vm_port must be > 0")
+	}
+	return nil
+}
+
+// workspace is the wire shape of a Workspace; every key is always present.
+type workspace struct {
+	ID           string            `json:"id"`
+	TenantID     string            `json:"tenant_id"`
+	CreatedAt    time.Time         `json:"created_at"`
+	DeletedAt    *time.Time        `json:"deleted_at"`
+	SourceDir    string            `json:"source_dir"`
+	OutputDir    string            `json:"output_dir"`
+	Config       workspaceSpec     `json:"config"`
+	GitRepo      *string           `json:"git_repo"`
+	GitRef       *string           `json:"git_ref"`
+	Label        *string           `json:"label"`
+	Domains      []workspaceDomain `json:"domains"`
+	LastExecAt   *time.Time        `json:"last_exec_at"`
+	PausedAt     *time.Time        `json:"paused_at"`
+	AutoSnapshot *string           `json:"auto_snapshot"`
+}
+
+// view is the workspace as sc may see it: operators get empty host paths.
+func (w workspace) view(sc scope) workspace {
+	w.Config.NetworkDomains = append([]string{}, w.Config.NetworkDomains...)
+	w.Config.Flavors = append([]string{}, w.Config.Flavors...)
+	w.Domains = append([]workspaceDomain{}, w.Domains...)
+	if !sc.isAdmin() {
+		w.SourceDir, w.OutputDir = "", ""
+	}
+	return w
+}
+
+// wsEntry is a stored workspace with its exec lock and the process running in it, if any.
+type wsEntry struct {
+	ws   workspace
+	root string
+	lock sync.Mutex // held for the whole of an exec; TryLock gives the 409
+	live *process   // guarded by workspaceStore.mu
+}
+
+type workspaceStore struct {
+	mu   sync.Mutex
+	rows []*wsEntry // creation order
+	byID map[string]*wsEntry
+}
+
+func newWorkspaceStore() *workspaceStore { return &workspaceStore{byID: map[string]*wsEntry{}} }
+
+// lookup returns the live entry id visible to sc.
+func (st *workspaceStore) lookup(id string, sc scope) (*wsEntry, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	en, ok := st.byID[id]
+	if !ok || en.ws.DeletedAt != nil || !sc.canSee(en.ws.TenantID) {
+		return nil, false
+	}
+	return en, true
+}
+
+// get returns a copy of the live workspace id visible to sc, redacted for sc.
+func (st *workspaceStore) get(id string, sc scope) (workspace, bool) {
+	en, ok := st.lookup(id, sc)
+	if !ok {
+		return workspace{}, false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return en.ws.view(sc), true
+}
+
+// live returns an unredacted copy of the live workspace id, whoever owns it.
+func (st *workspaceStore) live(id string) (workspace, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	en, ok := st.byID[id]
+	if !ok || en.ws.DeletedAt != nil {
+		return workspace{}, false
+	}
+	return en.ws, true
+}
+
+func (st *workspaceStore) add(en *wsEntry) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.rows = append(st.rows, en)
+	st.byID[en.ws.ID] = en
+}
+
+// newID returns prefix + 24 lowercase hex characters.
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return prefix + hex.EncodeToString(b)
+}
+
+var (
+	slugAdjectives = []string{"amber", "brisk", "calm", "dusky", "eager", "fuzzy", "gentle", "hazy", "icy", "jolly", "keen", "lucky", "misty", "noble", "olive", "proud", "quiet", "rapid", "sunny", "tidy", "urban", "vivid", "witty", "young", "zesty"}
+	slugNouns      = []string{"otter", "falcon", "maple", "river", "comet", "badger", "cedar", "harbor", "lynx", "meadow", "nebula", "orchid", "pebble", "quartz", "raven", "summit", "tundra", "violet", "willow", "yak", "zephyr", "ember", "fjord", "grove", "heron"}
+)
+
+// slug is an auto label "adj-noun-xxxx" (four hex digits).
+func slug() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%s-%s", slugAdjectives[int(b[0])%len(slugAdjectives)], slugNouns[int(b[1])%len(slugNouns)], hex.EncodeToString(b[2:]))
+}
+
+// labelOrSlug trims label; nil or blank gives a fresh slug.
+func labelOrSlug(label *string) *string {
+	l := ""
+	if label != nil {
+		l = strings.TrimSpace(*label)
+	}
+	if l == "" {
+		l = slug()
+	}
+	return &l
+}
+
+// newWorkspaceEntry creates the on-disk directories of a new workspace and its (unstored) row.
+func (e *execEngine) newWorkspaceEntry(tenant string, cfg workspaceSpec, label *string) (*wsEntry, error) {
+	id := newID("wrk_")
+	root := filepath.Join(e.s.stateDir, "workspaces", id)
+	en := &wsEntry{root: root, ws: workspace{
+		ID: id, TenantID: tenant, CreatedAt: time.Now().UTC(),
+		SourceDir: filepath.Join(root, "source"), OutputDir: filepath.Join(root, "output"),
+		Config: cfg, Label: label, Domains: []workspaceDomain{},
+	}}
+	for _, d := range []string{en.ws.SourceDir, en.ws.OutputDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			os.RemoveAll(root)
+			return nil, err
+		}
+	}
+	return en, nil
+}
+
+type createWorkspaceRequest struct {
+	Git             *gitSpec          `json:"git"`
+	Label           *string           `json:"label"`
+	MemoryMB        *uint64           `json:"memory_mb"`
+	TimeoutSecs     *uint64           `json:"timeout_secs"`
+	IdleTimeoutSecs *uint64           `json:"idle_timeout_secs"`
+	Domains         []workspaceDomain `json:"domains"`
+	Flavors         []string          `json:"flavors"`
+	execOptions
+}
+
+func (s *Server) handleCreateWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req createWorkspaceRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	for _, f := range req.Flavors {
+		if !s.flavorExists(f) {
+			return errBadRequest("unknown flavor: %s", rustQuote(f))
+		}
+	}
+	// The allowlist is deliberately not validated here (§4.1); execs will refuse it.
+	js := req.settings(clampTimeout(req.TimeoutSecs, defaultTimeoutSecs), clampMemory(req.MemoryMB, defaultMemoryMB))
+	cfg := workspaceSpec{
+		MemoryMB: js.memoryMB, TimeoutSecs: js.timeoutSecs, CPUPercent: js.cpuPercent, MaxPids: js.maxPids,
+		NetworkMode: js.networkMode, NetworkDomains: append([]string{}, js.domains...), Seccomp: js.seccomp,
+		Flavors: append([]string{}, req.Flavors...),
+	}
+	if req.IdleTimeoutSecs != nil {
+		cfg.IdleTimeoutSecs = *req.IdleTimeoutSecs
+	}
+	e := s.exec
+	en, err := e.newWorkspaceEntry(sc.tenant, cfg, labelOrSlug(req.Label))
+	if err != nil {
+		return errInternal(err)
+	}
+	if req.Git != nil {
+		clones, err := req.Git.plan()
+		if err == nil {
+			err = e.cloneInto(r.Context(), en.ws.SourceDir, clones)
+		}
+		if err != nil {
+			os.RemoveAll(en.root)
+			return err
+		}
+		repo, ref := req.Git.primary()
+		en.ws.GitRepo = &repo
+		if ref != "" {
+			en.ws.GitRef = &ref
+		}
+	}
+	for _, d := range req.Domains {
+		if err := d.validate(); err != nil {
+			os.RemoveAll(en.root)
+			return err
+		}
+	}
+	if req.Domains != nil {
+		en.ws.Domains = append([]workspaceDomain{}, req.Domains...)
+	}
+	e.ws.add(en)
+	writeJSON(w, http.StatusCreated, en.ws.view(sc))
+	return nil
+}
+
+func (s *Server) handleListWorkspaces(w http.ResponseWriter, r *http.Request, sc scope) error {
+	lq, err := listQuery(r)
+	if err != nil {
+		return err
+	}
+	q, _, err := queryString(r, "q")
+	if err != nil {
+		return err
+	}
+	q = strings.ToLower(strings.TrimSpace(q))
+	st := s.exec.ws
+	st.mu.Lock()
+	var match []workspace
+	for _, en := range st.rows {
+		ws := en.ws
+		if ws.DeletedAt != nil || !sc.canSee(ws.TenantID) {
+			continue
+		}
+		if q != "" {
+			hay := strings.ToLower(ws.ID + "\x00" + strOrEmpty(ws.Label) + "\x00" + strOrEmpty(ws.GitRepo))
+			if !strings.Contains(hay, q) {
+				continue
+			}
+		}
+		match = append(match, ws.view(sc))
+	}
+	st.mu.Unlock()
+	reverse(match)
+	sortNewestFirst(match, func(w workspace) time.Time { return w.CreatedAt })
+	writeJSON(w, http.StatusOK, listPage[workspace]{Rows: pageOf(match, lq.offset, lq.limit), Total: uint64(len(match)), Limit: lq.limitEcho, Offset: lq.offsetEcho})
+	return nil
+}
+
+func strOrEmpty(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func reverse[T any](s []T) {
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
+}
+
+func (s *Server) handleGetWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
+	id := r.PathValue("id")
+	ws, ok := s.exec.ws.get(id, sc)
+	if !ok {
+		return errNotFound("workspace %s", id)
+	}
+	writeJSON(w, http.StatusOK, ws)
+	return nil
+}
+
+func (s *Server) handleRenameWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req struct {
+		Label *string `json:"label"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	st := s.exec.ws
+	en, ok := st.lookup(id, sc)
+	if !ok {
+		return errNotFound("workspace %s", id)
+	}
+	st.mu.Lock()
+	en.ws.Label = labelOrSlug(req.Label)
+	ws := en.ws.view(sc)
+	st.mu.Unlock()
+	writeJSON(w, http.StatusOK, ws)
+	return nil
+}
+
+func (s *Server) handleDeleteWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
+	id := r.PathValue("id")
+	st := s.exec.ws
+	en, ok := st.lookup(id, sc)
+	if !ok {
+		return errNotFound("workspace %s", id)
+	}
+	st.mu.Lock()
+	now := time.Now().UTC()
+	en.ws.DeletedAt = &now
+	st.mu.Unlock()
+	if err := os.RemoveAll(en.root); err != nil {
+		s.log.Warn("remove workspace directory", "workspace", id, "err", err)
+	}
+	writeEmpty(w, http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,171 @@
+package testserver
+
+// POST /v1/workspaces/{id}/exec (WIRE.md §5.23) and POST /v1/workspaces/{id}/fork (§5.24). Execs
+// are REAL host processes in the workspace's source_dir; see runner.go.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+)
+
+// envPair is one ["K","V"] element of a workspace exec's env; anything but two strings is a 422.
+type envPair [2]string
+
+func (p *envPair) UnmarshalJSON(b []byte) error {
+	var parts []string
+	if err := json.Unmarshal(b, &parts); err != nil {
+		return &shapeError{msg: "env: invalid type: " + jsonKind(b) + ", expected a tuple of size 2"}
+	}
+	if len(parts) != 2 {
+		return &shapeError{msg: fmt.Sprintf("env: invalid length %d, expected a tuple of size 2", len(parts))}
+	}
+	p[0], p[1] = parts[0], parts[1]
+	return nil
+}
+
+type workspaceExecRequest struct {
+	Cmd         *string   `json:"cmd"`
+	Args        []string  `json:"args"`
+	TimeoutSecs *uint64   `json:"timeout_secs"`
+	MemoryMB    *uint64   `json:"memory_mb"`
+	Env         []envPair `json:"env"`
+}
+
+func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req workspaceExecRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Cmd == nil {
+		return missingField("cmd")
+	}
+	e := s.exec
+	id := r.PathValue("id")
+	en, ok := e.ws.lookup(id, sc)
+	if !ok {
+		return errNotFound("workspace %s", id)
+	}
+	if !en.lock.TryLock() {
+		return errConflict("another exec is in flight against this workspace")
+	}
+	defer en.lock.Unlock()
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+
+	e.ws.mu.Lock()
+	ws := en.ws
+	e.ws.mu.Unlock()
+	for _, f := range ws.Config.Flavors {
+		if !s.flavorExists(f) {
+			return errBadRequest("flavor %s is no longer available on this server", rustQuote(f))
+		}
+	}
+	js := ws.Config.settings()
+	js.timeoutSecs = clampTimeout(req.TimeoutSecs, ws.Config.TimeoutSecs)
+	js.memoryMB = clampMemory(req.MemoryMB, ws.Config.MemoryMB)
+	js.gitRepo, js.gitRef = strOrEmpty(ws.GitRepo), strOrEmpty(ws.GitRef)
+	if err := js.validate(); err != nil {
+		return err
+	}
+	env := []string{"PATH=" + jailPath}
+	for _, kv := range req.Env {
+		env = append(env, kv[0]+"="+kv[1])
+	}
+	e.ws.mu.Lock()
+	now := time.Now().UTC()
+	en.ws.LastExecAt = &now
+	e.ws.mu.Unlock()
+	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
+	p, err := e.run.start(procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: ws.SourceDir, env: env, timeout: time.Duration(js.timeoutSecs) * time.Second})
+	if err != nil {
+		e.jails.fail(jid, err.Error())
+		return errInternal(err)
+	}
+	e.ws.mu.Lock()
+	en.live = p
+	e.ws.mu.Unlock()
+	res := waitOrKill(r.Context(), p)
+	e.ws.mu.Lock()
+	en.live = nil
+	e.ws.mu.Unlock()
+	e.jails.complete(jid, res)
+	writeJSON(w, http.StatusOK, responseOf(res))
+	return nil
+}
+
+type forkWorkspaceRequest struct {
+	Count *uint64 `json:"count"`
+	Label *string `json:"label"`
+}
+
+type forkWorkspaceResponse struct {
+	Parent     workspace   `json:"parent"`
+	Forks      []workspace `json:"forks"`
+	SnapshotID string      `json:"snapshot_id"`
+}
+
+func (s *Server) handleForkWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req forkWorkspaceRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Count == nil {
+		return missingField("count")
+	}
+	if *req.Count == 0 || *req.Count > 16 {
+		return errBadRequest("fork.count must be 1..=16")
+	}
+	e := s.exec
+	id := r.PathValue("id")
+	en, ok := e.ws.lookup(id, sc)
+	if !ok {
+		return errNotFound("workspace %s", id)
+	}
+	name := "fork-origin:" + id
+	snap, err := e.snapshotOf(en, &name)
+	if err != nil {
+		return errInternal(err)
+	}
+	e.ws.mu.Lock()
+	parent := en.ws
+	e.ws.mu.Unlock()
+	forks := make([]workspace, 0, *req.Count)
+	for i := 0; i < int(*req.Count); i++ {
+		label := fmt.Sprintf("fork of %s-%d", id, i)
+		if req.Label != nil {
+			label = fmt.Sprintf("%s-%d", *req.Label, i)
+		}
+		child, err := e.restoreInto(parent.TenantID, parent, snap, &label)
+		if err != nil {
+			return err
+		}
+		forks = append(forks, child.view(sc))
+	}
+	writeJSON(w, http.StatusCreated, forkWorkspaceResponse{Parent: parent.view(sc), Forks: forks, SnapshotID: snap.ID})
+	return nil
+}
+
+// restoreInto creates a workspace of tenant from snapshot snap, inheriting parent's config and
+// git seed with empty domains, and stores it. The error is ready to return from a handler.
+func (e *execEngine) restoreInto(tenant string, parent workspace, snap snapshotRecord, label *string) (workspace, error) {
+	cfg := parent.Config
+	cfg.NetworkDomains = append([]string{}, cfg.NetworkDomains...)
+	cfg.Flavors = append([]string{}, cfg.Flavors...)
+	en, err := e.newWorkspaceEntry(tenant, cfg, label)
+	if err != nil {
+		return workspace{}, errInternal(err)
+	}
+	en.ws.GitRepo, en.ws.GitRef = parent.GitRepo, parent.GitRef
+	if err := e.restoreSnapshot(snap, en.ws.SourceDir); err != nil {
+		os.RemoveAll(en.root)
+		return workspace{}, err
+	}
+	e.ws.add(en)
+	return en.ws, nil
+}

@@ -1,0 +1,491 @@
+//go:build unix
+
+package testserver
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// wsExec runs cmd args in workspace id and returns the decoded response.
+func wsExec(t *testing.T, srv *Server, key, id string, args ...string) wireExec {
+	t.Helper()
+	var out wireExec
+	apiCall(t, srv, key, "POST", "/v1/workspaces/"+id+"/exec", map[string]any{"cmd": args[0], "args": args[1:]}).want(t, 200, &out)
+	return out
+}
+
+func createWS(t *testing.T, srv *Server, key string, body map[string]any) workspace {
+	t.Helper()
+	var ws workspace
+	apiCall(t, srv, key, "POST", "/v1/workspaces", body).want(t, 201, &ws)
+	return ws
+}
+
+// TestScenarioE is UPSTREAM.md §3 scenario E: workspace → snapshot → break → restore →
+// 3-way fork → independence.
+func TestScenarioE(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	ws := createWS(t, srv, "", map[string]any{"memory_mb": 256, "timeout_secs": 30})
+	if out := wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", "echo baseline > marker.txt && cat marker.txt"); out.Stdout != "baseline\n" {
+		t.Fatalf("write marker: %+v", out)
+	}
+	var snap snapshotRecord
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "baseline"}).want(t, 201, &snap)
+	if snap.SizeBytes == 0 || strOrEmpty(snap.Name) != "baseline" || strOrEmpty(snap.WorkspaceID) != ws.ID || !strings.HasPrefix(snap.ID, "snap_") {
+		t.Fatalf("snapshot = %+v", snap)
+	}
+	if out := wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", "rm marker.txt; ls | wc -l"); strings.TrimSpace(out.Stdout) != "0" {
+		t.Fatalf("break: %+v", out)
+	}
+	var restored workspace
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).want(t, 201, &restored)
+	if fmt.Sprint(restored.Config) != fmt.Sprint(ws.Config) {
+		t.Errorf("config not inherited: %+v vs %+v", restored.Config, ws.Config)
+	}
+	if out := wsExec(t, srv, "", restored.ID, "cat", "marker.txt"); out.Stdout != "baseline\n" {
+		t.Fatalf("restored marker: %+v", out)
+	}
+	var fork forkWorkspaceResponse
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 3}).want(t, 201, &fork)
+	if len(fork.Forks) != 3 || fork.Parent.ID != restored.ID {
+		t.Fatalf("fork = %+v", fork)
+	}
+	for i, f := range fork.Forks {
+		if want := fmt.Sprintf("fork of %s-%d", restored.ID, i); strOrEmpty(f.Label) != want {
+			t.Errorf("fork %d label %q, want %q", i, strOrEmpty(f.Label), want)
+		}
+		if out := wsExec(t, srv, "", f.ID, "cat", "marker.txt"); out.Stdout != "baseline\n" {
+			t.Fatalf("fork %d marker: %+v", i, out)
+		}
+	}
+	wsExec(t, srv, "", fork.Forks[0].ID, "rm", "marker.txt")
+	if out := wsExec(t, srv, "", fork.Forks[0].ID, "cat", "marker.txt"); out.ExitCode == 0 {
+		t.Fatal("marker survived rm in fork 0")
+	}
+	if out := wsExec(t, srv, "", fork.Forks[1].ID, "cat", "marker.txt"); out.Stdout != "baseline\n" {
+		t.Fatalf("fork 1 lost the marker: %+v", out)
+	}
+	var origin snapshotRecord
+	apiCall(t, srv, "", "GET", "/v1/snapshots/"+fork.SnapshotID, nil).want(t, 200, &origin)
+	if strOrEmpty(origin.Name) != "fork-origin:"+restored.ID {
+		t.Errorf("origin snapshot name %q", strOrEmpty(origin.Name))
+	}
+	var manifest map[string]any
+	apiCall(t, srv, "", "GET", "/v1/snapshots/"+snap.ID+"/manifest", nil).want(t, 200, &manifest)
+	if b, _ := json.Marshal(manifest); string(b) != `{"entries":[],"kind":"classic"}` {
+		t.Errorf("manifest = %s", b)
+	}
+
+	// Clean-up like the scenario, checking the 204/404 pairs on the way.
+	for _, f := range fork.Forks {
+		apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+f.ID, nil).want(t, 204, nil)
+	}
+	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+fork.SnapshotID, nil).want(t, 204, nil)
+	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+fork.SnapshotID, nil).wantErr(t, 404, "not found: snapshot "+fork.SnapshotID)
+	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+restored.ID, nil).want(t, 204, nil)
+	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+ws.ID, nil).want(t, 204, nil)
+	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+ws.ID, nil).wantErr(t, 404, "not found: workspace "+ws.ID)
+	if _, err := os.Stat(ws.SourceDir); !os.IsNotExist(err) {
+		t.Errorf("deleted workspace dir still there: %v", err)
+	}
+	// The snapshot survives its workspace but cannot be restored any more.
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).
+		wantErr(t, 404, "not found: snapshot "+snap.ID)
+	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+snap.ID, nil).want(t, 204, nil)
+}
+
+func TestWorkspaceExecEnvAndConflict(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	ws := createWS(t, srv, "", map[string]any{})
+	var out wireExec
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
+		"cmd": "/bin/sh", "args": []string{"-c", `echo "$PORT $PATH"; pwd`}, "env": [][]string{{"PORT", "3000"}},
+	}).want(t, 200, &out)
+	if out.Stdout != "3000 "+jailPath+"\n"+ws.SourceDir+"\n" {
+		t.Fatalf("stdout %q", out.Stdout)
+	}
+	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"true","env":{"K":"V"}}`); r.status != 422 {
+		t.Fatalf("env object: %d %s", r.status, r.body)
+	}
+	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"true","env":[["K"]]}`); r.status != 422 {
+		t.Fatalf("env pair of one: %d %s", r.status, r.body)
+	}
+
+	gate := newFifoGate(t)
+	done := asyncCall(srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "/bin/sh", "args": []string{"-c", gate.script()}})
+	gate.waitUp(t, done)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
+		wantErr(t, 409, "conflict: another exec is in flight against this workspace")
+	// Snapshot and fork do not take the lock; the live exec is frozen while copying.
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{}).want(t, 201, nil)
+	gate.release(t)
+	await(t, done).want(t, 200, &out)
+	if out.Stdout != "released\n" {
+		t.Fatalf("held exec: %+v", out)
+	}
+	var got workspace
+	apiCall(t, srv, "", "GET", "/v1/workspaces/"+ws.ID, nil).want(t, 200, &got)
+	if got.LastExecAt == nil {
+		t.Fatal("last_exec_at not set")
+	}
+	var page struct {
+		Rows []jailRecord `json:"rows"`
+	}
+	apiCall(t, srv, "", "GET", "/v1/jails?kind=workspace&q=workspace:"+ws.ID, nil).want(t, 200, &page)
+	if len(page.Rows) != 2 || page.Rows[0].Label != "workspace:"+ws.ID+"//bin/sh" || page.Rows[0].Config.MemoryMB != 512 {
+		t.Fatalf("ledger %+v", page.Rows)
+	}
+}
+
+func TestWorkspaceCreateValidation(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	tests := []struct {
+		name   string
+		body   string
+		status int
+		msg    string
+	}{
+		{"unknown flavor", `{"flavors":["nope"]}`, 400, `bad request: unknown flavor: "nope"`},
+		{"domain with both targets", `{"domains":[{"domain":"a.local","backend_url":"http://x","vm_port":3000}]}`, 400, "bad request: workspace domain: set exactly one of backend_url / vm_port"},
+		{"domain without target", `{"domains":[{"domain":"a.local"}]}`, 400, "bad request: workspace domain: one of backend_url / vm_port is required"},
+		{"backend without scheme", `{"domains":[{"domain":"a.local","backend_url":"x:1"}]}`, 400, `bad request: backend_url must start with http:// or https:// (got "x:1")`},
+		{"vm_port zero", `{"domains":[{"domain":"a.local","vm_port":0}]}`, 400, "bad request: vm_port must be > 0"},
+		{"git validated", `{"git":{"repo":"git@github.com:a/b"}}`, 400, "bad request: git.repo must be https:// (max 512 bytes)"},
+		{"vm_port too big", `{"domains":[{"domain":"a.local","vm_port":70000}]}`, 422, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := apiCall(t, srv, "", "POST", "/v1/workspaces", tt.body)
+			if tt.msg == "" {
+				if r.status != tt.status {
+					t.Fatalf("got %d %s", r.status, r.body)
+				}
+				return
+			}
+			r.wantErr(t, tt.status, tt.msg)
+		})
+	}
+	// Accepted as is: an invalid allowlist (every exec then fails) and clamps.
+	ws := createWS(t, srv, "", map[string]any{
+		"label": "  mine  ", "timeout_secs": 0, "memory_mb": 99999, "idle_timeout_secs": 60,
+		"network": map[string]any{"mode": "allowlist", "domains": []string{}},
+		"domains": []map[string]any{{"domain": "app.local", "vm_port": 3000}},
+	})
+	if strOrEmpty(ws.Label) != "mine" || ws.Config.TimeoutSecs != 1 || ws.Config.MemoryMB != 8192 || ws.Config.IdleTimeoutSecs != 60 || len(ws.Domains) != 1 {
+		t.Fatalf("workspace = %+v", ws)
+	}
+	var raw map[string]any
+	apiCall(t, srv, "", "GET", "/v1/workspaces/"+ws.ID, nil).want(t, 200, &raw)
+	for _, k := range []string{"deleted_at", "git_repo", "git_ref", "last_exec_at", "paused_at", "auto_snapshot"} {
+		if v, ok := raw[k]; !ok || v != nil {
+			t.Errorf("%s = %v (present %v), want null", k, v, ok)
+		}
+	}
+	if d := raw["domains"].([]any)[0].(map[string]any); len(d) != 2 {
+		t.Errorf("domain keys %v, want domain and vm_port only", d)
+	}
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
+		wantErr(t, 400, "bad request: allowlist must contain at least one domain")
+	apiCall(t, srv, "", "POST", "/v1/workspaces/wrk_000000000000000000000000/exec", map[string]any{"cmd": "true"}).
+		wantErr(t, 404, "not found: workspace wrk_000000000000000000000000")
+	apiCall(t, srv, "", "POST", "/v1/workspaces/wrk_000000000000000000000000/fork", map[string]any{"count": 0}).
+		wantErr(t, 400, "bad request: fork.count must be 1..=16")
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/fork", map[string]any{"count": 17}).
+		wantErr(t, 400, "bad request: fork.count must be 1..=16")
+	apiCall(t, srv, "", "POST", "/v1/workspaces/wrk_000000000000000000000000/fork", map[string]any{"count": 1}).
+		wantErr(t, 404, "not found: workspace wrk_000000000000000000000000")
+	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/fork", map[string]any{}); r.status != 422 {
+		t.Fatalf("missing count: %d", r.status)
+	}
+	var fork forkWorkspaceResponse
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/fork", map[string]any{"count": 2, "label": " agents"}).want(t, 201, &fork)
+	if strOrEmpty(fork.Forks[1].Label) != " agents-1" || len(fork.Forks[1].Domains) != 0 || fork.Forks[1].Config.MemoryMB != 8192 {
+		t.Fatalf("fork = %+v", fork.Forks[1])
+	}
+}
+
+func TestFromSnapshotChecks(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	a := createWS(t, srv, "", map[string]any{})
+	b := createWS(t, srv, "", map[string]any{})
+	var snap snapshotRecord
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+a.ID+"/snapshot", map[string]any{}).want(t, 201, &snap)
+	if snap.Name != nil {
+		t.Errorf("name = %v, want null", *snap.Name)
+	}
+	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+a.ID+"/snapshot", nil); r.status != 415 {
+		t.Errorf("snapshot without body: %d", r.status)
+	}
+	tests := []struct {
+		name   string
+		body   string
+		status int
+		msg    string
+	}{
+		{"missing parent is 422", `{"snapshot_id":"` + snap.ID + `"}`, 422, ""},
+		{"unknown snapshot first", `{"snapshot_id":"snap_x","parent_workspace_id":" "}`, 404, "not found: snapshot snap_x"},
+		{"blank parent", `{"snapshot_id":"` + snap.ID + `","parent_workspace_id":"  "}`, 400, "bad request: parent_workspace_id is required"},
+		{"wrong parent", `{"snapshot_id":"` + snap.ID + `","parent_workspace_id":"` + b.ID + `"}`, 404, "not found: snapshot " + snap.ID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", tt.body)
+			if tt.msg == "" {
+				if r.status != tt.status {
+					t.Fatalf("got %d %s", r.status, r.body)
+				}
+				return
+			}
+			r.wantErr(t, tt.status, tt.msg)
+		})
+	}
+	var ws workspace
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", `{"snapshot_id":"`+snap.ID+`","parent_workspace_id":" `+a.ID+` ","label":" restored "}`).want(t, 201, &ws)
+	if strOrEmpty(ws.Label) != "restored" {
+		t.Fatalf("label %q", strOrEmpty(ws.Label))
+	}
+	if r := apiCall(t, srv, "", "GET", "/v1/workspaces/from-snapshot", nil); r.status != 405 {
+		t.Errorf("GET from-snapshot: %d", r.status)
+	}
+}
+
+var slugRE = regexp.MustCompile(`^[a-z]+-[a-z]+-[0-9a-f]{4}$`)
+
+func TestWorkspaceRenameAndList(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	var made []workspace
+	for _, l := range []string{"alpha", "beta", "", "Gamma-Ray"} {
+		made = append(made, createWS(t, srv, "", map[string]any{"label": l}))
+	}
+	if !slugRE.MatchString(strOrEmpty(made[2].Label)) || !strings.HasPrefix(made[2].ID, "wrk_") || len(made[2].ID) != 28 {
+		t.Fatalf("auto label %q id %q", strOrEmpty(made[2].Label), made[2].ID)
+	}
+	var ws workspace
+	apiCall(t, srv, "", "PATCH", "/v1/workspaces/"+made[0].ID, map[string]any{"label": "  renamed "}).want(t, 200, &ws)
+	if strOrEmpty(ws.Label) != "renamed" {
+		t.Fatalf("rename: %q", strOrEmpty(ws.Label))
+	}
+	for _, body := range []string{`{}`, `{"label":null}`, `{"label":"   "}`} {
+		apiCall(t, srv, "", "PATCH", "/v1/workspaces/"+made[1].ID, body).want(t, 200, &ws)
+		if !slugRE.MatchString(strOrEmpty(ws.Label)) {
+			t.Fatalf("re-roll with %s: %q", body, strOrEmpty(ws.Label))
+		}
+	}
+	apiCall(t, srv, "", "PATCH", "/v1/workspaces/wrk_nope", `{}`).wantErr(t, 404, "not found: workspace wrk_nope")
+
+	type page struct {
+		Rows   []workspace `json:"rows"`
+		Total  uint64      `json:"total"`
+		Limit  uint64      `json:"limit"`
+		Offset uint64      `json:"offset"`
+	}
+	ids := func(p page) string {
+		var s []string
+		for _, w := range p.Rows {
+			s = append(s, w.ID)
+		}
+		return strings.Join(s, ",")
+	}
+	tests := []struct {
+		name         string
+		query        string
+		want         []int // indexes into made
+		total, limit uint64
+	}{
+		{"all newest first", "", []int{3, 2, 1, 0}, 4, 50},
+		{"limit and offset", "?limit=2&offset=1", []int{2, 1}, 4, 2},
+		{"limit 0 gives one row", "?limit=0", []int{3}, 4, 0},
+		{"q on label, case-insensitive", "?q=gamma", []int{3}, 1, 50},
+		{"q on renamed label, trimmed", "?q=%20RENAMED%20", []int{0}, 1, 50},
+		{"q on id", "?q=" + made[2].ID[4:], []int{2}, 1, 50},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p page
+			apiCall(t, srv, "", "GET", "/v1/workspaces"+tt.query, nil).want(t, 200, &p)
+			var want []string
+			for _, i := range tt.want {
+				want = append(want, made[i].ID)
+			}
+			if ids(p) != strings.Join(want, ",") || p.Total != tt.total || p.Limit != tt.limit {
+				t.Fatalf("got %s total %d limit %d, want %v %d %d", ids(p), p.Total, p.Limit, want, tt.total, tt.limit)
+			}
+		})
+	}
+	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+made[3].ID, nil).want(t, 204, nil)
+	var p page
+	apiCall(t, srv, "", "GET", "/v1/workspaces", nil).want(t, 200, &p)
+	if p.Total != 3 {
+		t.Fatalf("after delete total %d", p.Total)
+	}
+	apiCall(t, srv, "", "GET", "/v1/workspaces/"+made[3].ID, nil).wantErr(t, 404, "not found: workspace "+made[3].ID)
+}
+
+func TestWorkspaceTenancy(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithAPIKeys("adm@acme:admin", "op@acme:operator", "spy@beta:operator"))
+	ws := createWS(t, srv, "op", map[string]any{"label": "secret"})
+	if ws.SourceDir != "" || ws.OutputDir != "" || ws.TenantID != "acme" {
+		t.Fatalf("operator sees host paths: %+v", ws)
+	}
+	var admin workspace
+	apiCall(t, srv, "adm", "GET", "/v1/workspaces/"+ws.ID, nil).want(t, 200, &admin)
+	if admin.SourceDir == "" || admin.OutputDir == "" {
+		t.Fatalf("admin lacks host paths: %+v", admin)
+	}
+	var snap snapshotRecord
+	apiCall(t, srv, "op", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "s"}).want(t, 201, &snap)
+	if snap.Path == "" || snap.TenantID != "acme" {
+		t.Fatalf("snapshot %+v", snap)
+	}
+	nf := "not found: workspace " + ws.ID
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/v1/workspaces/" + ws.ID, ""},
+		{"PATCH", "/v1/workspaces/" + ws.ID, `{}`},
+		{"DELETE", "/v1/workspaces/" + ws.ID, ""},
+		{"POST", "/v1/workspaces/" + ws.ID + "/exec", `{"cmd":"true"}`},
+		{"POST", "/v1/workspaces/" + ws.ID + "/fork", `{"count":1}`},
+		{"POST", "/v1/workspaces/" + ws.ID + "/snapshot", `{}`},
+	} {
+		var body any
+		if c.body != "" {
+			body = c.body
+		}
+		apiCall(t, srv, "spy", c.method, c.path, body).wantErr(t, 404, nf)
+	}
+	for _, p := range []string{"/v1/snapshots/" + snap.ID, "/v1/snapshots/" + snap.ID + "/manifest"} {
+		apiCall(t, srv, "spy", "GET", p, nil).wantErr(t, 404, "not found: snapshot "+snap.ID)
+	}
+	apiCall(t, srv, "spy", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).
+		wantErr(t, 404, "not found: snapshot "+snap.ID)
+	var list struct {
+		Total uint64 `json:"total"`
+	}
+	for _, p := range []string{"/v1/workspaces", "/v1/snapshots", "/v1/jails"} {
+		apiCall(t, srv, "spy", "GET", p, nil).want(t, 200, &list)
+		if list.Total != 0 {
+			t.Errorf("%s: spy sees %d rows", p, list.Total)
+		}
+	}
+	// A workspace exec's ledger row belongs to the workspace's tenant, even when an admin runs it.
+	wsExec(t, srv, "adm", ws.ID, "true")
+	var jails struct {
+		Rows []jailRecord `json:"rows"`
+	}
+	apiCall(t, srv, "op", "GET", "/v1/jails", nil).want(t, 200, &jails)
+	if len(jails.Rows) != 1 || jails.Rows[0].TenantID != "acme" {
+		t.Fatalf("jails %+v", jails.Rows)
+	}
+	var snaps struct {
+		Rows  []snapshotRecord `json:"rows"`
+		Total uint64           `json:"total"`
+	}
+	apiCall(t, srv, "op", "GET", "/v1/snapshots?workspace_id="+ws.ID+"&q=S", nil).want(t, 200, &snaps)
+	if snaps.Total != 1 || snaps.Rows[0].ID != snap.ID {
+		t.Fatalf("snapshots %+v", snaps)
+	}
+	apiCall(t, srv, "op", "GET", "/v1/snapshots?workspace_id=wrk_other", nil).want(t, 200, &snaps)
+	if snaps.Total != 0 {
+		t.Fatalf("workspace_id filter: %+v", snaps)
+	}
+	if r := apiCall(t, srv, "op", "GET", "/v1/snapshots?offset=-1", nil); r.status != http.StatusBadRequest {
+		t.Fatalf("offset=-1: %d", r.status)
+	}
+}
+
+func TestWorkspaceFlavors(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	flavor := filepath.Join(srv.StateDir(), "flavors", "py311")
+	if err := os.MkdirAll(flavor, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ws := createWS(t, srv, "", map[string]any{"flavors": []string{"py311"}})
+	if fmt.Sprint(ws.Config.Flavors) != "[py311]" {
+		t.Fatalf("flavors %v", ws.Config.Flavors)
+	}
+	wsExec(t, srv, "", ws.ID, "true")
+	if err := os.RemoveAll(flavor); err != nil {
+		t.Fatal(err)
+	}
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
+		wantErr(t, 400, `bad request: flavor "py311" is no longer available on this server`)
+}
+
+func TestIncrementalSnapshots(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	pool := t.TempDir()
+	srv.exec.setSnapshotPoolDir(pool)
+	ws := createWS(t, srv, "", map[string]any{})
+	wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", "mkdir -p sub && printf hello > a.txt && printf hello > sub/same.txt && printf '#!/bin/sh\\necho run\\n' > sub/run.sh && chmod 755 sub/run.sh && ln -s a.txt link")
+	var snap snapshotRecord
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "inc"}).want(t, 201, &snap)
+	if want := uint64(5 + 5 + 19 + 5); snap.SizeBytes != want {
+		t.Errorf("size_bytes %d, want the logical sum %d", snap.SizeBytes, want)
+	}
+	var man struct {
+		Kind    string          `json:"kind"`
+		Entries []manifestEntry `json:"entries"`
+	}
+	apiCall(t, srv, "", "GET", "/v1/snapshots/"+snap.ID+"/manifest", nil).want(t, 200, &man)
+	hello := blake3Sum256([]byte("hello"))
+	want := map[string]manifestEntry{
+		"a.txt":        {Path: "a.txt", Mode: 0o100644, Hash: hex.EncodeToString(hello[:]), Size: 5},
+		"sub/same.txt": {Path: "sub/same.txt", Mode: 0o100644, Hash: hex.EncodeToString(hello[:]), Size: 5},
+	}
+	got := map[string]manifestEntry{}
+	for _, e := range man.Entries {
+		got[e.Path] = e
+	}
+	if man.Kind != "incremental" || len(man.Entries) != 4 || got["a.txt"] != want["a.txt"] || got["sub/same.txt"] != want["sub/same.txt"] ||
+		got["sub/run.sh"].Mode != 0o100755 || got["link"].Mode&0o170000 != 0o120000 {
+		t.Fatalf("manifest %+v", man)
+	}
+	// Identical content is stored once.
+	var blobs int
+	_ = filepath.WalkDir(filepath.Join(pool, "blobs"), func(_ string, d fs.DirEntry, _ error) error {
+		if d != nil && !d.IsDir() {
+			blobs++
+		}
+		return nil
+	})
+	if blobs != 3 {
+		t.Errorf("%d blobs in the pool, want 3", blobs)
+	}
+
+	var restored workspace
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).want(t, 201, &restored)
+	if out := wsExec(t, srv, "", restored.ID, "/bin/sh", "-c", "cat a.txt sub/same.txt link; ./sub/run.sh"); out.Stdout != "hellohellohellorun\n" {
+		t.Fatalf("restored: %+v", out)
+	}
+	var fork forkWorkspaceResponse
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 2}).want(t, 201, &fork)
+	if out := wsExec(t, srv, "", fork.Forks[1].ID, "cat", "sub/same.txt"); out.Stdout != "hello" {
+		t.Fatalf("fork: %+v", out)
+	}
+
+	// Without a pool the same snapshot cannot be restored.
+	srv.exec.setSnapshotPoolDir("")
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).
+		wantErr(t, 400, "bad request: snapshot is content-addressed but AGENTJAIL_SNAPSHOT_POOL_DIR is not set")
+	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+snap.ID, nil).want(t, 204, nil)
+	if _, err := os.Stat(filepath.Join(pool, "blobs")); err != nil {
+		t.Errorf("blobs were removed with the snapshot: %v", err)
+	}
+}
