@@ -265,16 +265,30 @@ func guardRedirects(hc *http.Client) *http.Client {
 		if req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https") {
 			req.Header.Del("Authorization")
 		}
+		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+			return &redirectError{fmt.Errorf("redirect to unsupported scheme %q", req.URL.Scheme)}
+		}
 		if next != nil {
-			return next(req, via)
+			err := next(req, via)
+			if err != nil && !errors.Is(err, http.ErrUseLastResponse) {
+				return &redirectError{err}
+			}
+			return err
 		}
 		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
+			return &redirectError{errors.New("stopped after 10 redirects")}
 		}
 		return nil
 	}
 	return &out
 }
+
+// redirectError marks a redirect refused by the redirect policy (a loop, another
+// scheme, or the caller's CheckRedirect): asking again would be refused again.
+type redirectError struct{ err error }
+
+func (e *redirectError) Error() string { return e.err.Error() }
+func (e *redirectError) Unwrap() error { return e.err }
 
 // Format prints the Client without its API key, whatever the verb.
 func (c *Client) Format(f fmt.State, verb rune) {
@@ -327,6 +341,15 @@ type call struct {
 func (c *Client) do(ctx context.Context, r call, out any) error {
 	_, err := c.send(ctx, r, out)
 	return err
+}
+
+// doJSON is do for the common case: it returns the decoded 2xx body as a new *T.
+func doJSON[T any](ctx context.Context, c *Client, r call) (*T, error) {
+	var out T
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // send is do for callers that need the response itself (streams). For a stream, the
@@ -394,7 +417,7 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	for k, v := range c.headers {
-		req.Header[k] = v
+		req.Header[k] = v[:len(v):len(v)] // full slice: an append elsewhere cannot write into ours
 	}
 	req.Header["User-Agent"] = c.userAgent
 	if r.stream {
@@ -414,12 +437,18 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, 0, fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, ctxErr)
 		}
-		return nil, 0, networkError(err, c.apiKey())
+		return nil, 0, networkError(err, c.secrets(r)...)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		// Read a little more than is kept, so that a secret cut by the limit is still
+		// recognised and scrubbed. A body cut short keeps its status: the policy decides
+		// on that; a body cut by the context ends the call with the context's error.
+		b, err := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+scrubMargin)))
 		discard(resp.Body)
-		return nil, resp.StatusCode, newStatusError(resp.StatusCode, resp.Header, b, c.apiKey())
+		if ctxErr := ctx.Err(); err != nil && ctxErr != nil {
+			return nil, resp.StatusCode, fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, ctxErr)
+		}
+		return nil, resp.StatusCode, newStatusError(resp.StatusCode, resp.Header, b, c.secrets(r)...)
 	}
 	if r.stream {
 		return resp, resp.StatusCode, nil
@@ -431,12 +460,27 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 		}
 		var cut *bodyReadError
 		if errors.As(err, &cut) {
-			return nil, resp.StatusCode, networkError(cut.err, c.apiKey())
+			return nil, resp.StatusCode, networkError(cut.err, c.secrets(r)...)
 		}
 		return nil, resp.StatusCode, &Error{StatusCode: resp.StatusCode, Code: CodeUnknown,
-			Message: "malformed response body: " + err.Error(), err: err}
+			Message: truncate(scrubString("malformed response body: "+err.Error(), c.secrets(r)...)), err: err}
 	}
 	return nil, resp.StatusCode, nil
+}
+
+// secrets returns what must never appear in an error of r: the API key and, for a
+// credential upload, the upstream secret (a server or proxy may echo either back).
+func (c *Client) secrets(r call) []string {
+	out := []string{c.apiKey()}
+	switch p := r.body.(type) {
+	case CredentialPutParams:
+		out = append(out, p.Secret)
+	case *CredentialPutParams:
+		if p != nil {
+			out = append(out, p.Secret)
+		}
+	}
+	return out
 }
 
 var (
@@ -517,7 +561,7 @@ func discard(body io.ReadCloser) {
 func (c *Client) retryable(r call, e *Error) bool {
 	idempotent := r.method == http.MethodGet || r.method == http.MethodHead || r.method == http.MethodDelete
 	if e.StatusCode == 0 {
-		if e.err == nil || isTLSError(e.err) {
+		if e.err == nil || isTLSError(e.err) || isPolicyError(e.err) {
 			return false
 		}
 		return idempotent || neverConnected(e.err)
@@ -542,17 +586,28 @@ func neverConnected(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// isTLSError reports certificate and handshake failures, which retrying cannot fix.
+// isTLSError reports certificate and handshake failures, which retrying cannot fix: a
+// bad or untrusted certificate, a TLS alert from the server, or a server that answers
+// plain HTTP on an https URL.
 func isTLSError(err error) bool {
 	var (
 		verify   *tls.CertificateVerificationError
 		header   tls.RecordHeaderError
+		alert    tls.AlertError
 		unknown  x509.UnknownAuthorityError
 		hostname x509.HostnameError
 		invalid  x509.CertificateInvalidError
 	)
-	return errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &unknown) ||
-		errors.As(err, &hostname) || errors.As(err, &invalid)
+	return errors.As(err, &verify) || errors.As(err, &header) || errors.As(err, &alert) ||
+		errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.Is(err, http.ErrSchemeMismatch)
+}
+
+// isPolicyError reports a failure that the same request would meet again: a redirect
+// refused by the redirect policy.
+func isPolicyError(err error) bool {
+	var redirect *redirectError
+	return errors.As(err, &redirect)
 }
 
 // backoff returns the wait before the next attempt: retryBase·2^(attempt-1) with equal
@@ -569,7 +624,9 @@ func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	return half + rand.N(half+1)
 }
 
-// sleep waits for d or until ctx is done, releasing its timer either way.
+// sleep waits for d or until ctx is done, releasing its timer either way. A wait that
+// ends at or after ctx's deadline reports context.DeadlineExceeded even if ctx's own
+// timer has not fired yet, so that no attempt starts past the deadline.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
@@ -580,7 +637,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-t.C:
-		return nil
+		if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+			return context.DeadlineExceeded
+		}
+		return ctx.Err()
 	}
 }
 

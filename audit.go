@@ -42,9 +42,5 @@ func (s *AuditService) Recent(ctx context.Context, limit int) (*AuditList, error
 	if limit > 0 {
 		q = url.Values{"limit": {strconv.Itoa(limit)}}
 	}
-	var out AuditList
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/audit", query: q}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[AuditList](ctx, s.c, call{method: http.MethodGet, path: "/v1/audit", query: q})
 }

@@ -246,3 +246,15 @@ func TestEnviron(t *testing.T) {
 		t.Fatalf("empty env gave %q", got)
 	}
 }
+
+func TestCredentialSecretNeverLogged(t *testing.T) {
+	t.Parallel()
+	p := CredentialPutParams{Service: ServiceOpenAI, Secret: "sk-upstream-secret"}
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&buf, nil), slog.NewTextHandler(&buf, nil)} {
+		slog.New(h).Info("put", "params", p, "ptr", &p, slog.Any("any", p))
+	}
+	if out := buf.String(); strings.Contains(out, "sk-upstream-secret") || !strings.Contains(out, "openai") {
+		t.Fatalf("log output: %s", out)
+	}
+}

@@ -3,6 +3,7 @@ package agentjail
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -40,6 +41,12 @@ func (p CredentialPutParams) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "{Service:%s Secret:[REDACTED]}", p.Service)
 }
 
+// LogValue logs the params with Secret redacted, whatever the slog handler (the JSON
+// handler would otherwise marshal the secret).
+func (p CredentialPutParams) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("service", string(p.Service)), slog.String("secret", "[REDACTED]"))
+}
+
 // CredentialsService manages the real upstream keys of a tenant
 // (/v1/credentials). Operators manage their own tenant's keys; admins may target
 // another tenant with ForTenant.
@@ -75,11 +82,7 @@ func (s *CredentialsService) List(ctx context.Context) ([]Credential, error) {
 // Put stores or rotates the real key of p.Service. The server answers ErrBadRequest for
 // an empty or blank Secret and for an unknown service.
 func (s *CredentialsService) Put(ctx context.Context, p CredentialPutParams) (*Credential, error) {
-	var out Credential
-	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/credentials", query: s.query(), body: p}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Credential](ctx, s.c, call{method: http.MethodPost, path: "/v1/credentials", query: s.query(), body: p})
 }
 
 // Delete removes the key of service. Phantom tokens already issued stay valid but the

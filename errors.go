@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -70,13 +71,24 @@ type Error struct {
 }
 
 // Error returns "agentjail <status>: <message>", or "agentjail: <message>" when no
-// response was received.
+// response was received. The text is one line: runs of whitespace and control
+// characters in the message (a proxy's HTML page, say) become a single space.
 func (e *Error) Error() string {
 	if e.StatusCode == 0 {
-		return "agentjail: " + e.Message
+		return "agentjail: " + oneLine(e.Message)
 	}
-	return "agentjail " + strconv.Itoa(e.StatusCode) + ": " + e.Message
+	return "agentjail " + strconv.Itoa(e.StatusCode) + ": " + oneLine(e.Message)
 }
+
+// oneLine replaces each run of whitespace and control characters in s with one space.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, isBreak) {
+		return s
+	}
+	return strings.Join(strings.FieldsFunc(s, isBreak), " ")
+}
+
+func isBreak(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
 // Unwrap returns the transport or decoding error behind e, if any.
 func (e *Error) Unwrap() error { return e.err }
@@ -128,26 +140,39 @@ const (
 	maxErrorMessage = 1 << 10  // bytes of Error.Message
 )
 
+// scrubMargin is how many bytes beyond maxErrorBody the helper reads of an error body,
+// so that a secret straddling the limit is still recognised and scrubbed whole.
+const scrubMargin = 4 << 10
+
 // newStatusError builds the *Error for a non-2xx response whose body (at most
-// maxErrorBody bytes) has already been read. secret is scrubbed from the kept text.
-func newStatusError(status int, header http.Header, body []byte, secret string) *Error {
-	e := &Error{StatusCode: status, Code: codeForStatus(status), Body: scrub(body, secret)}
-	e.Message = errorMessage(status, header.Get("Content-Type"), e.Body)
+// maxErrorBody+scrubMargin bytes) has already been read. The secrets are scrubbed from
+// the body before it is cut to maxErrorBody, and from the decoded message (where JSON
+// escapes may have hidden them from the first pass) before it is cut to 1 KiB.
+func newStatusError(status int, header http.Header, body []byte, secrets ...string) *Error {
+	for _, s := range secrets {
+		body = scrub(body, s)
+	}
+	if len(body) > maxErrorBody {
+		body = body[:maxErrorBody]
+	}
+	e := &Error{StatusCode: status, Code: codeForStatus(status), Body: body}
+	e.Message = truncate(scrubString(errorMessage(status, header.Get("Content-Type"), e.Body), secrets...))
 	e.retryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
 	return e
 }
 
-// errorMessage picks the JSON "error" field, else the plain-text body, else the status text.
+// errorMessage picks the JSON "error" field, else the plain-text body, else the status
+// text. The caller truncates it.
 func errorMessage(status int, contentType string, body []byte) string {
 	var env struct {
 		Error *string `json:"error"`
 	}
-	if json.Unmarshal(body, &env) == nil && env.Error != nil && *env.Error != "" {
-		return truncate(*env.Error)
+	if json.Unmarshal(body, &env) == nil && env.Error != nil && strings.TrimSpace(*env.Error) != "" {
+		return *env.Error
 	}
 	isJSON := strings.Contains(strings.ToLower(contentType), "json")
 	if text := strings.TrimSpace(string(body)); text != "" && !isJSON {
-		return truncate(text)
+		return text
 	}
 	if t := http.StatusText(status); t != "" {
 		return t
@@ -180,9 +205,19 @@ func scrub(b []byte, secret string) []byte {
 	return []byte(strings.ReplaceAll(string(b), secret, "[REDACTED]"))
 }
 
-// networkError wraps a transport failure.
-func networkError(err error, secret string) *Error {
-	return &Error{Code: CodeNetwork, Message: truncate(string(scrub([]byte(err.Error()), secret))), err: err}
+// scrubString is scrub for every secret in a text.
+func scrubString(s string, secrets ...string) string {
+	for _, secret := range secrets {
+		if len(secret) >= minScrubLen && strings.Contains(s, secret) {
+			s = strings.ReplaceAll(s, secret, "[REDACTED]")
+		}
+	}
+	return s
+}
+
+// networkError wraps a transport failure; the secrets are scrubbed from its message.
+func networkError(err error, secrets ...string) *Error {
+	return &Error{Code: CodeNetwork, Message: truncate(scrubString(err.Error(), secrets...)), err: err}
 }
 
 // parseRetryAfter reads a Retry-After value in seconds or as an HTTP date; 0 when absent

@@ -106,11 +106,7 @@ func (s *JailsService) List(ctx context.Context, p JailListParams) (*JailList, e
 	if p.Kind != "" {
 		q.Set("kind", string(p.Kind))
 	}
-	var out JailList
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/jails", query: q}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[JailList](ctx, s.c, call{method: http.MethodGet, path: "/v1/jails", query: q})
 }
 
 // All ranges over every jail matching p, fetching pages lazily. Breaking out of the loop
@@ -129,9 +125,5 @@ func (s *JailsService) All(ctx context.Context, p JailListParams) iter.Seq2[Jail
 
 // Get returns one jail, or an error matching ErrNotFound.
 func (s *JailsService) Get(ctx context.Context, id int64) (*Jail, error) {
-	var out Jail
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/jails/" + strconv.FormatInt(id, 10)}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Jail](ctx, s.c, call{method: http.MethodGet, path: "/v1/jails/" + strconv.FormatInt(id, 10)})
 }

@@ -35,9 +35,5 @@ func (s *PublicService) Health(ctx context.Context) (string, error) {
 
 // Stats returns the server-wide counters.
 func (s *PublicService) Stats(ctx context.Context) (*PublicStats, error) {
-	var out PublicStats
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/stats", public: true}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[PublicStats](ctx, s.c, call{method: http.MethodGet, path: "/v1/stats", public: true})
 }

@@ -161,11 +161,7 @@ func (s *RunsService) Create(ctx context.Context, p RunParams) (*ExecResult, err
 	if err != nil {
 		return nil, err
 	}
-	var out ExecResult
-	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/runs", body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: "/v1/runs", body: body})
 }
 
 // Fork starts ParentCode, freezes it after ForkAfter, copies its state into one jail per
@@ -177,11 +173,7 @@ func (s *RunsService) Fork(ctx context.Context, p ForkParams) (*ForkResult, erro
 	if err != nil {
 		return nil, err
 	}
-	var out ForkResult
-	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/runs/fork", body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[ForkResult](ctx, s.c, call{method: http.MethodPost, path: "/v1/runs/fork", body: body})
 }
 
 // Stream starts p.Code like Create and returns as soon as the response headers arrive,

@@ -92,11 +92,7 @@ func (s *SessionsService) Create(ctx context.Context, p SessionCreateParams) (*S
 	if err != nil {
 		return nil, err
 	}
-	var out Session
-	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/sessions", body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Session](ctx, s.c, call{method: http.MethodPost, path: "/v1/sessions", body: body})
 }
 
 // List returns the sessions visible to the caller, newest first. Their Env maps contain
@@ -117,11 +113,7 @@ func (s *SessionsService) Get(ctx context.Context, id string) (*Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	var out Session
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: p}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Session](ctx, s.c, call{method: http.MethodGet, path: p})
 }
 
 // Close deletes the session and revokes its tokens: the proxy answers 401 to them
@@ -148,9 +140,5 @@ func (s *SessionsService) Exec(ctx context.Context, id string, p SessionExecPara
 	if err != nil {
 		return nil, err
 	}
-	var out ExecResult
-	if err := s.c.do(ctx, call{method: http.MethodPost, path: path, body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path, body: body})
 }

@@ -92,21 +92,13 @@ type SettingsService struct{ c *Client }
 
 // Get returns the server configuration (GET /v1/config).
 func (s *SettingsService) Get(ctx context.Context) (*ServerSettings, error) {
-	var out ServerSettings
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/config"}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[ServerSettings](ctx, s.c, call{method: http.MethodGet, path: "/v1/config"})
 }
 
 // Whoami returns the tenant and role of the API key (GET /v1/whoami). With auth
 // disabled on the server it is tenant "dev", role admin.
 func (s *SettingsService) Whoami(ctx context.Context) (*Identity, error) {
-	var out Identity
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/whoami"}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Identity](ctx, s.c, call{method: http.MethodGet, path: "/v1/whoami"})
 }
 
 // Flavors returns the runtime flavors installed on the server, sorted by name.

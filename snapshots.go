@@ -84,11 +84,7 @@ func (s *SnapshotsService) Create(ctx context.Context, workspaceID string, p Sna
 	body := struct {
 		Name string `json:"name,omitempty"`
 	}{p.Name}
-	var out Snapshot
-	if err := s.c.do(ctx, call{method: http.MethodPost, path: path, body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodPost, path: path, body: body})
 }
 
 // List returns one page of snapshots, newest first, including the server's own
@@ -101,11 +97,7 @@ func (s *SnapshotsService) List(ctx context.Context, p SnapshotListParams) (*Sna
 	if p.WorkspaceID != "" {
 		q.Set("workspace_id", p.WorkspaceID)
 	}
-	var out SnapshotList
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/snapshots", query: q}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[SnapshotList](ctx, s.c, call{method: http.MethodGet, path: "/v1/snapshots", query: q})
 }
 
 // All ranges over every snapshot matching p, fetching pages lazily. Breaking out of the
@@ -126,11 +118,7 @@ func (s *SnapshotsService) Get(ctx context.Context, id string) (*Snapshot, error
 	if err != nil {
 		return nil, err
 	}
-	var out Snapshot
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: p}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodGet, path: p})
 }
 
 // Manifest returns the file list of a snapshot (empty for classic snapshots).
@@ -175,9 +163,5 @@ func (s *SnapshotsService) CreateWorkspaceFrom(ctx context.Context, snapshotID s
 		ParentWorkspaceID string `json:"parent_workspace_id"`
 		Label             string `json:"label,omitempty"`
 	}{snapshotID, p.ParentWorkspaceID, p.Label}
-	var out Workspace
-	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/workspaces/from-snapshot", body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: "/v1/workspaces/from-snapshot", body: body})
 }

@@ -165,11 +165,7 @@ func (s *WorkspacesService) Create(ctx context.Context, p WorkspaceCreateParams)
 	if err != nil {
 		return nil, err
 	}
-	var out Workspace
-	if err := s.c.do(ctx, call{method: http.MethodPost, path: "/v1/workspaces", body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: "/v1/workspaces", body: body})
 }
 
 // List returns one page of live workspaces, newest first.
@@ -178,11 +174,7 @@ func (s *WorkspacesService) List(ctx context.Context, p WorkspaceListParams) (*W
 	if err != nil {
 		return nil, err
 	}
-	var out WorkspaceList
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/workspaces", query: q}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[WorkspaceList](ctx, s.c, call{method: http.MethodGet, path: "/v1/workspaces", query: q})
 }
 
 // All ranges over every workspace matching p, fetching pages of p.Limit lazily from
@@ -204,11 +196,7 @@ func (s *WorkspacesService) Get(ctx context.Context, id string) (*Workspace, err
 	if err != nil {
 		return nil, err
 	}
-	var out Workspace
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: p}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodGet, path: p})
 }
 
 // Update renames a workspace. An empty Label rolls a new generated slug.
@@ -220,11 +208,7 @@ func (s *WorkspacesService) Update(ctx context.Context, id string, p WorkspaceUp
 	body := struct {
 		Label string `json:"label,omitempty"`
 	}{p.Label}
-	var out Workspace
-	if err := s.c.do(ctx, call{method: http.MethodPatch, path: path, body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPatch, path: path, body: body})
 }
 
 // Delete soft-deletes a workspace and removes its files. Its snapshots survive but can
@@ -249,11 +233,7 @@ func (s *WorkspacesService) Exec(ctx context.Context, id string, p WorkspaceExec
 	if err != nil {
 		return nil, err
 	}
-	var out ExecResult
-	if err := s.c.do(ctx, call{method: http.MethodPost, path: path, body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path, body: body})
 }
 
 // Fork snapshots the workspace once and creates p.Count independent copies of it. It
@@ -271,9 +251,5 @@ func (s *WorkspacesService) Fork(ctx context.Context, id string, p WorkspaceFork
 		Count int    `json:"count"`
 		Label string `json:"label,omitempty"`
 	}{p.Count, p.Label}
-	var out WorkspaceForkResult
-	if err := s.c.do(ctx, call{method: http.MethodPost, path: path, body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doJSON[WorkspaceForkResult](ctx, s.c, call{method: http.MethodPost, path: path, body: body})
 }

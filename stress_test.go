@@ -1,0 +1,174 @@
+package agentjail
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// stressServer answers from the request alone, so that every result can be checked
+// exactly by the goroutine that asked. IDs choose the behaviour by prefix:
+//
+//	GET    /v1/sessions/{id}       missing-… 404, flaky-… 503 once then 200, down-… always 503
+//	POST   /v1/sessions/{id}/exec  busy-… 503 once then 200; stdout echoes the args
+//	DELETE /v1/sessions/{id}       gone-… 404, else 204
+//	POST   /v1/credentials         the fingerprint echoes the secret's length and service
+type stressServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen map[string]int // requests per method and path
+}
+
+func newStressServer(t *testing.T) *stressServer {
+	s := &stressServer{seen: map[string]int{}}
+	mux := http.NewServeMux()
+	count := func(r *http.Request) int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		key := r.Method + " " + r.URL.Path
+		s.seen[key]++
+		return s.seen[key]
+	}
+	mux.HandleFunc("GET /v1/sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id, n := r.PathValue("id"), count(r)
+		switch {
+		case strings.HasPrefix(id, "missing-"):
+			jsonReply(404, `{"error":"not found: session `+id+`"}`)(w, r)
+		case strings.HasPrefix(id, "down-"), strings.HasPrefix(id, "flaky-") && n == 1:
+			jsonReply(503, `{"error":"busy"}`)(w, r)
+		default:
+			jsonReply(200, `{"id":"`+id+`","created_at":"2026-01-02T03:04:05Z","services":[],"env":{"K":"`+id+`"}}`)(w, r)
+		}
+	})
+	mux.HandleFunc("POST /v1/sessions/{id}/exec", func(w http.ResponseWriter, r *http.Request) {
+		id, n := r.PathValue("id"), count(r)
+		var in struct {
+			Cmd  string   `json:"cmd"`
+			Args []string `json:"args"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			jsonReply(400, `{"error":"bad body"}`)(w, r)
+			return
+		}
+		if strings.HasPrefix(id, "busy-") && n == 1 {
+			jsonReply(503, `{"error":"busy"}`)(w, r)
+			return
+		}
+		out, _ := json.Marshal(ExecResult{Stdout: in.Cmd + " " + strings.Join(in.Args, " "), ExitCode: len(in.Args)})
+		jsonReply(200, string(out))(w, r)
+	})
+	mux.HandleFunc("DELETE /v1/sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
+		count(r)
+		if strings.HasPrefix(r.PathValue("id"), "gone-") {
+			jsonReply(404, `{"error":"not found"}`)(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /v1/credentials", func(w http.ResponseWriter, r *http.Request) {
+		count(r)
+		var in CredentialPutParams
+		if err := json.NewDecoder(r.Body).Decode(&struct {
+			Service *Service `json:"service"`
+			Secret  *string  `json:"secret"`
+		}{&in.Service, &in.Secret}); err != nil {
+			jsonReply(400, `{"error":"bad body"}`)(w, r)
+			return
+		}
+		jsonReply(201, fmt.Sprintf(`{"tenant_id":"t","service":%q,"fingerprint":"%016x"}`, in.Service, len(in.Secret)))(w, r)
+	})
+	s.Server = httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *stressServer) requests(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[key]
+}
+
+// TestStressMixedCalls runs 100 goroutines of mixed calls (GET, POST, DELETE; successes,
+// 404s, retried 503s and exhausted 503s) through one Client, checks every result
+// exactly, and then checks the server's request counts: each call was retried exactly as
+// the policy says, no more. Run it under -race.
+func TestStressMixedCalls(t *testing.T) {
+	t.Parallel()
+	srv := newStressServer(t)
+	c := testClient(t, srv.URL)
+	ctx := context.Background()
+	const goroutines = 100
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fail := func(format string, a ...any) { t.Errorf("goroutine %d: "+format, append([]any{g}, a...)...) }
+
+			id := fmt.Sprintf("sess-%d", g)
+			if s, err := c.Sessions.Get(ctx, id); err != nil || s.ID != id || s.Env["K"] != id {
+				fail("get %s: %v, %v", id, s, err)
+			}
+			if s, err := c.Sessions.Get(ctx, "flaky-"+id); err != nil || s.ID != "flaky-"+id {
+				fail("flaky get: %v, %v", s, err)
+			}
+			_, err := c.Sessions.Get(ctx, "missing-"+id)
+			var e *Error
+			if !errors.As(err, &e) || e.StatusCode != 404 || e.Attempts != 1 || e.Message != "not found: session missing-"+id {
+				fail("missing get: %v", err)
+			}
+			if g%4 == 0 { // fewer of the exhausted ones: each costs 3 attempts
+				_, err = c.Sessions.Get(ctx, "down-"+id)
+				if !errors.As(err, &e) || e.StatusCode != 503 || e.Attempts != 3 {
+					fail("down get: %v", err)
+				}
+			}
+			args := []string{id, strings.Repeat("x", g)}
+			res, err := c.Sessions.Exec(ctx, "busy-"+id, SessionExecParams{Cmd: "echo", Args: args})
+			if err != nil || res.Stdout != "echo "+strings.Join(args, " ") || res.ExitCode != 2 {
+				fail("exec: %+v, %v", res, err)
+			}
+			if err := c.Sessions.Close(ctx, id); err != nil {
+				fail("close: %v", err)
+			}
+			if err := c.Sessions.Close(ctx, "gone-"+id); !errors.Is(err, ErrNotFound) {
+				fail("close gone: %v", err)
+			}
+			secret := strings.Repeat("s", g+1)
+			cred, err := c.Credentials.Put(ctx, CredentialPutParams{Service: ServiceGitHub, Secret: secret})
+			if err != nil || cred.Service != ServiceGitHub || cred.Fingerprint != fmt.Sprintf("%016x", len(secret)) {
+				fail("put: %+v, %v", cred, err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	for g := 0; g < goroutines; g++ {
+		id := fmt.Sprintf("sess-%d", g)
+		want := map[string]int{
+			"GET /v1/sessions/" + id:                 1,
+			"GET /v1/sessions/flaky-" + id:           2,
+			"GET /v1/sessions/missing-" + id:         1,
+			"POST /v1/sessions/busy-" + id + "/exec": 2,
+			"DELETE /v1/sessions/" + id:              1,
+			"DELETE /v1/sessions/gone-" + id:         1,
+		}
+		if g%4 == 0 {
+			want["GET /v1/sessions/down-"+id] = 3
+		}
+		for key, n := range want {
+			if got := srv.requests(key); got != n {
+				t.Errorf("%s: %d requests, want %d", key, got, n)
+			}
+		}
+	}
+	if got := srv.requests("POST /v1/credentials"); got != goroutines {
+		t.Errorf("POST /v1/credentials: %d requests, want %d", got, goroutines)
+	}
+}
