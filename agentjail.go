@@ -37,9 +37,10 @@ type Client struct {
 	Public      *PublicService      // unauthenticated health and stats
 	Settings    *SettingsService    // server configuration and identity
 
-	base string       // scheme://host[/prefix], no trailing slash
-	host string       // base host, for the redirect guard
-	hc   *http.Client // a copy of the caller's client (or ours) with the redirect guard
+	base  string       // scheme://host[/prefix], no trailing slash
+	shown string       // base with any userinfo password redacted, for printing
+	host  string       // base host, for the redirect guard
+	hc    *http.Client // a copy of the caller's client (or ours) with the redirect guard
 	// The key is only kept inside closures: fmt prints a func as an address, so no
 	// formatting verb can reach it through the Client or a service's back-pointer.
 	auth       func() []string // the Authorization value; nil when no key is configured
@@ -94,17 +95,47 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithUserAgent appends ua to the SDK's User-Agent,
-// "agentjail-go/<Version> (go<version>; <os>/<arch>)".
+// "agentjail-go/<Version> (go<version>; <os>/<arch>)". NewClient fails if ua contains
+// control characters other than tab.
 func WithUserAgent(ua string) Option {
 	return func(o *clientOptions) error {
+		if !validHeaderValue(ua) {
+			return errors.New("agentjail: WithUserAgent: control characters in the user agent")
+		}
 		o.userAgent = strings.TrimSpace(ua)
 		return nil
 	}
 }
 
+// validHeaderName reports whether name is an HTTP token (RFC 9110 §5.1).
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		b := name[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether net/http would send v as a header value: no control
+// characters other than horizontal tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < ' ' && b != '\t' || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // WithHeader adds a header to every request. The headers the SDK manages itself
 // (Authorization, Accept, Content-Type, User-Agent) cannot be set this way; use
-// WithAPIKey and WithUserAgent instead.
+// WithAPIKey and WithUserAgent instead. NewClient fails if key is not an HTTP token or
+// value contains control characters other than tab.
 func WithHeader(key, value string) Option {
 	return func(o *clientOptions) error {
 		k := http.CanonicalHeaderKey(strings.TrimSpace(key))
@@ -113,6 +144,9 @@ func WithHeader(key, value string) Option {
 			return errors.New("agentjail: WithHeader: empty header name")
 		case "Authorization", "Accept", "Content-Type", "User-Agent", "Content-Length", "Host":
 			return fmt.Errorf("agentjail: WithHeader: %s is managed by the SDK", k)
+		}
+		if !validHeaderName(k) || !validHeaderValue(value) {
+			return fmt.Errorf("agentjail: WithHeader: invalid header name %q or control characters in its value", k)
 		}
 		if o.headers == nil {
 			o.headers = make(http.Header)
@@ -184,8 +218,9 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		base:       base,
+		shown:      redactedURL(base),
 		host:       host,
-		hc:         guardRedirects(o.httpClient),
+		hc:         guardRedirects(o.httpClient, o.headers),
 		apiKey:     func() string { return key },
 		userAgent:  []string{ua},
 		headers:    o.headers,
@@ -227,12 +262,21 @@ func parseBaseURL(raw string) (base, host string, err error) {
 	if u.Host == "" {
 		return "", "", errors.New("agentjail: base URL has no host")
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return "", "", errors.New("agentjail: base URL must not have a query or fragment")
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
 	return u.String(), u.Host, nil
+}
+
+// redactedURL returns a parsed base URL with its userinfo password masked.
+func redactedURL(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "[invalid]"
+	}
+	return u.Redacted()
 }
 
 // defaultTransport is a clone of http.DefaultTransport (so proxy settings from the
@@ -250,9 +294,10 @@ func defaultTransport() *http.Transport {
 }
 
 // guardRedirects returns a copy of hc (or a new default client) whose redirect policy
-// strips the Authorization header whenever a redirect leaves the original host or
-// downgrades to http; net/http alone would forward it to subdomains.
-func guardRedirects(hc *http.Client) *http.Client {
+// strips the Authorization header, and the WithHeader headers (which may carry secrets
+// too), whenever a redirect leaves the original host or downgrades to http; net/http
+// alone would forward Authorization to subdomains and every other header anywhere.
+func guardRedirects(hc *http.Client, custom http.Header) *http.Client {
 	var out http.Client
 	if hc != nil {
 		out = *hc
@@ -264,6 +309,9 @@ func guardRedirects(hc *http.Client) *http.Client {
 		first := via[0].URL
 		if req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https") {
 			req.Header.Del("Authorization")
+			for k := range custom {
+				req.Header.Del(k)
+			}
 		}
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 			return &redirectError{fmt.Errorf("redirect to unsupported scheme %q", req.URL.Scheme)}
@@ -291,23 +339,24 @@ func (e *redirectError) Error() string { return e.err.Error() }
 func (e *redirectError) Unwrap() error { return e.err }
 
 // Format prints the Client without its API key, whatever the verb.
-func (c *Client) Format(f fmt.State, verb rune) {
-	if c == nil {
-		fmt.Fprint(f, "agentjail.Client(nil)")
-		return
-	}
+func (c Client) Format(f fmt.State, verb rune) {
 	key := "none"
 	if c.auth != nil {
 		key = "[REDACTED]"
 	}
-	fmt.Fprintf(f, "agentjail.Client{base: %s, apiKey: %s, maxRetries: %d}", c.base, key, c.maxRetries)
+	fmt.Fprintf(f, "agentjail.Client{base: %s, apiKey: %s, maxRetries: %d}", c.shown, key, c.maxRetries)
 }
 
 // String describes the Client without its API key.
-func (c *Client) String() string { return fmt.Sprint(c) }
+func (c *Client) String() string {
+	if c == nil {
+		return "agentjail.Client(nil)"
+	}
+	return fmt.Sprint(*c)
+}
 
 // GoString describes the Client without its API key.
-func (c *Client) GoString() string { return fmt.Sprint(c) }
+func (c *Client) GoString() string { return c.String() }
 
 // idPath builds prefix + escaped id + suffix. It rejects the IDs that would change the
 // meaning of the path (empty, "." and "..") with ErrInvalidParams before any I/O.
@@ -339,7 +388,7 @@ type call struct {
 // do sends c with the retry policy and decodes a 2xx JSON body into out (out may be nil,
 // and a 204 or empty body leaves it untouched). Every service method goes through here.
 func (c *Client) do(ctx context.Context, r call, out any) error {
-	_, err := c.send(ctx, r, out)
+	_, _, err := c.send(ctx, r, out)
 	return err
 }
 
@@ -352,17 +401,18 @@ func doJSON[T any](ctx context.Context, c *Client, r call) (*T, error) {
 	return &out, nil
 }
 
-// send is do for callers that need the response itself (streams). For a stream, the
-// returned response's body is open and belongs to the caller.
-func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, error) {
+// send is do for callers that need the response itself (streams) and the number of
+// attempts it took. For a stream, the returned response's body is open and belongs to
+// the caller.
+func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, int, error) {
 	if err := ctxCheck(ctx); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var body []byte
 	if r.body != nil || r.method == http.MethodPost || r.method == http.MethodPatch {
 		var err error
 		if body, err = encodeBody(r.body); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	target := c.base + r.path
@@ -374,19 +424,19 @@ func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, err
 		resp, status, err := c.attempt(ctx, r, target, body, out)
 		c.logAttempt(ctx, r, status, attempt, time.Since(start))
 		if err == nil {
-			return resp, nil
+			return resp, attempt, nil
 		}
 		apiErr, ok := err.(*Error)
 		if !ok { // context errors and the like end the call as they are
-			return nil, err
+			return nil, attempt, err
 		}
 		apiErr.Attempts = attempt
 		if attempt > c.maxRetries || !c.retryable(r, apiErr) {
-			return nil, apiErr
+			return nil, attempt, apiErr
 		}
 		wait := c.backoff(attempt, apiErr.retryAfter)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
-			return nil, apiErr // the next attempt could not start before the deadline
+			return nil, attempt, apiErr // the next attempt could not start before the deadline
 		}
 		if c.logger != nil {
 			c.logger.LogAttrs(ctx, slog.LevelWarn, "agentjail: retrying request",
@@ -395,7 +445,7 @@ func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, err
 				slog.Duration("wait", wait))
 		}
 		if err := sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("agentjail: %s %s: %w (after %d attempts, last error: %s)",
+			return nil, attempt, fmt.Errorf("agentjail: %s %s: %w (after %d attempts, last error: %s)",
 				r.method, r.path, err, attempt, apiErr.Error())
 		}
 	}
@@ -537,14 +587,39 @@ func decodeBody(body io.Reader, out any) error {
 		*raw = b
 		return nil
 	}
-	err := json.NewDecoder(&tr).Decode(out)
+	dec := json.NewDecoder(&tr)
+	err := dec.Decode(out)
 	switch {
 	case tr.err != nil:
 		return &bodyReadError{tr.err}
 	case err == io.EOF:
 		return nil
+	case err != nil:
+		return err
 	}
-	return err
+	return checkTrailing(io.MultiReader(dec.Buffered(), io.LimitReader(body, maxTrailing)))
+}
+
+// maxTrailing bounds how much of the body after a decoded JSON value is inspected.
+const maxTrailing = 64 << 10
+
+// checkTrailing reports an error if anything but JSON whitespace follows a decoded
+// value, which means the body was not one JSON document (two of them, or a proxy's page
+// appended). Only maxTrailing bytes are looked at, and a read error there is ignored:
+// the value itself was complete.
+func checkTrailing(r io.Reader) error {
+	var buf [4096]byte
+	for {
+		n, err := r.Read(buf[:])
+		for _, b := range buf[:n] {
+			if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
+				return errors.New("unexpected data after the JSON value")
+			}
+		}
+		if err != nil {
+			return nil
+		}
+	}
 }
 
 // discard drains a bounded amount of an unwanted body so the connection can be reused,

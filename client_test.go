@@ -258,3 +258,42 @@ func TestCredentialSecretNeverLogged(t *testing.T) {
 		t.Fatalf("log output: %s", out)
 	}
 }
+
+func TestBaseURLPasswordNeverPrinted(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient("https://user:hunter2-password@api.example/agentjail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nilClient *Client
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{c, *c, c.String(), c.GoString(), nilClient} {
+			if out := fmt.Sprintf(verb, v); strings.Contains(out, "hunter2") {
+				t.Errorf("%s of %T leaks the URL password: %s", verb, v, out)
+			}
+		}
+	}
+}
+
+func TestCustomHeadersDroppedOnCrossHostRedirect(t *testing.T) {
+	t.Parallel()
+	other := newRecorder(t, jsonReply(200, "[]"))
+	home := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/credentials" {
+			http.Redirect(w, r, "/v1/moved", http.StatusFound) // same host: headers stay
+			return
+		}
+		http.Redirect(w, r, other.URL+"/v1/credentials", http.StatusFound)
+	})
+	c := testClient(t, home.URL, WithHeader("X-Tenant-Token", "tt-secret"))
+	if _, err := c.Credentials.List(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := home.requests()[1].Header.Get("X-Tenant-Token"); got != "tt-secret" {
+		t.Fatalf("same-host redirect lost the custom header: %q", got)
+	}
+	h := other.last(t).Header
+	if h.Get("X-Tenant-Token") != "" || h.Get("Authorization") != "" {
+		t.Fatalf("the other host received %v", h)
+	}
+}

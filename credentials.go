@@ -32,8 +32,8 @@ type Credential struct {
 // CredentialPutParams are the arguments of CredentialsService.Put. Printing the value
 // with any fmt verb hides Secret.
 type CredentialPutParams struct {
-	Service Service `json:"service"`
-	Secret  string  `json:"secret"` // the real upstream key; sent as is, never logged
+	Service Service `json:"service"` // the upstream the key is for
+	Secret  string  `json:"secret"`  // the real upstream key; sent as is, never logged
 }
 
 // Format prints the params with Secret redacted.

@@ -143,7 +143,7 @@ func checkFuzzError(t *testing.T, name string, err error, status int) *Error {
 	if e.StatusCode != status || e.Attempts != 1 {
 		t.Fatalf("%s: StatusCode %d Attempts %d, want %d and 1", name, e.StatusCode, e.Attempts, status)
 	}
-	if len(e.Message) > maxErrorMessage+len("…") || len(e.Body) > maxErrorBody {
+	if len(e.Message) > maxErrorMessage || len(e.Body) > maxErrorBody {
 		t.Fatalf("%s: Message %d bytes, Body %d bytes", name, len(e.Message), len(e.Body))
 	}
 	text := e.Error()

@@ -156,23 +156,24 @@ func newStatusError(status int, header http.Header, body []byte, secrets ...stri
 		body = body[:maxErrorBody]
 	}
 	e := &Error{StatusCode: status, Code: codeForStatus(status), Body: body}
-	e.Message = truncate(scrubString(errorMessage(status, header.Get("Content-Type"), e.Body), secrets...))
+	e.Message = truncate(scrubString(errorMessage(status, e.Body), secrets...))
 	e.retryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
 	return e
 }
 
 // errorMessage picks the JSON "error" field, else the plain-text body, else the status
 // text. The caller truncates it.
-func errorMessage(status int, contentType string, body []byte) string {
+func errorMessage(status int, body []byte) string {
 	var env struct {
 		Error *string `json:"error"`
 	}
-	if json.Unmarshal(body, &env) == nil && env.Error != nil && strings.TrimSpace(*env.Error) != "" {
+	switch err := json.Unmarshal(body, &env); {
+	case err == nil && env.Error != nil && strings.TrimSpace(*env.Error) != "":
 		return *env.Error
-	}
-	isJSON := strings.Contains(strings.ToLower(contentType), "json")
-	if text := strings.TrimSpace(string(body)); text != "" && !isJSON {
-		return text
+	case err != nil: // not JSON, whatever the Content-Type says: the text itself
+		if text := strings.TrimSpace(string(body)); text != "" {
+			return text
+		}
 	}
 	if t := http.StatusText(status); t != "" {
 		return t
@@ -185,12 +186,15 @@ func truncate(s string) string {
 	if len(s) <= maxErrorMessage {
 		return s
 	}
-	cut := maxErrorMessage
+	cut := maxErrorMessage - len(ellipsis)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + "…"
+	return s[:cut] + ellipsis
 }
+
+// ellipsis marks a message cut to maxErrorMessage bytes; it counts towards the limit.
+const ellipsis = "…"
 
 // minScrubLen is the shortest key scrubbed from error texts: replacing a one-letter test
 // key would mangle every message while protecting nothing.

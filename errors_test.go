@@ -81,7 +81,8 @@ func TestErrorResponses(t *testing.T) {
 			_, _ = io.WriteString(w, "<html><body>Bad gateway</body></html>")
 		}, 502, CodeServerError, "<html><body>Bad gateway</body></html>", 37},
 		{"unknown status", jsonReply(599, ""), 599, CodeServerError, "status 599", 0},
-		{"10 MiB error body is capped", textReply(400, huge), 400, CodeBadRequest, huge[:maxErrorMessage] + "…", maxErrorBody},
+		{"non-JSON body labelled JSON", jsonReply(502, "upstream connect error"), 502, CodeServerError, "upstream connect error", 22},
+		{"10 MiB error body is capped", textReply(400, huge), 400, CodeBadRequest, huge[:maxErrorMessage-len("…")] + "…", maxErrorBody},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -748,7 +748,7 @@ func TestFaultHugeErrorBody(t *testing.T) {
 			if e.StatusCode != tc.code || e.Attempts != tc.attempts {
 				t.Fatalf("status %d Attempts %d", e.StatusCode, e.Attempts)
 			}
-			if len(e.Body) != maxErrorBody || e.Message != strings.Repeat("x", maxErrorMessage)+"…" {
+			if len(e.Body) != maxErrorBody || e.Message != strings.Repeat("x", maxErrorMessage-len("…"))+"…" {
 				t.Fatalf("Body %d bytes, Message %d bytes", len(e.Body), len(e.Message))
 			}
 			if limit := int64(tc.attempts) * (1 << 20); read.Load() > limit {

@@ -2,6 +2,7 @@ package agentjail
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"net/http"
 	"strconv"
@@ -60,6 +61,25 @@ type Jail struct {
 	Config             *JailConfig `json:"config,omitempty"`
 }
 
+// UnmarshalJSON decodes a Jail, saturating an overflowed duration_ms (the server can
+// record u64::MAX) instead of failing.
+func (j *Jail) UnmarshalJSON(b []byte) error {
+	type plain Jail
+	aux := struct {
+		*plain
+		DurationMS *satInt64 `json:"duration_ms"`
+	}{plain: (*plain)(j)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	j.DurationMS = nil
+	if aux.DurationMS != nil {
+		v := int64(*aux.DurationMS)
+		j.DurationMS = &v
+	}
+	return nil
+}
+
 // JailConfig is the configuration a jail ran with.
 type JailConfig struct {
 	NetworkMode    NetworkMode `json:"network_mode"`
@@ -76,7 +96,7 @@ type JailConfig struct {
 // JailListParams select a page of the ledger. Zero values are not sent.
 type JailListParams struct {
 	Limit  int        // 0 = server default (50), at most 500
-	Offset int        //
+	Offset int        // rows to skip
 	Status JailStatus // only jails in this state
 	Kind   JailKind   // only jails of this kind
 	Query  string     // case-insensitive substring of label, session ID or error

@@ -60,7 +60,7 @@ func (p RunParams) body() (any, error) {
 // ForkChild is one child of a live fork: code that runs in a copy of the parent's
 // checkpoint.
 type ForkChild struct {
-	Code string `json:"code"`
+	Code string `json:"code"` // the child's program, in the fork's Language
 }
 
 // maxForkChildren is the server's limit of children per fork.
@@ -69,16 +69,16 @@ const maxForkChildren = 16
 // ForkParams are the arguments of RunsService.Fork. Give either ChildCode (one child)
 // or Children (1 to 16), not both.
 type ForkParams struct {
-	ParentCode string
-	ChildCode  string
-	Children   []ForkChild
-	Language   Language
+	ParentCode string      // the parent's program (required)
+	ChildCode  string      // the code of a single child; or use Children
+	Children   []ForkChild // 1 to 16 children, each run in its own copy of the parent
+	Language   Language    // of every program; "" = server default, JavaScript
 	// ForkAfter is how long the parent runs before it is frozen and copied; sent in whole
 	// milliseconds rounded up; 0 = server default (1.5 s), at most 30 s.
 	ForkAfter time.Duration
 	Timeout   time.Duration // per process; 0 = server default (300 s)
 	MemoryMB  int           // 0 = server default (512), MemoryUnlimited = none
-	Git       *GitSeed
+	Git       *GitSeed      // cloned into /workspace before the parent starts
 	ExecOptions
 }
 
@@ -190,12 +190,12 @@ func (s *RunsService) Stream(ctx context.Context, p RunParams) (*RunStream, erro
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	resp, err := s.c.send(sctx, call{method: http.MethodPost, path: "/v1/runs/stream", body: body, stream: true}, nil)
+	resp, attempts, err := s.c.send(sctx, call{method: http.MethodPost, path: "/v1/runs/stream", body: body, stream: true}, nil)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	return &RunStream{ctx: ctx, cancel: cancel, body: resp.Body, sse: NewSSEReader(resp.Body)}, nil
+	return &RunStream{ctx: ctx, cancel: cancel, body: resp.Body, sse: NewSSEReader(resp.Body), attempts: attempts}, nil
 }
 
 // EventType names a RunStream event.
@@ -285,6 +285,8 @@ type RunStream struct {
 	body   io.ReadCloser
 	sse    *SSEReader
 
+	attempts int // requests made to open the stream, for Error.Attempts
+
 	event     StreamEvent
 	err       error
 	done      bool
@@ -299,6 +301,12 @@ func (s *RunStream) Next() bool {
 		return false
 	}
 	for {
+		// Events already buffered are not handed out once the caller closed the stream
+		// or its context ended.
+		if s.closed.Load() || s.ctx.Err() != nil {
+			s.fail(io.EOF)
+			return false
+		}
 		raw, err := s.sse.Next()
 		if err != nil {
 			s.fail(err)
@@ -336,12 +344,15 @@ func (s *RunStream) fail(err error) {
 	case errors.Is(err, ErrEventTooLarge):
 		s.err = err
 	default:
-		var e *Error
-		if errors.As(err, &e) {
+		if errors.As(err, new(*Error)) {
 			s.err = err
 		} else {
 			s.err = networkError(err, "")
 		}
+	}
+	var e *Error
+	if errors.As(s.err, &e) && e.Attempts == 0 {
+		e.Attempts = s.attempts
 	}
 	s.release()
 }

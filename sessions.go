@@ -21,11 +21,15 @@ type Session struct {
 // Environ returns the session's Env as "KEY=value" strings sorted by key, ready to
 // append to exec.Cmd.Env.
 func (s *Session) Environ() []string {
-	out := make([]string, 0, len(s.Env))
-	for k, v := range s.Env {
-		out = append(out, k+"="+v)
+	keys := make([]string, 0, len(s.Env))
+	for k := range s.Env {
+		keys = append(keys, k)
 	}
-	sort.Strings(out)
+	sort.Strings(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k + "=" + s.Env[k]
+	}
 	return out
 }
 
@@ -44,11 +48,22 @@ func (p SessionCreateParams) body() (any, error) {
 	if err := durations(p.TTL); err != nil {
 		return nil, err
 	}
+	// A nil list is sent as [] (unrestricted): the server answers null with a 422.
+	var scopes map[Service][]string
+	if len(p.Scopes) > 0 {
+		scopes = make(map[Service][]string, len(p.Scopes))
+		for svc, globs := range p.Scopes {
+			if globs == nil {
+				globs = []string{}
+			}
+			scopes[svc] = globs
+		}
+	}
 	return struct {
 		Services []Service            `json:"services,omitempty"`
 		Scopes   map[Service][]string `json:"scopes,omitempty"`
 		TTLSecs  int64                `json:"ttl_secs,omitempty"`
-	}{p.Services, p.Scopes, seconds(p.TTL)}, nil
+	}{p.Services, scopes, seconds(p.TTL)}, nil
 }
 
 // SessionExecParams are the arguments of SessionsService.Exec.

@@ -51,7 +51,7 @@ type SnapshotCreateParams struct {
 type SnapshotListParams struct {
 	WorkspaceID string // only snapshots of this workspace
 	Limit       int    // 0 = server default (50), at most 500
-	Offset      int
+	Offset      int    // rows to skip
 	Query       string // case-insensitive substring of ID, name or workspace ID
 }
 

@@ -35,7 +35,7 @@ func (o ExecOptions) validate() error {
 // Network is a jail's network policy. Build it with NetworkNone, NetworkLoopback or
 // NetworkAllowlist.
 type Network struct {
-	Mode    NetworkMode `json:"mode"`
+	Mode    NetworkMode `json:"mode"`              // none, loopback or allowlist
 	Domains []string    `json:"domains,omitempty"` // allowlisted domains (globs like "*.example.com"); allowlist mode only
 }
 
@@ -78,17 +78,17 @@ const MemoryUnlimited = -1
 // one repository (Repo, optional Ref) or several (Repos), not both. Repositories must be
 // https:// URLs without credentials; Ref is a branch or tag name (not a commit).
 type GitSeed struct {
-	Repo  string    `json:"repo,omitempty"`
-	Ref   string    `json:"ref,omitempty"`
-	Repos []GitRepo `json:"repos,omitempty"`
+	Repo  string    `json:"repo,omitempty"`  // one https:// repository
+	Ref   string    `json:"ref,omitempty"`   // its branch or tag; "" = the default branch
+	Repos []GitRepo `json:"repos,omitempty"` // several repositories instead of Repo
 }
 
 // GitRepo is one repository of a multi-repository GitSeed. Dir defaults to the last
 // segment of the URL without ".git".
 type GitRepo struct {
-	Repo string `json:"repo"`
-	Ref  string `json:"ref,omitempty"`
-	Dir  string `json:"dir,omitempty"`
+	Repo string `json:"repo"`          // https:// URL (required)
+	Ref  string `json:"ref,omitempty"` // branch or tag; "" = the default branch
+	Dir  string `json:"dir,omitempty"` // directory under /workspace; "" = from the URL
 }
 
 // ExecResult is the outcome of a finished run or exec. Stdout and Stderr are capped by
@@ -151,13 +151,19 @@ func (s *satInt64) UnmarshalJSON(b []byte) error {
 }
 
 // seconds converts a duration to whole seconds for the wire, rounding up; zero stays zero.
-func seconds(d time.Duration) int64 {
-	return int64((d + time.Second - 1) / time.Second)
-}
+func seconds(d time.Duration) int64 { return ceilDiv(d, time.Second) }
 
 // millis converts a duration to whole milliseconds for the wire, rounding up.
-func millis(d time.Duration) int64 {
-	return int64((d + time.Millisecond - 1) / time.Millisecond)
+func millis(d time.Duration) int64 { return ceilDiv(d, time.Millisecond) }
+
+// ceilDiv divides a non-negative d by unit, rounding up without overflowing near the
+// largest Duration.
+func ceilDiv(d, unit time.Duration) int64 {
+	n := d / unit
+	if d%unit > 0 {
+		n++
+	}
+	return int64(n)
 }
 
 // durations checks that no duration is negative.

@@ -2,6 +2,7 @@ package agentjail
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"net/http"
 	"sort"
@@ -39,6 +40,21 @@ type WorkspaceSpec struct {
 	Seccomp         Seccomp     `json:"seccomp"`
 	IdleTimeoutSecs int64       `json:"idle_timeout_secs"` // 0 = never paused
 	Flavors         []string    `json:"flavors"`
+}
+
+// UnmarshalJSON decodes a WorkspaceSpec, saturating an idle_timeout_secs beyond int64
+// (the server stores any u64 it was given) instead of failing.
+func (w *WorkspaceSpec) UnmarshalJSON(b []byte) error {
+	type plain WorkspaceSpec
+	aux := struct {
+		*plain
+		IdleTimeoutSecs satInt64 `json:"idle_timeout_secs"`
+	}{plain: (*plain)(w)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	w.IdleTimeoutSecs = int64(aux.IdleTimeoutSecs)
+	return nil
 }
 
 // WorkspaceDomain routes a hostname to a workspace through the gateway: to BackendURL or
@@ -88,8 +104,8 @@ func (p WorkspaceCreateParams) body() (any, error) {
 // WorkspaceListParams select a page of workspaces. Zero values are not sent: the server
 // defaults to 50 rows (at most 500) from offset 0.
 type WorkspaceListParams struct {
-	Limit  int
-	Offset int
+	Limit  int    // rows per page; 0 = server default (50), at most 500
+	Offset int    // rows to skip
 	Query  string // case-insensitive substring of ID, label or git repo
 }
 
@@ -109,9 +125,9 @@ type WorkspaceUpdateParams struct {
 // WorkspaceExecParams are the arguments of WorkspacesService.Exec. Network, seccomp, CPU
 // and PID settings come from the workspace.
 type WorkspaceExecParams struct {
-	Cmd      string
-	Args     []string
-	Timeout  time.Duration     // 0 = the workspace's timeout
+	Cmd      string            // executable, run directly without a shell, in /workspace
+	Args     []string          // its arguments
+	Timeout  time.Duration     // whole seconds rounded up; 0 = the workspace's timeout
 	MemoryMB int               // 0 = the workspace's limit, MemoryUnlimited = none
 	Env      map[string]string // added after PATH; sent as [["K","V"],…] sorted by key
 }
