@@ -157,7 +157,7 @@ func (t *tail) print(rows []agentjail.AuditRow, first bool) {
 // sandboxCalls are the requests the embedded demo sends through the phantom proxy.
 var sandboxCalls = []struct {
 	method, path string
-	forged       bool // use a made-up token instead of the session's
+	forged       bool // use a well-formed token that no session issued
 }{
 	{http.MethodGet, "/models", false},
 	{http.MethodPost, "/chat/completions", false},
@@ -176,7 +176,7 @@ func sandbox(ctx context.Context, sess *agentjail.Session) error {
 			return err
 		}
 		if c.forged {
-			req.Header.Set("Authorization", "Bearer phm_forged")
+			req.Header.Set("Authorization", "Bearer phm_"+strings.Repeat("0", 64))
 		} else {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}

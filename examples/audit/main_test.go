@@ -11,7 +11,7 @@ func TestRun(t *testing.T) {
 	out := exampleenv.Check(t, run,
 		"200 GET    openai    /v1/models\n",
 		"200 POST   openai    /v1/chat/completions\n",
-		"401 GET    openai    /v1/models rejected: unknown_token\n",
+		"401 GET    -         /v1/models rejected: unknown_token\n",
 		"200 GET    openai    /v1/models/gpt-4o\n")
 	// Every request is printed exactly once.
 	if n := strings.Count(out, "/v1/chat/completions"); n != 1 {

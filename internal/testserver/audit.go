@@ -22,9 +22,15 @@ type auditRow struct {
 	UpstreamMS   *uint64   `json:"upstream_ms"`
 }
 
+// auditCapacity is how many rows the real server's in-memory audit store
+// keeps; older rows are dropped, but ids and the total keep counting.
+const auditCapacity = 10_000
+
 type auditLog struct {
 	mu   sync.Mutex
-	rows []auditRow // oldest first; ids equal indexes
+	rows []auditRow // oldest first
+	next uint64     // id of the next row = rows ever recorded
+	cap  int        // retained rows; 0 means auditCapacity
 }
 
 func newAuditLog() *auditLog { return &auditLog{} }
@@ -33,12 +39,21 @@ func newAuditLog() *auditLog { return &auditLog{} }
 func (a *auditLog) append(row auditRow) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	row.ID = uint64(len(a.rows))
+	row.ID = a.next
+	a.next++
 	row.At = now()
+	capacity := a.cap
+	if capacity <= 0 {
+		capacity = auditCapacity
+	}
+	if len(a.rows) >= capacity {
+		a.rows = a.rows[len(a.rows)-capacity+1:]
+	}
 	a.rows = append(a.rows, row)
 }
 
-// recent returns up to n rows, newest first, and the total row count.
+// recent returns up to n retained rows, newest first, and the number of rows
+// ever recorded.
 func (a *auditLog) recent(n int) ([]auditRow, uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -46,7 +61,7 @@ func (a *auditLog) recent(n int) ([]auditRow, uint64) {
 	for i := len(a.rows) - 1; i >= 0 && len(out) < n; i-- {
 		out = append(out, a.rows[i])
 	}
-	return out, uint64(len(a.rows))
+	return out, a.next
 }
 
 func (s *Server) registerAuditRoutes(r router) {

@@ -21,7 +21,7 @@ func TestAuditPagingAndShape(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
 	for i := 0; i < 5; i++ {
-		wireDo(t, "PUT", s.ProxyURL()+fmt.Sprintf("/bad%d", i), "").wantPlain(t, 404, "route not found")
+		wireDo(t, "PUT", s.ProxyURL()+fmt.Sprintf("/v1/openai/bad%d", i), "").wantPlain(t, 401, "missing phantom token")
 	}
 	tests := []struct {
 		name  string
@@ -53,7 +53,7 @@ func TestAuditPagingAndShape(t *testing.T) {
 	row := raw.Rows[0]
 	want := map[string]string{
 		"id": "4", "session_id": `""`, "service": `""`, "method": `"PUT"`, "path": `"/bad4"`,
-		"status": "404", "reject_reason": `"bad_path"`, "upstream_ms": "null",
+		"status": "401", "reject_reason": `"no_token"`, "upstream_ms": "null",
 	}
 	if len(row) != 9 {
 		t.Fatalf("row keys %v", row)

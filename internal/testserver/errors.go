@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxBodyBytes is the request body limit of the guarded routes (WIRE.md §1.4).
@@ -99,11 +100,41 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		_, _ = io.WriteString(w, `{"error":"internal server error"}`)
 		return
 	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	body := unescapeLineSeparators(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// unescapeLineSeparators undoes the one escape encoding/json adds that
+// serde_json does not: U+2028 and U+2029 are written as \u2028 and \u2029
+// even without HTML escaping. serde_json writes the characters themselves.
+// Escaped backslashes are skipped in pairs, so a literal "\\u2028" in the
+// data is left alone.
+func unescapeLineSeparators(b []byte) []byte {
+	if !bytes.Contains(b, []byte(`\u202`)) {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		if b[i+1] == 'u' && i+5 < len(b) && string(b[i+2:i+5]) == "202" && (b[i+5] == '8' || b[i+5] == '9') {
+			if b[i+5] == '8' {
+				out = append(out, "\u2028"...)
+			} else {
+				out = append(out, "\u2029"...)
+			}
+			i += 5
+			continue
+		}
+		out = append(out, b[i], b[i+1])
+		i++
+	}
+	return out
 }
 
 // writePlain writes a text/plain body, as axum does for (StatusCode, &str).
@@ -144,7 +175,25 @@ func decodeBody(r *http.Request, v any) error {
 		}
 		return plainError(http.StatusBadRequest, "Failed to buffer the request body: "+err.Error())
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	if !utf8.Valid(data) {
+		// serde_json refuses invalid UTF-8 (a syntax error, so 400) where
+		// encoding/json would quietly substitute U+FFFD.
+		bad := 0
+		for bad < len(data) {
+			r, size := utf8.DecodeRune(data[bad:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			bad += size
+		}
+		line, col := lineCol(data, bad+1)
+		return plainError(http.StatusBadRequest, fmt.Sprintf("Failed to parse the request body as JSON: invalid unicode code point at line %d column %d", line, col))
+	}
+	if err := json.Unmarshal(data, v); err == nil && isJSONNull(data) {
+		// Every body is a struct; serde refuses null where encoding/json
+		// silently leaves the zero value.
+		return errUnprocessable("invalid type: null, expected a struct")
+	} else if err != nil {
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
 		var shape *shapeError
@@ -254,7 +303,7 @@ func lineCol(data []byte, off int) (line, col int) {
 // queryUint parses an optional unsigned query parameter the way axum's Query
 // extractor does: "abc", "-1", "" or a repeated key give 400 plain text.
 func queryUint(r *http.Request, name string) (v uint64, present bool, err error) {
-	vals, ok := r.URL.Query()[name]
+	vals, ok := formQuery(r.URL.RawQuery)[name]
 	if !ok {
 		return 0, false, nil
 	}
@@ -279,7 +328,7 @@ func queryUint(r *http.Request, name string) (v uint64, present bool, err error)
 // queryString returns an optional string query parameter; a repeated key is
 // a 400 like axum's Query extractor.
 func queryString(r *http.Request, name string) (v string, present bool, err error) {
-	vals, ok := r.URL.Query()[name]
+	vals, ok := formQuery(r.URL.RawQuery)[name]
 	if !ok {
 		return "", false, nil
 	}
@@ -291,4 +340,91 @@ func queryString(r *http.Request, name string) (v string, present bool, err erro
 
 func queryError(detail string) error {
 	return plainError(http.StatusBadRequest, "Failed to deserialize query string: "+detail)
+}
+
+// seq is a request list with serde's #[serde(default)] Vec semantics: an
+// absent key is empty, but an explicit null is a 422, not an empty list.
+type seq[T any] []T
+
+func (s *seq[T]) UnmarshalJSON(b []byte) error {
+	if isJSONNull(b) {
+		return &shapeError{msg: "invalid type: null, expected a sequence"}
+	}
+	var v []T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// defaultedString is a request string with a serde default: an absent key
+// takes the default, but an explicit null is a 422.
+type defaultedString struct {
+	val string
+	set bool
+}
+
+func (d *defaultedString) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &d.val); err != nil || isJSONNull(b) {
+		return &shapeError{msg: "invalid type: " + jsonKind(b) + ", expected a string"}
+	}
+	d.set = true
+	return nil
+}
+
+// ptr is the value when the key was sent, else nil.
+func (d defaultedString) ptr() *string {
+	if !d.set {
+		return nil
+	}
+	return &d.val
+}
+
+// formQuery parses a query string the way the real server's Query extractor
+// (form_urlencoded) does: pairs split on '&' only, '+' is a space, and a
+// malformed percent escape is kept literally instead of dropping the pair
+// as net/url does.
+func formQuery(raw string) map[string][]string {
+	out := map[string][]string{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, v = formUnescape(k), formUnescape(v)
+		out[k] = append(out[k], v)
+	}
+	return out
+}
+
+func formUnescape(s string) string {
+	s = strings.ReplaceAll(s, "+", " ")
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }

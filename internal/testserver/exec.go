@@ -42,10 +42,10 @@ func waitOrKill(ctx context.Context, p *process) procResult {
 }
 
 type sessionExecRequest struct {
-	Cmd         *string  `json:"cmd"`
-	Args        []string `json:"args"`
-	TimeoutSecs *uint64  `json:"timeout_secs"`
-	MemoryMB    *uint64  `json:"memory_mb"`
+	Cmd         *string     `json:"cmd"`
+	Args        seq[string] `json:"args"`
+	TimeoutSecs *uint64     `json:"timeout_secs"`
+	MemoryMB    *uint64     `json:"memory_mb"`
 	execOptions
 }
 
@@ -122,11 +122,11 @@ func (e *execEngine) runJail(ctx context.Context, nj newJail, spec procSpec) (pr
 // ---- runs ----
 
 type runRequest struct {
-	Code        *string  `json:"code"`
-	Language    *string  `json:"language"`
-	TimeoutSecs *uint64  `json:"timeout_secs"`
-	MemoryMB    *uint64  `json:"memory_mb"`
-	Git         *gitSpec `json:"git"`
+	Code        *string         `json:"code"`
+	Language    defaultedString `json:"language"`
+	TimeoutSecs *uint64         `json:"timeout_secs"`
+	MemoryMB    *uint64         `json:"memory_mb"`
+	Git         *gitSpec        `json:"git"`
 	execOptions
 }
 
@@ -170,7 +170,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 		return errTooManyExecs()
 	}
 	defer pm.release()
-	label, lang, err := languageOf(req.Language)
+	label, lang, err := languageOf(req.Language.ptr())
 	if err != nil {
 		return err
 	}

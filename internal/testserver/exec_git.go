@@ -18,9 +18,9 @@ const gitCloneTimeout = 60 * time.Second
 
 // gitSpec is GitSpec: either {repo, ref} or {repos:[{repo, ref, dir}]}.
 type gitSpec struct {
-	Repo  *string       `json:"repo"`
-	Ref   *string       `json:"ref"`
-	Repos []gitRepoSpec `json:"repos"`
+	Repo  *string          `json:"repo"`
+	Ref   *string          `json:"ref"`
+	Repos seq[gitRepoSpec] `json:"repos"`
 }
 
 type gitRepoSpec struct {
@@ -73,16 +73,8 @@ func (g *gitSpec) plan() ([]gitClone, error) {
 	}
 	var out []gitClone
 	for _, r := range g.Repos {
+		// The real server checks each entry's directory before its URL and ref.
 		c := gitClone{url: r.Repo}
-		if err := checkGitURL(c.url); err != nil {
-			return nil, err
-		}
-		if r.Ref != nil {
-			if err := checkGitRef(*r.Ref); err != nil {
-				return nil, err
-			}
-			c.ref = *r.Ref
-		}
 		if r.Dir != nil {
 			c.dir = *r.Dir
 		} else {
@@ -94,6 +86,15 @@ func (g *gitSpec) plan() ([]gitClone, error) {
 			return nil, errBadRequest("git.repos.dir invalid: %s", rustQuote(c.dir))
 		case strings.ContainsAny(c.dir, `/\`) || strings.HasPrefix(c.dir, "."):
 			return nil, errBadRequest("git.repos.dir must not contain slashes or leading `.`: %s", rustQuote(c.dir))
+		}
+		if err := checkGitURL(c.url); err != nil {
+			return nil, err
+		}
+		if r.Ref != nil {
+			if err := checkGitRef(*r.Ref); err != nil {
+				return nil, err
+			}
+			c.ref = *r.Ref
 		}
 		out = append(out, c)
 	}
@@ -158,7 +159,15 @@ func (e *execEngine) cloneInto(ctx context.Context, root string, clones []gitClo
 		if c.dir != "" {
 			target = filepath.Join(root, c.dir)
 		}
-		args := []string{"clone", "--depth", "1"}
+		// The real server's hardening: https only, no hooks or fsmonitor from any config, fsck
+		// every object, one branch, no tags.
+		args := []string{
+			"-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-c", "protocol.ext.allow=never",
+			"-c", "protocol.file.allow=never", "-c", "core.sshCommand=false", "-c", "core.fsmonitor=false",
+			"-c", "core.hooksPath=/dev/null", "-c", "transfer.fsckObjects=true", "-c", "fetch.fsckObjects=true",
+			"-c", "receive.fsckObjects=true",
+			"clone", "--depth", "1", "--single-branch", "--no-tags",
+		}
 		if c.ref != "" {
 			args = append(args, "--branch", c.ref)
 		}

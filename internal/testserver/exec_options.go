@@ -42,8 +42,8 @@ func (n *networkSpec) UnmarshalJSON(b []byte) error {
 	switch mode {
 	case "none", "loopback":
 	case "allowlist":
-		if raw, ok := obj["domains"]; ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-			if err := json.Unmarshal(raw, &n.Domains); err != nil {
+		if raw, ok := obj["domains"]; ok {
+			if err := json.Unmarshal(raw, &n.Domains); err != nil || isJSONNull(raw) {
 				return &shapeError{msg: "network.domains: invalid type: " + jsonKind(raw) + ", expected a sequence of strings"}
 			}
 		}

@@ -527,7 +527,7 @@ func TestJailLedger(t *testing.T) {
 		{name: "other tenant", key: "other", wantIDs: []int64{2}, wantTotal: 1, wantLimit: 50},
 		{name: "limit and offset", key: "adm", q: "?limit=1&offset=1", wantIDs: []int64{1}, wantTotal: 3, wantLimit: 1},
 		{name: "limit 0 echoed, one row returned", key: "adm", q: "?limit=0", wantIDs: []int64{2}, wantTotal: 3, wantLimit: 0},
-		{name: "limit above 500 echoed", key: "adm", q: "?limit=900", wantIDs: []int64{2, 1, 0}, wantTotal: 3, wantLimit: 900},
+		{name: "limit above 500 echoed clamped", key: "adm", q: "?limit=900", wantIDs: []int64{2, 1, 0}, wantTotal: 3, wantLimit: 500},
 		{name: "offset past end", key: "adm", q: "?offset=10", wantIDs: nil, wantTotal: 3, wantLimit: 50},
 		{name: "kind filter", key: "adm", q: "?kind=run", wantIDs: []int64{2, 1, 0}, wantTotal: 3, wantLimit: 50},
 		{name: "kind filter without match", key: "adm", q: "?kind=fork", wantIDs: nil, wantTotal: 0, wantLimit: 50},

@@ -22,14 +22,14 @@ type forkChild struct {
 }
 
 type forkRequest struct {
-	ParentCode  *string     `json:"parent_code"`
-	ChildCode   *string     `json:"child_code"`
-	Children    []forkChild `json:"children"`
-	Language    *string     `json:"language"`
-	ForkAfterMs *uint64     `json:"fork_after_ms"`
-	TimeoutSecs *uint64     `json:"timeout_secs"`
-	MemoryMB    *uint64     `json:"memory_mb"`
-	Git         *gitSpec    `json:"git"`
+	ParentCode  *string         `json:"parent_code"`
+	ChildCode   *string         `json:"child_code"`
+	Children    seq[forkChild]  `json:"children"`
+	Language    defaultedString `json:"language"`
+	ForkAfterMs *uint64         `json:"fork_after_ms"`
+	TimeoutSecs *uint64         `json:"timeout_secs"`
+	MemoryMB    *uint64         `json:"memory_mb"`
+	Git         *gitSpec        `json:"git"`
 	execOptions
 }
 
@@ -87,7 +87,7 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 		return errTooManyExecs()
 	}
 	defer pm.release()
-	lang, l, err := languageOf(req.Language)
+	lang, l, err := languageOf(req.Language.ptr())
 	if err != nil {
 		return err
 	}
@@ -211,8 +211,10 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 	return nil
 }
 
-// copyTree copies the directory tree src into dst (which may exist), preserving file modes and
-// symlinks, and reports the regular files and bytes copied.
+// copyTree copies the directory tree src into dst (which may exist), preserving file modes, and
+// reports the regular files and bytes copied. Like the real engine's snapshot and fork copies,
+// only directories and regular files are copied: symlinks (which could point outside the tree)
+// and special files are skipped.
 func copyTree(src, dst string) (files, bytes uint64, err error) {
 	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -230,19 +232,13 @@ func copyTree(src, dst string) (files, bytes uint64, err error) {
 		switch {
 		case d.IsDir():
 			return os.MkdirAll(target, info.Mode().Perm()|0o700)
-		case info.Mode()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
 		case info.Mode().IsRegular():
 			n, err := copyFile(path, target, info.Mode().Perm())
 			files++
 			bytes += uint64(n)
 			return err
 		default:
-			return nil // sockets, fifos and devices are not part of a snapshot
+			return nil // symlinks, sockets, fifos and devices are not part of a copy
 		}
 	})
 	return files, bytes, err

@@ -6,6 +6,7 @@ package testserver
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sort"
 	"strconv"
@@ -60,12 +61,29 @@ type jailRecord struct {
 	Config             *jailConfigSnapshot `json:"config,omitempty"`
 }
 
+// jailCapacity is how many rows the real server's in-memory ledger keeps; the oldest rows are
+// dropped (404 afterwards) while ids keep counting.
+const jailCapacity = 2000
+
 // jailStore is the in-memory ledger.
 type jailStore struct {
 	mu    sync.Mutex
-	rows  []*jailRecord // ordered by id
+	rows  []*jailRecord // ordered by id, contiguous ids
 	next  int64
+	cap   int           // retained rows; 0 means jailCapacity
 	ended chan struct{} // closed (and replaced) whenever a row leaves "running"
+}
+
+// rowLocked returns row id if it is still retained. st.mu held.
+func (st *jailStore) rowLocked(id int64) *jailRecord {
+	if len(st.rows) == 0 {
+		return nil
+	}
+	i := id - st.rows[0].ID
+	if i < 0 || i >= int64(len(st.rows)) {
+		return nil
+	}
+	return st.rows[i]
 }
 
 // newJail describes a row to open.
@@ -91,6 +109,13 @@ func (st *jailStore) open(n newJail) int64 {
 		rec.SessionID = &sid
 	}
 	st.next++
+	capacity := st.cap
+	if capacity <= 0 {
+		capacity = jailCapacity
+	}
+	if len(st.rows) >= capacity {
+		st.rows = st.rows[len(st.rows)-capacity+1:]
+	}
 	st.rows = append(st.rows, rec)
 	return rec.ID
 }
@@ -131,11 +156,8 @@ func (st *jailStore) fail(id int64, msg string) {
 func (st *jailStore) update(id int64, f func(*jailRecord)) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if id < 0 || id >= int64(len(st.rows)) {
-		return
-	}
-	r := st.rows[id]
-	if r.Status != jailStatusRunning {
+	r := st.rowLocked(id)
+	if r == nil || r.Status != jailStatusRunning {
 		return
 	}
 	f(r)
@@ -151,8 +173,13 @@ func (st *jailStore) update(id int64, f func(*jailRecord)) {
 func (st *jailStore) awaitEnded(ctx context.Context, id int64) (jailRecord, error) {
 	for {
 		st.mu.Lock()
-		if id >= 0 && id < int64(len(st.rows)) && st.rows[id].Status != jailStatusRunning {
-			rec := *st.rows[id]
+		r := st.rowLocked(id)
+		if r == nil && id < st.next {
+			st.mu.Unlock()
+			return jailRecord{}, errors.New("jail row no longer retained")
+		}
+		if r != nil && r.Status != jailStatusRunning {
+			rec := *r
 			st.mu.Unlock()
 			return rec, nil
 		}
@@ -173,10 +200,11 @@ func (st *jailStore) awaitEnded(ctx context.Context, id int64) (jailRecord, erro
 func (st *jailStore) get(id int64, sc scope) (jailRecord, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if id < 0 || id >= int64(len(st.rows)) || !sc.canSee(st.rows[id].TenantID) {
+	r := st.rowLocked(id)
+	if r == nil || !sc.canSee(r.TenantID) {
 		return jailRecord{}, false
 	}
-	return *st.rows[id], true
+	return *r, true
 }
 
 // jailFilter is the parsed query of GET /v1/jails.
@@ -188,7 +216,11 @@ type jailFilter struct {
 func (st *jailStore) list(sc scope, f jailFilter) ([]jailRecord, int) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	q := strings.ToLower(strings.TrimSpace(f.q))
+	// A blank q is no filter; any other q is matched as sent, surrounding spaces included.
+	q := ""
+	if strings.TrimSpace(f.q) != "" {
+		q = strings.ToLower(f.q)
+	}
 	var match []jailRecord
 	for i := len(st.rows) - 1; i >= 0; i-- {
 		r := st.rows[i]
@@ -227,14 +259,15 @@ func pageOf[T any](rows []T, offset, limit int) []T {
 	return rows[offset:end]
 }
 
-// listQuery reads the limit (default 50, at most 500, echoed unclamped) and offset parameters
-// shared by the jail, workspace and snapshot lists.
+// listQuery reads the limit (default 50, at most 500) and offset parameters shared by the jail,
+// workspace and snapshot lists. The echoed limit is capped at 500 like the real handlers, but not
+// raised to the store's lower bound of 1: limit=0 echoes 0 and still returns one row.
 func listQuery(r *http.Request) (lq listQueryValues, err error) {
 	lq.limitEcho = 50
 	if v, ok, err := queryUint(r, "limit"); err != nil {
 		return lq, err
 	} else if ok {
-		lq.limitEcho = v
+		lq.limitEcho = min(v, 500)
 	}
 	if lq.offsetEcho, _, err = queryUint(r, "offset"); err != nil {
 		return lq, err

@@ -14,9 +14,10 @@ import (
 // swaps in the tenant's real key and streams the upstream answer back. Every
 // request under /v1/ leaves exactly one audit row.
 
-// Audit reject reasons (WIRE.md §4.9).
+// Audit reject reasons (WIRE.md §4.9). The real proxy's "bad_path" is
+// unreachable there too: only paths under /v1/<x> reach its handler, so the
+// fake never writes it.
 const (
-	reasonBadPath        = "bad_path"
 	reasonNoToken        = "no_token"
 	reasonUnknownToken   = "unknown_token"
 	reasonUnknownService = "unknown_service"
@@ -82,41 +83,37 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 		writePlain(w, http.StatusOK, "ok")
 		return
 	}
-	row := auditRow{Method: r.Method, Path: path}
+	// Like the real router: only /v1/<something> reaches the proxy handler
+	// (and its audit log); everything else is the unaudited fallback.
+	service, rest, ok := splitProxyPath(path)
+	if !ok {
+		writePlain(w, http.StatusNotFound, "route not found")
+		return
+	}
+	row := auditRow{Method: r.Method, Path: rest}
 	reject := func(status int, reason, body string) {
 		row.Status = status
 		row.RejectReason = &reason
 		s.audit.append(row)
 		writePlain(w, status, body)
 	}
-
-	service, rest, ok := splitProxyPath(path)
+	tok, ok := phantomTokenFrom(r.Header)
 	if !ok {
-		reject(http.StatusNotFound, reasonBadPath, "route not found")
-		return
-	}
-	row.Path = rest
-	if validService(service) {
-		row.Service = service
-	}
-	raw := phantomTokenFrom(r.Header)
-	if raw == "" {
 		reject(http.StatusUnauthorized, reasonNoToken, "missing phantom token")
 		return
 	}
-	tok, ok := normalizeToken(raw)
-	var pt phantomToken
-	if ok {
-		pt, ok = s.sessions.lookupToken(tok)
-	}
+	pt, ok := s.sessions.lookupToken(tok)
 	if !ok {
 		reject(http.StatusUnauthorized, reasonUnknownToken, "unknown phantom token")
 		return
 	}
+	// From here on the row names the token's session and service, whatever
+	// the path says.
 	row.SessionID = pt.sessionID
+	row.Service = pt.service
 	switch {
 	case !validService(service):
-		reject(http.StatusNotFound, reasonUnknownService, "route not found")
+		reject(http.StatusNotFound, reasonUnknownService, "unknown service")
 		return
 	case pt.service != service:
 		reject(http.StatusForbidden, reasonWrongService, "token not valid for this service")
@@ -186,31 +183,37 @@ func streamBody(w http.ResponseWriter, body io.Reader) {
 	}
 }
 
-// splitProxyPath splits /v1/<service><rest> into service and rest.
+// splitProxyPath splits /v1/<service><rest> into service and rest, like the
+// real proxy: rest keeps its leading slash and is "/" when the path has
+// nothing after the service. ok is false for paths the real router sends to
+// its fallback: anything not under /v1/, and /v1/ itself.
 func splitProxyPath(path string) (service, rest string, ok bool) {
 	after, found := strings.CutPrefix(path, "/v1/")
-	if !found {
+	if !found || after == "" {
 		return "", "", false
 	}
-	service, rest, _ = strings.Cut(after, "/")
-	if service == "" {
-		return "", "", false
+	if i := strings.IndexByte(after, '/'); i >= 0 {
+		return after[:i], after[i:], true
 	}
-	if rest != "" || strings.HasSuffix(after, "/") {
-		rest = "/" + rest
-	}
-	return service, rest, true
+	return after, "/", true
 }
 
-// phantomTokenFrom reads the token from Authorization (optional "Bearer "),
-// falling back to x-api-key.
-func phantomTokenFrom(h http.Header) string {
-	v := h.Get("Authorization")
-	if v == "" {
-		v = h.Get("X-Api-Key")
+// phantomTokenFrom reads a well-formed phantom token from Authorization
+// (optional "Bearer ", surrounding whitespace), falling back to x-api-key
+// when Authorization holds none, and returns it in canonical lower case.
+func phantomTokenFrom(h http.Header) (string, bool) {
+	for _, name := range []string{"Authorization", "X-Api-Key"} {
+		vals := h.Values(name)
+		if len(vals) == 0 {
+			continue
+		}
+		v := strings.TrimSpace(vals[0])
+		v = strings.TrimSpace(strings.TrimPrefix(v, "Bearer "))
+		if tok, ok := normalizeToken(v); ok {
+			return tok, true
+		}
 	}
-	v = strings.TrimSpace(v)
-	return strings.TrimSpace(strings.TrimPrefix(v, "Bearer "))
+	return "", false
 }
 
 // normalizeToken accepts phm_ + 64 hex digits in either case and returns

@@ -147,16 +147,15 @@ func TestProxyRejections(t *testing.T) {
 		auditSvc  string
 		auditPath string
 	}{
-		{name: "bad path", path: "/nope", status: 404, body: "route not found", reason: reasonBadPath, auditPath: "/nope"},
-		{name: "empty service", path: "/v1//x", status: 404, body: "route not found", reason: reasonBadPath, auditPath: "/v1//x"},
-		{name: "no token", path: "/v1/openai/v1/models", status: 401, body: "missing phantom token", reason: reasonNoToken, auditSvc: "openai", auditPath: "/v1/models"},
-		{name: "unknown token", path: "/v1/openai/v1/models", token: func(session) string { return zeroToken }, status: 401, body: "unknown phantom token", reason: reasonUnknownToken, auditSvc: "openai", auditPath: "/v1/models"},
-		{name: "malformed token", path: "/v1/openai/v1/models", token: func(session) string { return "hello" }, status: 401, body: "unknown phantom token", reason: reasonUnknownToken, auditSvc: "openai", auditPath: "/v1/models"},
-		{name: "unknown service", session: `{"services":["openai"]}`, path: "/v1/gitlab/api", token: openaiToken, status: 404, body: "route not found", reason: reasonUnknownService, auditSess: true, auditPath: "/api"},
-		{name: "wrong service", session: `{"services":["openai"]}`, path: "/v1/anthropic/v1/messages", token: openaiToken, status: 403, body: "token not valid for this service", reason: reasonWrongService, auditSess: true, auditSvc: "anthropic", auditPath: "/v1/messages"},
+		{name: "empty service", session: `{"services":["openai"]}`, path: "/v1//x", token: openaiToken, status: 404, body: "unknown service", reason: reasonUnknownService, auditSess: true, auditSvc: "openai", auditPath: "/x"},
+		{name: "no token", path: "/v1/openai/v1/models", status: 401, body: "missing phantom token", reason: reasonNoToken, auditPath: "/v1/models"},
+		{name: "unknown token", path: "/v1/openai/v1/models", token: func(session) string { return zeroToken }, status: 401, body: "unknown phantom token", reason: reasonUnknownToken, auditPath: "/v1/models"},
+		{name: "malformed token", path: "/v1/openai/v1/models", token: func(session) string { return "hello" }, status: 401, body: "missing phantom token", reason: reasonNoToken, auditPath: "/v1/models"},
+		{name: "unknown service", session: `{"services":["openai"]}`, path: "/v1/gitlab/api", token: openaiToken, status: 404, body: "unknown service", reason: reasonUnknownService, auditSess: true, auditSvc: "openai", auditPath: "/api"},
+		{name: "wrong service", session: `{"services":["openai"]}`, path: "/v1/anthropic/v1/messages", token: openaiToken, status: 403, body: "token not valid for this service", reason: reasonWrongService, auditSess: true, auditSvc: "openai", auditPath: "/v1/messages"},
 		{name: "scope denied", session: `{"services":["openai"],"scopes":{"openai":["/v1/chat/*","/v1/embeddings"]}}`, path: "/v1/openai/v1/models", token: openaiToken, status: 403, body: "path not in scope", reason: reasonScopeDenied, auditSess: true, auditSvc: "openai", auditPath: "/v1/models"},
 		{name: "scope exact match needs the whole path", session: `{"services":["openai"],"scopes":{"openai":["/v1/embeddings"]}}`, path: "/v1/openai/v1/embeddings/x", token: openaiToken, status: 403, body: "path not in scope", reason: reasonScopeDenied, auditSess: true, auditSvc: "openai", auditPath: "/v1/embeddings/x"},
-		{name: "expired token", session: `{"services":["openai"],"ttl_secs":0}`, path: "/v1/openai/v1/models", token: openaiToken, status: 401, body: "unknown phantom token", reason: reasonUnknownToken, auditSvc: "openai", auditPath: "/v1/models"},
+		{name: "expired token", session: `{"services":["openai"],"ttl_secs":0}`, path: "/v1/openai/v1/models", token: openaiToken, status: 401, body: "unknown phantom token", reason: reasonUnknownToken, auditPath: "/v1/models"},
 		{
 			name: "revoked by closing the session", session: `{"services":["openai"]}`, path: "/v1/openai/v1/models", token: openaiToken,
 			prep: func(t *testing.T, s *Server, sess session) {
@@ -165,7 +164,7 @@ func TestProxyRejections(t *testing.T) {
 					t.Fatalf("close: %d", r.status)
 				}
 			},
-			status: 401, body: "unknown phantom token", reason: reasonUnknownToken, auditSvc: "openai", auditPath: "/v1/models",
+			status: 401, body: "unknown phantom token", reason: reasonUnknownToken, auditPath: "/v1/models",
 		},
 		{
 			name: "credential deleted after the session", opts: []Option{}, session: `{"services":["github"]}`, path: "/v1/github/user", token: func(s session) string { return s.Env["GITHUB_TOKEN"] },
@@ -327,9 +326,10 @@ func TestSplitProxyPath(t *testing.T) {
 	}{
 		{name: "normal", path: "/v1/openai/v1/chat", service: "openai", rest: "/v1/chat", ok: true},
 		{name: "trailing slash", path: "/v1/github/", service: "github", rest: "/", ok: true},
-		{name: "service only", path: "/v1/github", service: "github", rest: "", ok: true},
+		{name: "service only", path: "/v1/github", service: "github", rest: "/", ok: true},
 		{name: "no v1", path: "/openai/x"},
-		{name: "empty service", path: "/v1//x"},
+		{name: "bare v1", path: "/v1/"},
+		{name: "empty service", path: "/v1//x", service: "", rest: "/x", ok: true},
 		{name: "root", path: "/"},
 	}
 	for _, tt := range tests {

@@ -42,8 +42,41 @@ type Server struct {
 	sessions *sessionStore
 	audit    *auditLog
 
+	fresh freshConns // connections that have not sent a request yet
+
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// freshConns tracks connections that were accepted but have not started a
+// request. http.Server.Shutdown treats those as busy for five seconds, so a
+// client that dialed a spare connection would stall Close; Close drops them.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (f *freshConns) track(c net.Conn, st http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st == http.StateNew {
+		if f.conns == nil {
+			f.conns = map[net.Conn]struct{}{}
+		}
+		f.conns[c] = struct{}{}
+		return
+	}
+	delete(f.conns, c)
+}
+
+// closeAll closes every connection that has not sent a request yet.
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		c.Close()
+		delete(f.conns, c)
+	}
 }
 
 // Option configures New.
@@ -228,8 +261,8 @@ func New(opts ...Option) (*Server, error) {
 	s.registerExecRoutes(s.routes)
 
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
-	s.ctlSrv = &http.Server{Handler: http.HandlerFunc(s.serveControl), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
-	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
+	s.ctlSrv = &http.Server{Handler: http.HandlerFunc(s.serveControl), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
+	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
 	go s.serve(s.ctlSrv, s.ctlLn)
 	go s.serve(s.proxySrv, s.proxyLn)
 	return s, nil
@@ -323,11 +356,20 @@ func (s *Server) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		var errs []error
+		var wg sync.WaitGroup
 		for _, srv := range []*http.Server{s.ctlSrv, s.proxySrv} {
-			if err := srv.Shutdown(ctx); err != nil {
-				srv.Close()
-			}
+			wg.Add(1)
+			go func(srv *http.Server) {
+				defer wg.Done()
+				if err := srv.Shutdown(ctx); err != nil {
+					srv.Close()
+				}
+			}(srv)
 		}
+		// Shutdown has stopped accepting; spare connections that never
+		// carried a request would otherwise hold it for seconds.
+		s.fresh.closeAll()
+		wg.Wait()
 		s.upstreamClient.CloseIdleConnections()
 		if err := s.cleanupState(); err != nil {
 			errs = append(errs, fmt.Errorf("testserver: remove state dir: %w", err))

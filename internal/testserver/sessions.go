@@ -38,8 +38,10 @@ type phantomToken struct {
 	expiresAt *time.Time
 }
 
+// expired reports whether the token is dead at time at: from its expiry
+// instant on, like the real token store (now >= expires_at).
 func (t *phantomToken) expired(at time.Time) bool {
-	return t.expiresAt != nil && t.expiresAt.Before(at)
+	return t.expiresAt != nil && !at.Before(*t.expiresAt)
 }
 
 type sessionStore struct {

@@ -26,11 +26,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ scope) error 
 	return nil
 }
 
+// statsView is the /v1/stats body. The real server builds it with serde_json's json! macro,
+// whose map sorts keys, so the fields are in alphabetical order.
 type statsView struct {
 	ActiveExecs uint64 `json:"active_execs"`
-	TotalExecs  uint64 `json:"total_execs"`
-	Sessions    int    `json:"sessions"`
 	Credentials int    `json:"credentials"`
+	Sessions    int    `json:"sessions"`
+	TotalExecs  uint64 `json:"total_execs"`
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ scope) error {

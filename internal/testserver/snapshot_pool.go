@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 )
 
 // manifestFile is the name of an incremental snapshot's manifest inside its directory.
@@ -30,6 +31,22 @@ const (
 	modeRegular = 0o100000
 	modeSymlink = 0o120000
 )
+
+// unixMode renders a regular file's mode as st_mode: type bits, permissions and the setuid,
+// setgid and sticky bits.
+func unixMode(m fs.FileMode) uint32 {
+	mode := uint32(modeRegular) | uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		mode |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		mode |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		mode |= 0o1000
+	}
+	return mode
+}
 
 // setSnapshotPoolDir turns incremental snapshots on (dir) or off (""); later snapshots follow it.
 func (e *execEngine) setSnapshotPoolDir(dir string) {
@@ -60,23 +77,16 @@ func writeIncremental(src, snapDir, pool string) (uint64, error) {
 		if err != nil {
 			return err
 		}
-		var data []byte
-		var mode uint32
-		switch {
-		case info.Mode().IsRegular():
-			if data, err = os.ReadFile(p); err != nil {
-				return err
-			}
-			mode = modeRegular | uint32(info.Mode().Perm())
-		case info.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			data, mode = []byte(target), modeSymlink|0o777
-		default:
+		// Like the real engine, only regular files are captured: symlinks, sockets, fifos
+		// and devices are skipped.
+		if !info.Mode().IsRegular() {
 			return nil
 		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		mode := unixMode(info.Mode())
 		sum := blake3Sum256(data)
 		hash := hex.EncodeToString(sum[:])
 		if err := putBlob(pool, hash, data); err != nil {
@@ -96,6 +106,9 @@ func writeIncremental(src, snapDir, pool string) (uint64, error) {
 	if m.Entries == nil {
 		m.Entries = []manifestEntry{}
 	}
+	// Sorted by the whole path string, as the real manifest is (a walk visits "a/b" before
+	// "a.txt"; a byte-wise sort puts "a.txt" first).
+	sort.Slice(m.Entries, func(i, j int) bool { return m.Entries[i].Path < m.Entries[j].Path })
 	b, err := json.Marshal(m)
 	if err != nil {
 		return 0, err

@@ -175,7 +175,9 @@ func (s *Server) handleFromSnapshot(w http.ResponseWriter, r *http.Request, sc s
 	if !ok || !sc.canSee(parent.TenantID) {
 		return errNotFound("snapshot %s", sid)
 	}
-	ws, err := e.restoreInto(sc.tenant, parent, snap, labelOrSlug(req.Label))
+	// The new workspace belongs to the parent's tenant, not the caller's (an admin restoring
+	// another tenant's snapshot creates it in that tenant).
+	ws, err := e.restoreInto(parent.TenantID, parent, snap, labelOrSlug(req.Label))
 	if err != nil {
 		return err
 	}

@@ -29,16 +29,36 @@ type sseLine struct {
 	stream, text string
 }
 
-// streamCompleted is the data of the terminal completed event: no io_* fields.
+// streamCompleted is the data of the terminal completed event: no io_* fields. The real server
+// builds it with serde_json's json! macro, whose map sorts keys (no preserve_order feature), so
+// the fields are in alphabetical order here.
 type streamCompleted struct {
-	ExitCode           int    `json:"exit_code"`
-	DurationMs         uint64 `json:"duration_ms"`
-	TimedOut           bool   `json:"timed_out"`
-	OomKilled          bool   `json:"oom_killed"`
-	MemoryPeakBytes    uint64 `json:"memory_peak_bytes"`
-	MemoryCurrentBytes uint64 `json:"memory_current_bytes"`
 	CPUUsageUsec       uint64 `json:"cpu_usage_usec"`
+	DurationMs         uint64 `json:"duration_ms"`
+	ExitCode           int    `json:"exit_code"`
+	MemoryCurrentBytes uint64 `json:"memory_current_bytes"`
+	MemoryPeakBytes    uint64 `json:"memory_peak_bytes"`
+	OomKilled          bool   `json:"oom_killed"`
 	PidsCurrent        uint64 `json:"pids_current"`
+	TimedOut           bool   `json:"timed_out"`
+}
+
+// streamStats is the data of a stats event: the ExecResponse stats counters, keys sorted like
+// the json! map the real server sends.
+type streamStats struct {
+	CPUUsageUsec       uint64 `json:"cpu_usage_usec"`
+	IOReadBytes        uint64 `json:"io_read_bytes"`
+	IOWriteBytes       uint64 `json:"io_write_bytes"`
+	MemoryCurrentBytes uint64 `json:"memory_current_bytes"`
+	MemoryPeakBytes    uint64 `json:"memory_peak_bytes"`
+	PidsCurrent        uint64 `json:"pids_current"`
+}
+
+func streamStatsOf(st execStats) streamStats {
+	return streamStats{
+		CPUUsageUsec: st.CPUUsageUsec, IOReadBytes: st.IOReadBytes, IOWriteBytes: st.IOWriteBytes,
+		MemoryCurrentBytes: st.MemoryCurrentBytes, MemoryPeakBytes: st.MemoryPeakBytes, PidsCurrent: st.PidsCurrent,
+	}
 }
 
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) error {
@@ -58,7 +78,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 		return errTooManyExecs()
 	}
 	defer pm.release()
-	label, lang, err := languageOf(req.Language)
+	label, lang, err := languageOf(req.Language.ptr())
 	if err != nil {
 		return err
 	}
@@ -79,7 +99,6 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 	stop := make(chan struct{})
 	stopReaders := sync.OnceFunc(func() { close(stop) })
 	defer stopReaders()
-	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
 	p, err := e.run.start(procSpec{
 		argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath},
 		timeout: time.Duration(js.timeoutSecs) * time.Second,
@@ -91,9 +110,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 		},
 	})
 	if err != nil {
-		e.jails.fail(id, err.Error())
+		// Like the real route, a spawn failure leaves no ledger row: the row is opened only once
+		// the process is running.
 		return errInternal(err)
 	}
+	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
 
 	sw := newSSEWriter(w)
 	sw.json("started", map[string]int{"pid": p.pid()})
@@ -107,7 +128,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 		case ln := <-lines:
 			sw.text(ln.stream, ln.text)
 		case <-stats.C:
-			sw.json("stats", p.sample())
+			sw.json("stats", streamStatsOf(p.sample()))
 		case <-idle.C:
 			sw.comment()
 		case <-p.done:
@@ -173,7 +194,7 @@ func (sw *sseWriter) json(event string, v any) {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
-	data := bytes.ReplaceAll(bytes.ReplaceAll(b.Bytes(), []byte("\n"), nil), []byte("\r"), nil)
+	data := unescapeLineSeparators(bytes.ReplaceAll(bytes.ReplaceAll(b.Bytes(), []byte("\n"), nil), []byte("\r"), nil))
 	sw.buf.Reset()
 	sw.buf.WriteString("event: " + event + "\ndata: ")
 	sw.buf.Write(data)

@@ -32,7 +32,7 @@ func openStream(t *testing.T, ctx context.Context, srv *Server, body string) *ht
 
 var (
 	startedFrame   = regexp.MustCompile(`^event: started\ndata: \{"pid":[1-9][0-9]*\}\n\n`)
-	completedFrame = regexp.MustCompile(`event: completed\ndata: \{"exit_code":(-?[0-9]+),"duration_ms":[1-9][0-9]*,"timed_out":(true|false),"oom_killed":false,"memory_peak_bytes":[0-9]+,"memory_current_bytes":[0-9]+,"cpu_usage_usec":[0-9]+,"pids_current":[0-9]+\}\n\n$`)
+	completedFrame = regexp.MustCompile(`event: completed\ndata: \{"cpu_usage_usec":[0-9]+,"duration_ms":[1-9][0-9]*,"exit_code":(-?[0-9]+),"memory_current_bytes":[0-9]+,"memory_peak_bytes":[0-9]+,"oom_killed":false,"pids_current":[0-9]+,"timed_out":(true|false)\}\n\n$`)
 )
 
 func TestStreamFraming(t *testing.T) {
@@ -151,7 +151,7 @@ func TestStreamKeepAliveStatsAndDisconnect(t *testing.T) {
 		switch f := frame(); {
 		case f == ":\n\n":
 			sawKeepAlive = true
-		case strings.HasPrefix(f, "event: stats\ndata: {\"memory_peak_bytes\":"):
+		case strings.HasPrefix(f, "event: stats\ndata: {\"cpu_usage_usec\":"):
 			var st execStats
 			if err := json.Unmarshal([]byte(strings.TrimSuffix(strings.TrimPrefix(f, "event: stats\ndata: "), "\n\n")), &st); err != nil {
 				t.Fatalf("stats frame %q: %v", f, err)

@@ -27,11 +27,11 @@ func (p *envPair) UnmarshalJSON(b []byte) error {
 }
 
 type workspaceExecRequest struct {
-	Cmd         *string   `json:"cmd"`
-	Args        []string  `json:"args"`
-	TimeoutSecs *uint64   `json:"timeout_secs"`
-	MemoryMB    *uint64   `json:"memory_mb"`
-	Env         []envPair `json:"env"`
+	Cmd         *string      `json:"cmd"`
+	Args        seq[string]  `json:"args"`
+	TimeoutSecs *uint64      `json:"timeout_secs"`
+	MemoryMB    *uint64      `json:"memory_mb"`
+	Env         seq[envPair] `json:"env"`
 }
 
 func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc scope) error {
@@ -69,7 +69,8 @@ func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc 
 	js := ws.Config.settings()
 	js.timeoutSecs = clampTimeout(req.TimeoutSecs, ws.Config.TimeoutSecs)
 	js.memoryMB = clampMemory(req.MemoryMB, ws.Config.MemoryMB)
-	js.gitRepo, js.gitRef = strOrEmpty(ws.GitRepo), strOrEmpty(ws.GitRef)
+	// The ledger config of a workspace exec never carries the git seed: the real server passes
+	// no GitSpec to its config snapshot here.
 	if err := js.validate(); err != nil {
 		return err
 	}
