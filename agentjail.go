@@ -335,7 +335,10 @@ func guardRedirects(hc *http.Client, custom http.Header) *http.Client {
 // scheme, or the caller's CheckRedirect): asking again would be refused again.
 type redirectError struct{ err error }
 
+// Error returns the refused redirect's reason.
 func (e *redirectError) Error() string { return e.err.Error() }
+
+// Unwrap returns the redirect policy's own error.
 func (e *redirectError) Unwrap() error { return e.err }
 
 // Format prints the Client without its API key, whatever the verb.
@@ -555,7 +558,10 @@ func encodeBody(v any) ([]byte, error) {
 // bodyReadError marks a failure to read the response body (as opposed to bad JSON in it).
 type bodyReadError struct{ err error }
 
+// Error returns the read error's text.
 func (e *bodyReadError) Error() string { return e.err.Error() }
+
+// Unwrap returns the transport's read error.
 func (e *bodyReadError) Unwrap() error { return e.err }
 
 // trackingReader remembers the first read error of the body other than io.EOF.
@@ -564,6 +570,7 @@ type trackingReader struct {
 	err error
 }
 
+// Read reads from the body, remembering its first error other than io.EOF.
 func (t *trackingReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	if err != nil && err != io.EOF && t.err == nil {

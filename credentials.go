@@ -22,10 +22,10 @@ const (
 
 // Credential describes a stored upstream key. The secret itself is never returned.
 type Credential struct {
-	TenantID    string    `json:"tenant_id"`
-	Service     Service   `json:"service"`
-	AddedAt     time.Time `json:"added_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	TenantID    string    `json:"tenant_id"`   // tenant that owns the key
+	Service     Service   `json:"service"`     // upstream the key is for
+	AddedAt     time.Time `json:"added_at"`    // first stored; kept when the key is rotated
+	UpdatedAt   time.Time `json:"updated_at"`  // time of the last Put
 	Fingerprint string    `json:"fingerprint"` // 16 hex characters identifying the secret
 }
 

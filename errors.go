@@ -108,6 +108,7 @@ type sentinel struct {
 	msg  string
 }
 
+// Error returns the sentinel's fixed text.
 func (s *sentinel) Error() string { return s.msg }
 
 // Sentinels for errors.Is. An *Error matches the sentinel of its Code, so

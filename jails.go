@@ -34,31 +34,31 @@ const (
 // Jail is one row of the jail ledger. Pointer fields are nil until the jail ends or
 // when the server had no value.
 type Jail struct {
-	ID        int64      `json:"id"`
-	TenantID  string     `json:"tenant_id"`
-	Kind      JailKind   `json:"kind"`
-	StartedAt time.Time  `json:"started_at"`
-	EndedAt   *time.Time `json:"ended_at"`
-	Status    JailStatus `json:"status"`
+	ID        int64      `json:"id"`         // starts at 0 on an in-memory server, 1 with Postgres
+	TenantID  string     `json:"tenant_id"`  // owning tenant
+	Kind      JailKind   `json:"kind"`       // what started the jail
+	StartedAt time.Time  `json:"started_at"` // when the jail started
+	EndedAt   *time.Time `json:"ended_at"`   // nil while running
+	Status    JailStatus `json:"status"`     // JailCompleted also after a timeout or OOM kill
 	SessionID *string    `json:"session_id"` // set for session execs only
 	// Label is the language for runs and streams, the command for execs,
 	// "<lang> · parent" / "<lang> · child <i>" for forks, "workspace:<id>/<cmd>" for workspaces.
 	Label              string      `json:"label"`
-	ParentID           *int64      `json:"parent_id"` // the fork parent's jail ID
-	ExitCode           *int        `json:"exit_code"`
-	DurationMS         *int64      `json:"duration_ms"`
-	TimedOut           *bool       `json:"timed_out"`
-	OOMKilled          *bool       `json:"oom_killed"`
-	MemoryPeakBytes    *int64      `json:"memory_peak_bytes"`
-	MemoryCurrentBytes *int64      `json:"memory_current_bytes"`
-	CPUUsageUsec       *int64      `json:"cpu_usage_usec"`
-	IOReadBytes        *int64      `json:"io_read_bytes"`
-	IOWriteBytes       *int64      `json:"io_write_bytes"`
-	PIDsCurrent        *int64      `json:"pids_current"`
-	Stdout             *string     `json:"stdout"` // capped at 16 KiB plus "… (truncated)"
-	Stderr             *string     `json:"stderr"`
-	Error              *string     `json:"error"`
-	Config             *JailConfig `json:"config,omitempty"`
+	ParentID           *int64      `json:"parent_id"`            // the fork parent's jail ID
+	ExitCode           *int        `json:"exit_code"`            // nil while running; 137 after a timeout kill
+	DurationMS         *int64      `json:"duration_ms"`          // run time in milliseconds; saturated at math.MaxInt64
+	TimedOut           *bool       `json:"timed_out"`            // killed for exceeding its timeout
+	OOMKilled          *bool       `json:"oom_killed"`           // killed for exceeding its memory limit
+	MemoryPeakBytes    *int64      `json:"memory_peak_bytes"`    // highest memory use, in bytes
+	MemoryCurrentBytes *int64      `json:"memory_current_bytes"` // memory use at the end, in bytes
+	CPUUsageUsec       *int64      `json:"cpu_usage_usec"`       // CPU time used, in microseconds
+	IOReadBytes        *int64      `json:"io_read_bytes"`        // bytes read from storage
+	IOWriteBytes       *int64      `json:"io_write_bytes"`       // bytes written to storage
+	PIDsCurrent        *int64      `json:"pids_current"`         // processes at the end
+	Stdout             *string     `json:"stdout"`               // capped at 16 KiB plus "… (truncated)"
+	Stderr             *string     `json:"stderr"`               // capped at 16 KiB plus "… (truncated)"
+	Error              *string     `json:"error"`                // engine failure text when Status is JailError
+	Config             *JailConfig `json:"config,omitempty"`     // settings it ran with; nil when the server recorded none
 }
 
 // UnmarshalJSON decodes a Jail, saturating an overflowed duration_ms (the server can
@@ -82,15 +82,15 @@ func (j *Jail) UnmarshalJSON(b []byte) error {
 
 // JailConfig is the configuration a jail ran with.
 type JailConfig struct {
-	NetworkMode    NetworkMode `json:"network_mode"`
-	NetworkDomains []string    `json:"network_domains,omitempty"`
-	Seccomp        Seccomp     `json:"seccomp"`
-	MemoryMB       int64       `json:"memory_mb"`
-	TimeoutSecs    int64       `json:"timeout_secs"`
-	CPUPercent     int64       `json:"cpu_percent"`
-	MaxPIDs        int64       `json:"max_pids"`
-	GitRepo        string      `json:"git_repo,omitempty"`
-	GitRef         string      `json:"git_ref,omitempty"`
+	NetworkMode    NetworkMode `json:"network_mode"`              // network policy
+	NetworkDomains []string    `json:"network_domains,omitempty"` // allowlisted domains; nil when none
+	Seccomp        Seccomp     `json:"seccomp"`                   // syscall filter
+	MemoryMB       int64       `json:"memory_mb"`                 // memory limit in MiB; 0 = no limit
+	TimeoutSecs    int64       `json:"timeout_secs"`              // timeout in seconds
+	CPUPercent     int64       `json:"cpu_percent"`               // CPU quota in percent of one core
+	MaxPIDs        int64       `json:"max_pids"`                  // process limit
+	GitRepo        string      `json:"git_repo,omitempty"`        // the seeded repository (the first of several); "" when none
+	GitRef         string      `json:"git_ref,omitempty"`         // its branch or tag; "" for the default branch or no git seed
 }
 
 // JailListParams select a page of the ledger. Zero values are not sent.
@@ -104,10 +104,10 @@ type JailListParams struct {
 
 // JailList is one page of the ledger, newest first.
 type JailList struct {
-	Rows   []Jail `json:"rows"`
-	Total  int64  `json:"total"` // rows matching the filters
-	Limit  int64  `json:"limit"`
-	Offset int64  `json:"offset"`
+	Rows   []Jail `json:"rows"`   // this page, newest first
+	Total  int64  `json:"total"`  // rows matching the filters
+	Limit  int64  `json:"limit"`  // as requested (the server echoes it unclamped)
+	Offset int64  `json:"offset"` // as requested
 }
 
 // JailsService reads the ledger of every jail the server ran (/v1/jails).

@@ -10,9 +10,9 @@ import (
 // PublicStats are the server-wide counters of GET /v1/stats.
 type PublicStats struct {
 	ActiveExecs int64 `json:"active_execs"` // executions running now
-	TotalExecs  int64 `json:"total_execs"`
-	Sessions    int64 `json:"sessions"`    // all tenants, expired ones included
-	Credentials int64 `json:"credentials"` // stored credential records, all tenants
+	TotalExecs  int64 `json:"total_execs"`  // executions started, all tenants
+	Sessions    int64 `json:"sessions"`     // all tenants, expired ones included
+	Credentials int64 `json:"credentials"`  // stored credential records, all tenants
 }
 
 // PublicService calls the unauthenticated routes. The API key is never sent on them.

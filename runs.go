@@ -117,21 +117,21 @@ func (p ForkParams) body() (any, error) {
 // ForkResult is the outcome of a live fork. Child and Fork repeat Children[0] and
 // Forks[0] for single-child callers.
 type ForkResult struct {
-	Parent   ExecResult   `json:"parent"`
-	Child    ExecResult   `json:"child"`
-	Children []ExecResult `json:"children"`
-	Fork     ForkMeta     `json:"fork"`
-	Forks    []ForkMeta   `json:"forks"`
+	Parent   ExecResult   `json:"parent"`   // the parent run, resumed after the copy
+	Child    ExecResult   `json:"child"`    // same as Children[0]
+	Children []ExecResult `json:"children"` // one result per child, in request order
+	Fork     ForkMeta     `json:"fork"`     // same as Forks[0]
+	Forks    []ForkMeta   `json:"forks"`    // one copy report per child, in request order
 }
 
 // ForkMeta describes how one child's copy of the parent was made.
 type ForkMeta struct {
-	CloneMS     int64  `json:"clone_ms"`
-	FilesCloned int64  `json:"files_cloned"`
-	FilesCOW    int64  `json:"files_cow"`
-	BytesCloned int64  `json:"bytes_cloned"`
-	Method      string `json:"method"` // "reflink", "copy" or "mixed"
-	WasFrozen   bool   `json:"was_frozen"`
+	CloneMS     int64  `json:"clone_ms"`     // milliseconds spent copying; saturated at math.MaxInt64
+	FilesCloned int64  `json:"files_cloned"` // files copied
+	FilesCOW    int64  `json:"files_cow"`    // files shared copy-on-write (reflinked)
+	BytesCloned int64  `json:"bytes_cloned"` // bytes copied
+	Method      string `json:"method"`       // "reflink", "copy" or "mixed"
+	WasFrozen   bool   `json:"was_frozen"`   // the parent was frozen during the copy
 }
 
 // UnmarshalJSON decodes a ForkMeta, saturating an overflowed clone_ms instead of failing.
@@ -226,12 +226,12 @@ type StartedEvent struct {
 // StdoutEvent is one line the run wrote to stdout, without its line ending; leading
 // whitespace is kept and an empty line is "".
 type StdoutEvent struct {
-	Line string
+	Line string // at most 1 MiB, lossy UTF-8
 }
 
 // StderrEvent is one line the run wrote to stderr, like StdoutEvent.
 type StderrEvent struct {
-	Line string
+	Line string // at most 1 MiB, lossy UTF-8
 }
 
 // StatsEvent is a periodic resource sample (about every 500 ms; samples are dropped
@@ -242,20 +242,20 @@ type StatsEvent struct {
 
 // CompletedEvent ends a stream whose process ran to the end, timed out or was killed.
 type CompletedEvent struct {
-	ExitCode           int   `json:"exit_code"`
-	DurationMS         int64 `json:"duration_ms"`
-	TimedOut           bool  `json:"timed_out"`
-	OOMKilled          bool  `json:"oom_killed"`
-	MemoryPeakBytes    int64 `json:"memory_peak_bytes"`
-	MemoryCurrentBytes int64 `json:"memory_current_bytes"`
-	CPUUsageUsec       int64 `json:"cpu_usage_usec"`
-	PIDsCurrent        int64 `json:"pids_current"`
+	ExitCode           int   `json:"exit_code"`            // 137 after a timeout kill; 128+signal when killed by a signal
+	DurationMS         int64 `json:"duration_ms"`          // run time in milliseconds; saturated at math.MaxInt64
+	TimedOut           bool  `json:"timed_out"`            // killed for exceeding its timeout
+	OOMKilled          bool  `json:"oom_killed"`           // killed for exceeding its memory limit
+	MemoryPeakBytes    int64 `json:"memory_peak_bytes"`    // highest memory use, in bytes; 0 when unavailable
+	MemoryCurrentBytes int64 `json:"memory_current_bytes"` // memory use at the end, in bytes; 0 when unavailable
+	CPUUsageUsec       int64 `json:"cpu_usage_usec"`       // CPU time used, in microseconds; 0 when unavailable
+	PIDsCurrent        int64 `json:"pids_current"`         // processes at the end; 0 when unavailable
 }
 
 // ErrorEvent ends a stream whose run failed inside the engine. Message is the server's
 // raw error text.
 type ErrorEvent struct {
-	Message string `json:"message"`
+	Message string `json:"message"` // the raw, unmasked engine error text
 }
 
 // Type returns EventStarted.

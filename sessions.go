@@ -11,11 +11,11 @@ import (
 // the variables to inject: e.g. OPENAI_API_KEY=phm_… and OPENAI_BASE_URL pointing at the
 // phantom proxy, which swaps in the real key.
 type Session struct {
-	ID        string            `json:"id"`
-	CreatedAt time.Time         `json:"created_at"`
+	ID        string            `json:"id"`         // "sess_" + 24 lowercase hex characters
+	CreatedAt time.Time         `json:"created_at"` // when Create minted it
 	ExpiresAt *time.Time        `json:"expires_at"` // nil when the session never expires
-	Services  []Service         `json:"services"`
-	Env       map[string]string `json:"env"`
+	Services  []Service         `json:"services"`   // services with a phantom token, as requested
+	Env       map[string]string `json:"env"`        // variables to inject; the values hold live phantom tokens
 }
 
 // Environ returns the session's Env as "KEY=value" strings sorted by key, ready to

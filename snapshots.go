@@ -10,13 +10,13 @@ import (
 
 // Snapshot is a saved copy of a workspace's files.
 type Snapshot struct {
-	ID          string    `json:"id"`
-	TenantID    string    `json:"tenant_id"`
+	ID          string    `json:"id"`           // "snap_" + 24 hex characters
+	TenantID    string    `json:"tenant_id"`    // owner, taken from the workspace
 	WorkspaceID string    `json:"workspace_id"` // "" if unknown
 	Name        string    `json:"name"`         // "" if unnamed; "fork-origin:<id>" and "auto:<id>" are made by the server
-	CreatedAt   time.Time `json:"created_at"`
-	Path        string    `json:"path"` // host path of the stored copy
-	SizeBytes   int64     `json:"size_bytes"`
+	CreatedAt   time.Time `json:"created_at"`   // when it was taken
+	Path        string    `json:"path"`         // host path of the stored copy
+	SizeBytes   int64     `json:"size_bytes"`   // logical size for incremental snapshots, on-disk size for classic ones
 }
 
 // ManifestKind says how a snapshot is stored.
@@ -30,8 +30,8 @@ const (
 
 // SnapshotManifest lists the files of a snapshot.
 type SnapshotManifest struct {
-	Kind    ManifestKind    `json:"kind"`
-	Entries []ManifestEntry `json:"entries"`
+	Kind    ManifestKind    `json:"kind"`    // ManifestClassic also when the manifest could not be read
+	Entries []ManifestEntry `json:"entries"` // empty, never nil, for classic snapshots
 }
 
 // ManifestEntry is one file of an incremental snapshot.
@@ -39,7 +39,7 @@ type ManifestEntry struct {
 	Path string `json:"path"` // relative, "/"-separated
 	Mode uint32 `json:"mode"` // Unix permission bits, e.g. 0o644
 	Hash string `json:"hash"` // hex BLAKE3-256 of the content
-	Size int64  `json:"size"`
+	Size int64  `json:"size"` // content length in bytes
 }
 
 // SnapshotCreateParams are the arguments of SnapshotsService.Create.
@@ -57,10 +57,10 @@ type SnapshotListParams struct {
 
 // SnapshotList is one page of snapshots, newest first.
 type SnapshotList struct {
-	Rows   []Snapshot `json:"rows"`
-	Total  int64      `json:"total"`
-	Limit  int64      `json:"limit"`
-	Offset int64      `json:"offset"`
+	Rows   []Snapshot `json:"rows"`   // this page, newest first
+	Total  int64      `json:"total"`  // rows matching, across all pages
+	Limit  int64      `json:"limit"`  // as requested (the server echoes it unclamped)
+	Offset int64      `json:"offset"` // as requested
 }
 
 // CreateWorkspaceFromParams are the arguments of SnapshotsService.CreateWorkspaceFrom.

@@ -94,12 +94,12 @@ type GitRepo struct {
 // ExecResult is the outcome of a finished run or exec. Stdout and Stderr are capped by
 // the server at 16 KiB each (then "…" is appended).
 type ExecResult struct {
-	Stdout     string         `json:"stdout"`
-	Stderr     string         `json:"stderr"`
-	ExitCode   int            `json:"exit_code"` // 137 after a timeout kill; 128+signal when killed by a signal
-	DurationMS int64          `json:"duration_ms"`
-	TimedOut   bool           `json:"timed_out"`
-	OOMKilled  bool           `json:"oom_killed"`
+	Stdout     string         `json:"stdout"`          // captured stdout, lossy UTF-8
+	Stderr     string         `json:"stderr"`          // captured stderr, lossy UTF-8
+	ExitCode   int            `json:"exit_code"`       // 137 after a timeout kill; 128+signal when killed by a signal
+	DurationMS int64          `json:"duration_ms"`     // run time in milliseconds; saturated at math.MaxInt64
+	TimedOut   bool           `json:"timed_out"`       // killed for exceeding its timeout (then ExitCode is 137)
+	OOMKilled  bool           `json:"oom_killed"`      // killed for exceeding its memory limit
 	Stats      *ResourceStats `json:"stats,omitempty"` // nil when the server had no cgroup stats
 }
 
@@ -120,18 +120,19 @@ func (r *ExecResult) UnmarshalJSON(b []byte) error {
 
 // ResourceStats are cgroup counters of a jail.
 type ResourceStats struct {
-	MemoryPeakBytes    int64 `json:"memory_peak_bytes"`
-	MemoryCurrentBytes int64 `json:"memory_current_bytes"`
-	CPUUsageUsec       int64 `json:"cpu_usage_usec"`
-	IOReadBytes        int64 `json:"io_read_bytes"`
-	IOWriteBytes       int64 `json:"io_write_bytes"`
-	PIDsCurrent        int64 `json:"pids_current"`
+	MemoryPeakBytes    int64 `json:"memory_peak_bytes"`    // highest memory use, in bytes
+	MemoryCurrentBytes int64 `json:"memory_current_bytes"` // memory use when sampled, in bytes
+	CPUUsageUsec       int64 `json:"cpu_usage_usec"`       // CPU time used, in microseconds
+	IOReadBytes        int64 `json:"io_read_bytes"`        // bytes read from storage
+	IOWriteBytes       int64 `json:"io_write_bytes"`       // bytes written to storage
+	PIDsCurrent        int64 `json:"pids_current"`         // processes in the jail when sampled
 }
 
 // satInt64 decodes a JSON integer, clamping values beyond int64 (the server's u64
 // counters) to math.MaxInt64 instead of failing the whole response.
 type satInt64 int64
 
+// UnmarshalJSON decodes an integer, clamping u64 values above math.MaxInt64.
 func (s *satInt64) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil

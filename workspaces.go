@@ -12,18 +12,18 @@ import (
 // Workspace is a persistent jail directory that execs run in; files persist between
 // execs. SourceDir and OutputDir are host paths, "" for operators.
 type Workspace struct {
-	ID           string            `json:"id"`
-	TenantID     string            `json:"tenant_id"`
-	CreatedAt    time.Time         `json:"created_at"`
-	DeletedAt    *time.Time        `json:"deleted_at"`
-	SourceDir    string            `json:"source_dir"`
-	OutputDir    string            `json:"output_dir"`
-	Config       WorkspaceSpec     `json:"config"`
-	GitRepo      string            `json:"git_repo"` // "" when not seeded from git
-	GitRef       string            `json:"git_ref"`
-	Label        string            `json:"label"`
-	Domains      []WorkspaceDomain `json:"domains"`
-	LastExecAt   *time.Time        `json:"last_exec_at"`
+	ID           string            `json:"id"`            // "wrk_" + 24 hex characters
+	TenantID     string            `json:"tenant_id"`     // owning tenant
+	CreatedAt    time.Time         `json:"created_at"`    // lists are ordered by it, newest first
+	DeletedAt    *time.Time        `json:"deleted_at"`    // nil for live workspaces, the only ones the server returns
+	SourceDir    string            `json:"source_dir"`    // host path mounted as /workspace; "" for operators
+	OutputDir    string            `json:"output_dir"`    // host path; "" for operators
+	Config       WorkspaceSpec     `json:"config"`        // jail settings applied to each exec
+	GitRepo      string            `json:"git_repo"`      // "" when not seeded from git
+	GitRef       string            `json:"git_ref"`       // branch or tag cloned; "" when none
+	Label        string            `json:"label"`         // a generated slug unless one was given
+	Domains      []WorkspaceDomain `json:"domains"`       // gateway routes; empty for forks and restored workspaces
+	LastExecAt   *time.Time        `json:"last_exec_at"`  // nil until the first exec
 	PausedAt     *time.Time        `json:"paused_at"`     // set while the idle reaper has paused it
 	AutoSnapshot string            `json:"auto_snapshot"` // the snapshot a paused workspace resumes from
 }
@@ -31,15 +31,15 @@ type Workspace struct {
 // WorkspaceSpec is the jail configuration stored with a workspace and applied to each
 // of its execs.
 type WorkspaceSpec struct {
-	MemoryMB        int64       `json:"memory_mb"` // 0 = no limit
-	TimeoutSecs     int64       `json:"timeout_secs"`
-	CPUPercent      int64       `json:"cpu_percent"`
-	MaxPIDs         int64       `json:"max_pids"`
-	NetworkMode     NetworkMode `json:"network_mode"`
-	NetworkDomains  []string    `json:"network_domains"`
-	Seccomp         Seccomp     `json:"seccomp"`
+	MemoryMB        int64       `json:"memory_mb"`         // 0 = no limit
+	TimeoutSecs     int64       `json:"timeout_secs"`      // per-exec timeout in seconds (1..3600)
+	CPUPercent      int64       `json:"cpu_percent"`       // CPU quota in percent of one core (1..800)
+	MaxPIDs         int64       `json:"max_pids"`          // process limit (1..1024)
+	NetworkMode     NetworkMode `json:"network_mode"`      // network policy of each exec
+	NetworkDomains  []string    `json:"network_domains"`   // allowlist mode only; checked at each exec (ErrBadRequest), not at creation
+	Seccomp         Seccomp     `json:"seccomp"`           // syscall filter of each exec
 	IdleTimeoutSecs int64       `json:"idle_timeout_secs"` // 0 = never paused
-	Flavors         []string    `json:"flavors"`
+	Flavors         []string    `json:"flavors"`           // runtime flavor names; execs fail with ErrBadRequest once one is removed
 }
 
 // UnmarshalJSON decodes a WorkspaceSpec, saturating an idle_timeout_secs beyond int64
@@ -60,9 +60,9 @@ func (w *WorkspaceSpec) UnmarshalJSON(b []byte) error {
 // WorkspaceDomain routes a hostname to a workspace through the gateway: to BackendURL or
 // to VMPort inside the jail (exactly one of them).
 type WorkspaceDomain struct {
-	Domain     string `json:"domain"`
-	BackendURL string `json:"backend_url,omitempty"`
-	VMPort     int    `json:"vm_port,omitempty"`
+	Domain     string `json:"domain"`                // hostname to route; use lower case (the gateway match is case-sensitive)
+	BackendURL string `json:"backend_url,omitempty"` // http:// or https:// URL to forward to; "" when VMPort is set
+	VMPort     int    `json:"vm_port,omitempty"`     // port inside the jail, 1..65535; 0 when BackendURL is set
 }
 
 // WorkspaceCreateParams are the arguments of WorkspacesService.Create; every field is
@@ -111,7 +111,7 @@ type WorkspaceListParams struct {
 
 // WorkspaceList is one page of workspaces, newest first.
 type WorkspaceList struct {
-	Rows   []Workspace `json:"rows"`
+	Rows   []Workspace `json:"rows"`   // this page of live workspaces, newest first
 	Total  int64       `json:"total"`  // rows matching, across all pages
 	Limit  int64       `json:"limit"`  // as requested (the server echoes it unclamped)
 	Offset int64       `json:"offset"` // as requested
@@ -165,8 +165,8 @@ type WorkspaceForkParams struct {
 
 // WorkspaceForkResult is the outcome of WorkspacesService.Fork.
 type WorkspaceForkResult struct {
-	Parent     Workspace   `json:"parent"`
-	Forks      []Workspace `json:"forks"`
+	Parent     Workspace   `json:"parent"`      // the workspace that was forked
+	Forks      []Workspace `json:"forks"`       // labelled "<label>-<i>" or "fork of <parent ID>-<i>", i from 0; no domains
 	SnapshotID string      `json:"snapshot_id"` // the "fork-origin:<id>" snapshot the forks were made from
 }
 
