@@ -22,6 +22,22 @@ import (
 	"github.com/agentjail/agentjail-go/internal/testserver"
 )
 
+// exampleClient starts the embedded fake control plane on loopback (it runs code as
+// real host processes: it is not a sandbox) and returns a client for it and a function
+// that stops it. Against a real control plane, use
+// agentjail.NewClient(url, agentjail.WithAPIKey(key)) instead.
+func exampleClient(opts ...testserver.Option) (*agentjail.Client, func()) {
+	srv, err := testserver.New(opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := agentjail.NewClient(srv.URL())
+	if err != nil {
+		log.Fatal(err)
+	}
+	return client, func() { _ = srv.Close() }
+}
+
 func ExampleNewClient() {
 	srv, err := testserver.New()
 	if err != nil {
@@ -49,15 +65,8 @@ func ExampleNewClient() {
 }
 
 func ExampleCredentialsService_Put() {
-	srv, err := testserver.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	client, err := agentjail.NewClient(srv.URL())
-	if err != nil {
-		log.Fatal(err)
-	}
+	client, stop := exampleClient()
+	defer stop()
 	ctx := context.Background()
 
 	// Putting the same service again rotates the key. The secret is never returned.
@@ -81,15 +90,8 @@ func ExampleCredentialsService_Put() {
 }
 
 func ExampleSessionsService_Create() {
-	srv, err := testserver.New(testserver.WithCredential("dev", "openai", "sk-real-key"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	client, err := agentjail.NewClient(srv.URL())
-	if err != nil {
-		log.Fatal(err)
-	}
+	client, stop := exampleClient(testserver.WithCredential("dev", "openai", "sk-real-key"))
+	defer stop()
 	ctx := context.Background()
 
 	sess, err := client.Sessions.Create(ctx, agentjail.SessionCreateParams{
@@ -111,17 +113,10 @@ func ExampleSessionsService_Create() {
 }
 
 func ExampleSession_Environ() {
-	srv, err := testserver.New(
+	client, stop := exampleClient(
 		testserver.WithCredential("dev", "openai", "sk-real-key"),
 		testserver.WithProxyBaseURL("http://localhost:8443"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	client, err := agentjail.NewClient(srv.URL())
-	if err != nil {
-		log.Fatal(err)
-	}
+	defer stop()
 	ctx := context.Background()
 	sess, err := client.Sessions.Create(ctx, agentjail.SessionCreateParams{
 		Services: []agentjail.Service{agentjail.ServiceOpenAI},
@@ -144,15 +139,8 @@ func ExampleSession_Environ() {
 }
 
 func ExampleRunsService_Create() {
-	srv, err := testserver.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	client, err := agentjail.NewClient(srv.URL())
-	if err != nil {
-		log.Fatal(err)
-	}
+	client, stop := exampleClient()
+	defer stop()
 	// Bound every call with a context: the client itself has no timeout.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -184,15 +172,8 @@ func ExampleRunsService_Create() {
 }
 
 func ExampleRunsService_Stream() {
-	srv, err := testserver.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	client, err := agentjail.NewClient(srv.URL())
-	if err != nil {
-		log.Fatal(err)
-	}
+	client, stop := exampleClient()
+	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -227,15 +208,8 @@ func ExampleRunsService_Stream() {
 }
 
 func ExampleWorkspacesService_Exec() {
-	srv, err := testserver.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	client, err := agentjail.NewClient(srv.URL())
-	if err != nil {
-		log.Fatal(err)
-	}
+	client, stop := exampleClient()
+	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -263,15 +237,8 @@ func ExampleWorkspacesService_Exec() {
 }
 
 func ExampleSnapshotsService_Create() {
-	srv, err := testserver.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	client, err := agentjail.NewClient(srv.URL())
-	if err != nil {
-		log.Fatal(err)
-	}
+	client, stop := exampleClient()
+	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sh := func(wsID, script string) string {
@@ -314,17 +281,10 @@ func ExampleAuditService_Recent() {
 		io.WriteString(w, `{"data":[]}`)
 	}))
 	defer upstream.Close()
-	srv, err := testserver.New(
+	client, stop := exampleClient(
 		testserver.WithCredential("dev", "openai", "sk-real-key"),
 		testserver.WithUpstream("openai", upstream.URL))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	client, err := agentjail.NewClient(srv.URL())
-	if err != nil {
-		log.Fatal(err)
-	}
+	defer stop()
 	ctx := context.Background()
 	sess, err := client.Sessions.Create(ctx, agentjail.SessionCreateParams{Services: []agentjail.Service{agentjail.ServiceOpenAI}})
 	if err != nil {
@@ -352,15 +312,8 @@ func ExampleAuditService_Recent() {
 }
 
 func ExampleJailsService_List() {
-	srv, err := testserver.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	client, err := agentjail.NewClient(srv.URL())
-	if err != nil {
-		log.Fatal(err)
-	}
+	client, stop := exampleClient()
+	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := client.Runs.Create(ctx, agentjail.RunParams{Code: "exit 4", Language: agentjail.LanguageBash}); err != nil {
@@ -390,15 +343,8 @@ func ExampleJailsService_List() {
 }
 
 func ExamplePublicService_Health() {
-	srv, err := testserver.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	client, err := agentjail.NewClient(srv.URL())
-	if err != nil {
-		log.Fatal(err)
-	}
+	client, stop := exampleClient()
+	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
