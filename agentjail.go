@@ -388,6 +388,12 @@ type call struct {
 	stream bool       // Accept text/event-stream; the 2xx response is handed back unread
 }
 
+// contextError reports that the caller's context ended the call: it matches
+// context.Canceled or context.DeadlineExceeded, never ErrNetwork.
+func (r call) contextError(err error) error {
+	return fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, err)
+}
+
 // do sends c with the retry policy and decodes a 2xx JSON body into out (out may be nil,
 // and a 204 or empty body leaves it untouched). Every service method goes through here.
 func (c *Client) do(ctx context.Context, r call, out any) error {
@@ -474,12 +480,12 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 	}
 	req.Header["User-Agent"] = c.userAgent
 	if r.stream {
-		req.Header["Accept"] = acceptSSE
+		req.Header["Accept"] = mediaSSE
 	} else {
-		req.Header["Accept"] = acceptJSON
+		req.Header["Accept"] = mediaJSON
 	}
 	if body != nil {
-		req.Header["Content-Type"] = acceptJSON
+		req.Header["Content-Type"] = mediaJSON
 	}
 	if c.auth != nil && !r.public {
 		req.Header["Authorization"] = c.auth()
@@ -488,7 +494,7 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, 0, fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, ctxErr)
+			return nil, 0, r.contextError(ctxErr)
 		}
 		return nil, 0, networkError(err, c.secrets(r)...)
 	}
@@ -499,7 +505,7 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 		b, err := io.ReadAll(io.LimitReader(resp.Body, int64(maxErrorBody+scrubMargin)))
 		discard(resp.Body)
 		if ctxErr := ctx.Err(); err != nil && ctxErr != nil {
-			return nil, resp.StatusCode, fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, ctxErr)
+			return nil, resp.StatusCode, r.contextError(ctxErr)
 		}
 		return nil, resp.StatusCode, newStatusError(resp.StatusCode, resp.Header, b, c.secrets(r)...)
 	}
@@ -509,7 +515,7 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 	defer discard(resp.Body)
 	if err := decodeBody(resp.Body, out); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, resp.StatusCode, fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, ctxErr)
+			return nil, resp.StatusCode, r.contextError(ctxErr)
 		}
 		var cut *bodyReadError
 		if errors.As(err, &cut) {
@@ -525,20 +531,16 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 // credential upload, the upstream secret (a server or proxy may echo either back).
 func (c *Client) secrets(r call) []string {
 	out := []string{c.apiKey()}
-	switch p := r.body.(type) {
-	case CredentialPutParams:
+	if p, ok := r.body.(CredentialPutParams); ok {
 		out = append(out, p.Secret)
-	case *CredentialPutParams:
-		if p != nil {
-			out = append(out, p.Secret)
-		}
 	}
 	return out
 }
 
+// Header values shared by every request (never modified).
 var (
-	acceptJSON = []string{"application/json"}
-	acceptSSE  = []string{"text/event-stream"}
+	mediaJSON = []string{"application/json"}
+	mediaSSE  = []string{"text/event-stream"}
 )
 
 // encodeBody renders a request body once, so that every attempt sends the same bytes.

@@ -304,7 +304,7 @@ func (s *RunStream) Next() bool {
 		// Events already buffered are not handed out once the caller closed the stream
 		// or its context ended.
 		if s.closed.Load() || s.ctx.Err() != nil {
-			s.fail(io.EOF)
+			s.fail(context.Canceled)
 			return false
 		}
 		raw, err := s.sse.Next()

@@ -139,15 +139,9 @@ func TestIntegrationSuiteFlows(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 	const apiKey = "aj_integration_test"
-	rn := startRun(t, map[string]string{
-		"CTL_ADDR":                  "127.0.0.1:0",
-		"PROXY_ADDR":                "127.0.0.1:0",
-		"AGENTJAIL_API_KEY":         apiKey,
-		"OPENAI_API_KEY":            "sk-real-openai",
-		"ANTHROPIC_API_KEY":         "sk-ant-real-anthropic",
-		"RUST_LOG":                  "warn",
-		"AGENTJAIL_UPSTREAM_OPENAI": up.URL,
-	})
+	env := suiteEnv(apiKey)
+	env["AGENTJAIL_UPSTREAM_OPENAI"] = up.URL
+	rn := startRun(t, env)
 	ctl := rn.ctl
 	_, proxyPort, _ := strings.Cut(strings.TrimPrefix(rn.proxy, "http://"), ":")
 
@@ -343,14 +337,7 @@ func TestIntegrationSuiteExecFlows(t *testing.T) {
 		t.Skip("needs /bin/sh")
 	}
 	const apiKey = "aj_integration_test"
-	rn := startRun(t, map[string]string{
-		"CTL_ADDR":          "127.0.0.1:0",
-		"PROXY_ADDR":        "127.0.0.1:0",
-		"AGENTJAIL_API_KEY": apiKey,
-		"OPENAI_API_KEY":    "sk-real-openai",
-		"ANTHROPIC_API_KEY": "sk-ant-real-anthropic",
-		"RUST_LOG":          "warn",
-	})
+	rn := startRun(t, suiteEnv(apiKey))
 	var sess sessionJSON
 	decode(t, call(t, "POST", rn.ctl+"/v1/sessions", apiKey, `{"services":["openai"]}`), 201, &sess)
 	type execResult struct {
@@ -399,5 +386,18 @@ func TestIntegrationSuiteExecFlows(t *testing.T) {
 				t.Fatalf("result %+v", res)
 			}
 		})
+	}
+}
+
+// suiteEnv is the environment the upstream TypeScript integration suite gives the server
+// (UPSTREAM.md §2), on free loopback ports.
+func suiteEnv(apiKey string) map[string]string {
+	return map[string]string{
+		"CTL_ADDR":          "127.0.0.1:0",
+		"PROXY_ADDR":        "127.0.0.1:0",
+		"AGENTJAIL_API_KEY": apiKey,
+		"OPENAI_API_KEY":    "sk-real-openai",
+		"ANTHROPIC_API_KEY": "sk-ant-real-anthropic",
+		"RUST_LOG":          "warn",
 	}
 }

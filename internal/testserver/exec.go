@@ -70,7 +70,7 @@ func (s *Server) handleSessionExec(w http.ResponseWriter, r *http.Request, sc sc
 	if expires != nil && expires.Before(time.Now()) {
 		return errBadRequest("session expired")
 	}
-	js := req.settings(clampTimeout(req.TimeoutSecs, defaultTimeoutSecs), clampMemory(req.MemoryMB, defaultMemoryMB))
+	js := req.defaultSettings(req.TimeoutSecs, req.MemoryMB)
 	e := s.exec
 	pm, ok := e.run.tryAcquire()
 	if !ok {
@@ -155,16 +155,25 @@ func languageOf(lang *string) (string, language, error) {
 // argv is the command line that runs the main file in the current directory.
 func (l language) argv() []string { return []string{l.interpreter, l.file} }
 
-func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+// readRunRequest decodes the body shared by /v1/runs and /v1/runs/stream, with its
+// timeout and memory clamped.
+func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
 	var req runRequest
 	if err := decodeBody(r, &req); err != nil {
-		return err
+		return req, jailSettings{}, err
 	}
 	if req.Code == nil {
-		return missingField("code")
+		return req, jailSettings{}, missingField("code")
+	}
+	return req, req.defaultSettings(req.TimeoutSecs, req.MemoryMB), nil
+}
+
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	req, js, err := readRunRequest(r)
+	if err != nil {
+		return err
 	}
 	e := s.exec
-	js := req.settings(clampTimeout(req.TimeoutSecs, defaultTimeoutSecs), clampMemory(req.MemoryMB, defaultMemoryMB))
 	pm, ok := e.run.tryAcquire()
 	if !ok {
 		return errTooManyExecs()

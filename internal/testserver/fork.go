@@ -75,7 +75,7 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 	if len(codes) > 16 {
 		return errBadRequest("at most 16 children per fork")
 	}
-	js := req.settings(clampTimeout(req.TimeoutSecs, defaultTimeoutSecs), clampMemory(req.MemoryMB, defaultMemoryMB))
+	js := req.defaultSettings(req.TimeoutSecs, req.MemoryMB)
 	forkAfter := uint64(1500)
 	if req.ForkAfterMs != nil {
 		forkAfter = min(*req.ForkAfterMs, 30000)

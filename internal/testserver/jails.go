@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,53 +243,6 @@ func (st *jailStore) list(sc scope, f jailFilter) ([]jailRecord, int) {
 	return pageOf(match, f.offset, f.limit), len(match)
 }
 
-// pageOf returns rows[offset:offset+limit] with the store's lower bound of one row.
-func pageOf[T any](rows []T, offset, limit int) []T {
-	if limit < 1 {
-		limit = 1
-	}
-	if offset >= len(rows) {
-		return []T{}
-	}
-	end := len(rows)
-	if limit < end-offset {
-		end = offset + limit
-	}
-	return rows[offset:end]
-}
-
-// listQuery reads the limit (default 50, at most 500) and offset parameters shared by the jail,
-// workspace and snapshot lists. The echoed limit is capped at 500 like the real handlers, but not
-// raised to the store's lower bound of 1: limit=0 echoes 0 and still returns one row.
-func listQuery(r *http.Request) (lq listQueryValues, err error) {
-	lq.limitEcho = 50
-	if v, ok, err := queryUint(r, "limit"); err != nil {
-		return lq, err
-	} else if ok {
-		lq.limitEcho = min(v, 500)
-	}
-	if lq.offsetEcho, _, err = queryUint(r, "offset"); err != nil {
-		return lq, err
-	}
-	lq.limit = int(min(lq.limitEcho, 500))
-	lq.offset = int(min(lq.offsetEcho, 1<<40))
-	return lq, nil
-}
-
-// listQueryValues holds the paging parameters as sent (echoed back) and as applied.
-type listQueryValues struct {
-	limitEcho, offsetEcho uint64
-	limit, offset         int
-}
-
-// listPage is the {rows,total,limit,offset} envelope of the list routes.
-type listPage[T any] struct {
-	Rows   []T    `json:"rows"`
-	Total  uint64 `json:"total"`
-	Limit  uint64 `json:"limit"`
-	Offset uint64 `json:"offset"`
-}
-
 func (s *Server) handleListJails(w http.ResponseWriter, r *http.Request, sc scope) error {
 	lq, err := listQuery(r)
 	if err != nil {
@@ -315,7 +267,7 @@ func (s *Server) handleListJails(w http.ResponseWriter, r *http.Request, sc scop
 		}
 	}
 	rows, total := s.exec.jails.list(sc, f)
-	writeJSON(w, http.StatusOK, listPage[jailRecord]{Rows: rows, Total: uint64(total), Limit: lq.limitEcho, Offset: lq.offsetEcho})
+	writeJSON(w, http.StatusOK, lq.page(rows, total))
 	return nil
 }
 
@@ -340,9 +292,4 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// sortNewestFirst orders rows by created time, newest first, ties broken by insertion order.
-func sortNewestFirst[T any](rows []T, created func(T) time.Time) {
-	sort.SliceStable(rows, func(i, j int) bool { return created(rows[i]).After(created(rows[j])) })
 }

@@ -194,27 +194,23 @@ func (s *Server) handleListSnapshots(w http.ResponseWriter, r *http.Request, sc 
 	if err != nil {
 		return err
 	}
-	q, _, err := queryString(r, "q")
+	q, err := searchTerm(r)
 	if err != nil {
 		return err
 	}
-	q = strings.ToLower(strings.TrimSpace(q))
 	st := s.exec.snaps
 	st.mu.Lock()
 	var match []snapshotRecord
 	for i := len(st.rows) - 1; i >= 0; i-- {
 		rec := st.rows[i]
-		if !sc.canSee(rec.TenantID) || (hasWid && strOrEmpty(rec.WorkspaceID) != wid) {
-			continue
+		if sc.canSee(rec.TenantID) && (!hasWid || strOrEmpty(rec.WorkspaceID) == wid) &&
+			matchesTerm(q, rec.ID, strOrEmpty(rec.Name), strOrEmpty(rec.WorkspaceID)) {
+			match = append(match, rec)
 		}
-		if q != "" && !strings.Contains(strings.ToLower(rec.ID+"\x00"+strOrEmpty(rec.Name)+"\x00"+strOrEmpty(rec.WorkspaceID)), q) {
-			continue
-		}
-		match = append(match, rec)
 	}
 	st.mu.Unlock()
 	sortNewestFirst(match, func(r snapshotRecord) time.Time { return r.CreatedAt })
-	writeJSON(w, http.StatusOK, listPage[snapshotRecord]{Rows: pageOf(match, lq.offset, lq.limit), Total: uint64(len(match)), Limit: lq.limitEcho, Offset: lq.offsetEcho})
+	writeJSON(w, http.StatusOK, lq.page(pageOf(match, lq.offset, lq.limit), len(match)))
 	return nil
 }
 

@@ -62,15 +62,11 @@ func streamStatsOf(st execStats) streamStats {
 }
 
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) error {
-	var req runRequest
-	if err := decodeBody(r, &req); err != nil {
+	req, js, err := readRunRequest(r)
+	if err != nil {
 		return err
 	}
-	if req.Code == nil {
-		return missingField("code")
-	}
 	e := s.exec
-	js := req.settings(clampTimeout(req.TimeoutSecs, defaultTimeoutSecs), clampMemory(req.MemoryMB, defaultMemoryMB))
 	// git is recorded but never cloned or validated, like the real route.
 	js.gitRepo, js.gitRef = req.Git.primary()
 	pm, ok := e.run.tryAcquire()

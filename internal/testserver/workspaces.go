@@ -235,7 +235,7 @@ func (s *Server) handleCreateWorkspace(w http.ResponseWriter, r *http.Request, s
 		}
 	}
 	// The allowlist is deliberately not validated here (§4.1); execs will refuse it.
-	js := req.settings(clampTimeout(req.TimeoutSecs, defaultTimeoutSecs), clampMemory(req.MemoryMB, defaultMemoryMB))
+	js := req.defaultSettings(req.TimeoutSecs, req.MemoryMB)
 	cfg := workspaceSpec{
 		MemoryMB: js.memoryMB, TimeoutSecs: js.timeoutSecs, CPUPercent: js.cpuPercent, MaxPids: js.maxPids,
 		NetworkMode: js.networkMode, NetworkDomains: append([]string{}, js.domains...), Seccomp: js.seccomp,
@@ -283,31 +283,22 @@ func (s *Server) handleListWorkspaces(w http.ResponseWriter, r *http.Request, sc
 	if err != nil {
 		return err
 	}
-	q, _, err := queryString(r, "q")
+	q, err := searchTerm(r)
 	if err != nil {
 		return err
 	}
-	q = strings.ToLower(strings.TrimSpace(q))
 	st := s.exec.ws
 	st.mu.Lock()
 	var match []workspace
-	for _, en := range st.rows {
-		ws := en.ws
-		if ws.DeletedAt != nil || !sc.canSee(ws.TenantID) {
-			continue
+	for i := len(st.rows) - 1; i >= 0; i-- {
+		ws := st.rows[i].ws
+		if ws.DeletedAt == nil && sc.canSee(ws.TenantID) && matchesTerm(q, ws.ID, strOrEmpty(ws.Label), strOrEmpty(ws.GitRepo)) {
+			match = append(match, ws.view(sc))
 		}
-		if q != "" {
-			hay := strings.ToLower(ws.ID + "\x00" + strOrEmpty(ws.Label) + "\x00" + strOrEmpty(ws.GitRepo))
-			if !strings.Contains(hay, q) {
-				continue
-			}
-		}
-		match = append(match, ws.view(sc))
 	}
 	st.mu.Unlock()
-	reverse(match)
 	sortNewestFirst(match, func(w workspace) time.Time { return w.CreatedAt })
-	writeJSON(w, http.StatusOK, listPage[workspace]{Rows: pageOf(match, lq.offset, lq.limit), Total: uint64(len(match)), Limit: lq.limitEcho, Offset: lq.offsetEcho})
+	writeJSON(w, http.StatusOK, lq.page(pageOf(match, lq.offset, lq.limit), len(match)))
 	return nil
 }
 
@@ -316,12 +307,6 @@ func strOrEmpty(p *string) string {
 		return ""
 	}
 	return *p
-}
-
-func reverse[T any](s []T) {
-	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
-		s[i], s[j] = s[j], s[i]
-	}
 }
 
 func (s *Server) handleGetWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {

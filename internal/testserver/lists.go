@@ -1,0 +1,90 @@
+package testserver
+
+// The paging and search plumbing shared by the list routes (/v1/jails, /v1/workspaces,
+// /v1/snapshots): WIRE.md §5.16, §5.19, §5.27.
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// listQuery reads the limit (default 50, at most 500) and offset parameters shared by the jail,
+// workspace and snapshot lists. The echoed limit is capped at 500 like the real handlers, but not
+// raised to the store's lower bound of 1: limit=0 echoes 0 and still returns one row.
+func listQuery(r *http.Request) (lq listQueryValues, err error) {
+	lq.limitEcho = 50
+	if v, ok, err := queryUint(r, "limit"); err != nil {
+		return lq, err
+	} else if ok {
+		lq.limitEcho = min(v, 500)
+	}
+	if lq.offsetEcho, _, err = queryUint(r, "offset"); err != nil {
+		return lq, err
+	}
+	lq.limit = int(min(lq.limitEcho, 500))
+	lq.offset = int(min(lq.offsetEcho, 1<<40))
+	return lq, nil
+}
+
+// listQueryValues holds the paging parameters as sent (echoed back) and as applied.
+type listQueryValues struct {
+	limitEcho, offsetEcho uint64
+	limit, offset         int
+}
+
+// page wraps one page of rows, out of total matches, in the list envelope with the
+// limit and offset echoed as sent.
+func (lq listQueryValues) page(rows any, total int) listPage {
+	return listPage{Rows: rows, Total: uint64(total), Limit: lq.limitEcho, Offset: lq.offsetEcho}
+}
+
+// listPage is the {rows,total,limit,offset} envelope of the list routes.
+type listPage struct {
+	Rows   any    `json:"rows"`
+	Total  uint64 `json:"total"`
+	Limit  uint64 `json:"limit"`
+	Offset uint64 `json:"offset"`
+}
+
+// pageOf returns rows[offset:offset+limit] with the store's lower bound of one row.
+func pageOf[T any](rows []T, offset, limit int) []T {
+	if limit < 1 {
+		limit = 1
+	}
+	if offset >= len(rows) {
+		return []T{}
+	}
+	end := len(rows)
+	if limit < end-offset {
+		end = offset + limit
+	}
+	return rows[offset:end]
+}
+
+// sortNewestFirst orders rows by created time, newest first, ties broken by insertion order.
+func sortNewestFirst[T any](rows []T, created func(T) time.Time) {
+	sort.SliceStable(rows, func(i, j int) bool { return created(rows[i]).After(created(rows[j])) })
+}
+
+// searchTerm reads the q parameter of the workspace and snapshot lists: trimmed and
+// lower-cased, "" when absent or blank.
+func searchTerm(r *http.Request) (string, error) {
+	q, _, err := queryString(r, "q")
+	return strings.ToLower(strings.TrimSpace(q)), err
+}
+
+// matchesTerm reports whether the lower-cased term q is a substring of one of the
+// fields, ignoring case; an empty q matches everything.
+func matchesTerm(q string, fields ...string) bool {
+	if q == "" {
+		return true
+	}
+	for _, f := range fields {
+		if strings.Contains(strings.ToLower(f), q) {
+			return true
+		}
+	}
+	return false
+}
