@@ -566,16 +566,23 @@ func (e *bodyReadError) Error() string { return e.err.Error() }
 // Unwrap returns the transport's read error.
 func (e *bodyReadError) Unwrap() error { return e.err }
 
-// trackingReader remembers the first read error of the body other than io.EOF.
+// trackingReader counts the bytes read from the body, and remembers whether it ended and
+// its first read error other than io.EOF.
 type trackingReader struct {
 	r   io.Reader
+	n   int64
+	eof bool
 	err error
 }
 
-// Read reads from the body, remembering its first error other than io.EOF.
+// Read reads from the body, keeping count.
 func (t *trackingReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
-	if err != nil && err != io.EOF && t.err == nil {
+	t.n += int64(n)
+	switch {
+	case err == io.EOF:
+		t.eof = true
+	case err != nil && t.err == nil:
 		t.err = err
 	}
 	return n, err
@@ -606,29 +613,42 @@ func decodeBody(body io.Reader, out any) error {
 	case err != nil:
 		return err
 	}
-	return checkTrailing(io.MultiReader(dec.Buffered(), io.LimitReader(body, maxTrailing)))
+	// Only JSON whitespace may follow the value, or the body was not one JSON document (two
+	// of them, or a proxy's page appended). The decoder has usually seen the end of the body
+	// already, so only what it buffered is looked at, without copying. Otherwise at most
+	// maxTrailing more bytes are read, and a read error there is ignored: the value itself
+	// was complete.
+	if tr.n > dec.InputOffset() {
+		if _, err := io.Copy(whitespaceOnly{}, dec.Buffered()); err != nil {
+			return err
+		}
+	}
+	if !tr.eof {
+		_, err := io.CopyBuffer(whitespaceOnly{}, io.LimitReader(body, maxTrailing), make([]byte, 512))
+		if errors.Is(err, errTrailingData) {
+			return err
+		}
+	}
+	return nil
 }
 
 // maxTrailing bounds how much of the body after a decoded JSON value is inspected.
 const maxTrailing = 64 << 10
 
-// checkTrailing reports an error if anything but JSON whitespace follows a decoded
-// value, which means the body was not one JSON document (two of them, or a proxy's page
-// appended). Only maxTrailing bytes are looked at, and a read error there is ignored:
-// the value itself was complete.
-func checkTrailing(r io.Reader) error {
-	var buf [4096]byte
-	for {
-		n, err := r.Read(buf[:])
-		for _, b := range buf[:n] {
-			if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
-				return errors.New("unexpected data after the JSON value")
-			}
-		}
-		if err != nil {
-			return nil
+// errTrailingData reports a 2xx body with more than one JSON value in it.
+var errTrailingData = errors.New("unexpected data after the JSON value")
+
+// whitespaceOnly is a writer that accepts JSON whitespace and fails on anything else.
+type whitespaceOnly struct{}
+
+// Write returns errTrailingData if p holds anything but JSON whitespace.
+func (whitespaceOnly) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
+			return 0, errTrailingData
 		}
 	}
+	return len(p), nil
 }
 
 // discard drains a bounded amount of an unwanted body so the connection can be reused,

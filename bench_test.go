@@ -83,8 +83,10 @@ func BenchmarkSessionsGetBaseline(b *testing.B) {
 	}
 }
 
-// TestSessionsGetAllocBudget pins the SDK's overhead: at most 10 allocations per call
-// more than the hand-written baseline.
+// TestSessionsGetAllocBudget pins the SDK's overhead. The budget is 10 allocations per call
+// more than the hand-written baseline; the SDK currently makes none more, so the test allows
+// two, to catch a regression long before the budget is spent (the trailing-data check once
+// added five unnoticed).
 func TestSessionsGetAllocBudget(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
@@ -102,8 +104,8 @@ func TestSessionsGetAllocBudget(t *testing.T) {
 		}
 	})
 	t.Logf("allocs per call: SDK %.0f, baseline %.0f", sdk, hand)
-	if sdk > hand+10 {
-		t.Fatalf("SDK allocates %.0f per call, baseline %.0f: over the budget of +10", sdk, hand)
+	if sdk > hand+2 {
+		t.Fatalf("SDK allocates %.0f per call, baseline %.0f: more than 2 over it (budget +10)", sdk, hand)
 	}
 }
 

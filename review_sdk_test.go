@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -289,6 +290,8 @@ func TestReviewTrailingDataAfterJSON(t *testing.T) {
 		{"html after json", sess + "<html>proxy</html>", false},
 		{"two documents", sess + sess, false},
 		{"trailing bracket", sess + "}", false},
+		{"whitespace past the decoder's buffer", sess + strings.Repeat(" ", 20000), true},
+		{"garbage past the decoder's buffer", sess + strings.Repeat(" ", 20000) + "x", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -306,6 +309,43 @@ func TestReviewTrailingDataAfterJSON(t *testing.T) {
 				t.Fatalf("got %+v, %v; want an *Error with CodeUnknown", s, err)
 			}
 		})
+	}
+}
+
+// TestDecodeBodyTrailingDataAnyReader: the check after the value holds however the body
+// delivers its end: with the last bytes, in a later empty read, or one byte at a time.
+func TestDecodeBodyTrailingDataAnyReader(t *testing.T) {
+	t.Parallel()
+	readers := map[string]func(string) io.Reader{
+		"eof-with-data":  func(s string) io.Reader { return iotest.DataErrReader(strings.NewReader(s)) },
+		"eof-separately": func(s string) io.Reader { return strings.NewReader(s) },
+		"one-byte-reads": func(s string) io.Reader { return iotest.OneByteReader(strings.NewReader(s)) },
+		"half-reads":     func(s string) io.Reader { return iotest.HalfReader(strings.NewReader(s)) },
+	}
+	bodies := []struct {
+		body   string
+		wantOK bool
+	}{
+		{`{"id":"a"}`, true},
+		{`{"id":"a"}` + "\n", true},
+		{`{"id":"a"} ` + strings.Repeat("\r\n", 600), true},
+		{`{"id":"a"}x`, false},
+		{`{"id":"a"}` + "\n" + `{"id":"b"}`, false},
+		{`{"id":"a"}` + strings.Repeat(" ", 5000) + "]", false},
+	}
+	for name, reader := range readers {
+		for _, b := range bodies {
+			var out struct {
+				ID string `json:"id"`
+			}
+			err := decodeBody(reader(b.body), &out)
+			if b.wantOK && (err != nil || out.ID != "a") {
+				t.Errorf("%s %.30q: got %+v, %v; want id a", name, b.body, out, err)
+			}
+			if !b.wantOK && !errors.Is(err, errTrailingData) {
+				t.Errorf("%s %.30q: got %v, want errTrailingData", name, b.body, err)
+			}
+		}
 	}
 }
 
