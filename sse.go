@@ -2,6 +2,7 @@ package agentjail
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math"
@@ -87,8 +88,10 @@ func NewSSEReader(r io.Reader) *SSEReader {
 // event's data over 16 MiB gives ErrEventTooLarge. Once Next has returned an error it returns
 // the same error on every later call.
 func (s *SSEReader) Next() (SSEEvent, error) {
-	if ev, ok := s.nextFrame(); ok {
-		return ev, nil
+	if name, value, ok := s.nextFrame(); ok {
+		// Built here, in the result registers: returning a finished SSEEvent from nextFrame
+		// would copy it through memory, which cost a tenth of the reader's time.
+		return SSEEvent{Type: name, Data: string(value), ID: s.id}, nil
 	}
 	for s.err == nil {
 		line, err := s.readLine()
@@ -104,7 +107,7 @@ func (s *SSEReader) Next() (SSEEvent, error) {
 				if len(value) > 0 && value[0] == ' ' {
 					value = value[1:]
 				}
-				if utf8.Valid(value) {
+				if validUTF8(value) {
 					s.pending, s.hasPending = value, true
 					continue
 				}
@@ -135,43 +138,75 @@ func (s *SSEReader) Next() (SSEEvent, error) {
 
 // nextFrame is a shortcut for the frame the agentjail server sends,
 // "event: NAME\ndata: VALUE\n\n", when all of it is buffered and no CR can be in it. It
-// consumes the frame and returns its event exactly as the general path would, or returns
-// false having changed nothing. Next always starts between blocks (the data and event type
-// buffers are empty and no partial line is kept), so the frame is a whole block; and bytes are
-// only buffered here once the first line, the only one that may start with a BOM, has gone.
-func (s *SSEReader) nextFrame() (SSEEvent, bool) {
+// consumes the frame and returns its event type and data value exactly as the general path
+// would see them, or returns false having changed nothing. Next always starts between blocks
+// (the data and event type buffers are empty and no partial line is kept), so the frame is a
+// whole block; and bytes are only buffered here once the first line, the only one that may
+// start with a BOM, has gone.
+func (s *SSEReader) nextFrame() (typ string, value []byte, ok bool) {
 	if s.err != nil {
-		return SSEEvent{}, false
+		return "", nil, false
 	}
 	b := s.buf[s.r:s.w]
 	if len(b) < 7 || string(b[:7]) != "event: " {
-		return SSEEvent{}, false
+		return "", nil, false
 	}
-	i := bytes.IndexByte(b[7:], '\n')
-	if i < 0 {
-		return SSEEvent{}, false
+	// The output events are recognised by their whole first line; other names are looked up
+	// once the frame is known to be whole.
+	var name, rest []byte
+	switch {
+	case len(b) >= 14 && string(b[7:14]) == "stdout\n":
+		typ, rest = "stdout", b[14:]
+	case len(b) >= 14 && string(b[7:14]) == "stderr\n":
+		typ, rest = "stderr", b[14:]
+	default:
+		i := bytes.IndexByte(b[7:], '\n')
+		if i < 0 {
+			return "", nil, false
+		}
+		name, rest = b[7:7+i], b[7+i+1:]
 	}
-	name, rest := b[7:7+i], b[7+i+1:]
 	if len(rest) < 6 || string(rest[:6]) != "data: " {
-		return SSEEvent{}, false
+		return "", nil, false
 	}
 	j := bytes.IndexByte(rest[6:], '\n')
 	if j < 0 || 6+j+1 >= len(rest) || rest[6+j+1] != '\n' {
-		return SSEEvent{}, false
+		return "", nil, false
 	}
-	value := rest[6 : 6+j]
-	end := s.r + (len(b) - len(rest)) + 6 + j + 2
+	value = rest[6 : 6+j]
+	end := s.w - len(rest) + 6 + j + 2
 	// No CR anywhere in the frame: either the next CR is after it, or the search for CR has
 	// already covered it.
-	if !(s.crAt >= end || (s.crAt < s.r && s.crFrom >= end)) || !utf8.Valid(value) {
-		return SSEEvent{}, false
+	if !(s.crAt >= end || (s.crAt < s.r && s.crFrom >= end)) || !validUTF8(value) {
+		return "", nil, false
 	}
 	s.r = end
-	ev := SSEEvent{Type: s.typeName(name), Data: string(value), ID: s.id}
-	if ev.Type == "" {
-		ev.Type = "message"
+	if typ == "" {
+		if typ = s.typeName(name); typ == "" {
+			typ = "message"
+		}
 	}
-	return ev, true
+	return typ, value, true
+}
+
+// validUTF8 reports whether b is valid UTF-8. It is utf8.Valid with a faster test for the
+// usual output line, all ASCII: sixteen bytes at a time, with no early exit.
+func validUTF8(b []byte) bool {
+	if len(b) < 8 {
+		return utf8.Valid(b)
+	}
+	var high uint64
+	rest := b
+	for len(rest) >= 16 {
+		high |= binary.LittleEndian.Uint64(rest) | binary.LittleEndian.Uint64(rest[8:])
+		rest = rest[16:]
+	}
+	if len(rest) >= 8 {
+		high |= binary.LittleEndian.Uint64(rest)
+	}
+	// The last eight bytes, overlapping some already tested.
+	high |= binary.LittleEndian.Uint64(b[len(b)-8:])
+	return high&0x8080808080808080 == 0 || utf8.Valid(b)
 }
 
 // Retry returns the reconnection time most recently set by a valid "retry" field, and whether
@@ -225,7 +260,7 @@ func (s *SSEReader) appendData(value []byte) error {
 	if len(s.data)+len(value) > maxEventSize {
 		return ErrEventTooLarge
 	}
-	if !utf8.Valid(value) {
+	if !validUTF8(value) {
 		s.data = appendUTF8(s.data, value)
 		if len(s.data) > maxEventSize {
 			return ErrEventTooLarge
@@ -276,7 +311,7 @@ func (s *SSEReader) typeName(value []byte) string {
 
 // text returns value decoded as UTF-8, returning prev itself when the text is equal to it.
 func (s *SSEReader) text(value []byte, prev string) string {
-	if !utf8.Valid(value) {
+	if !validUTF8(value) {
 		s.scratch = appendUTF8(s.scratch[:0], value)
 		value = s.scratch
 	}

@@ -29,6 +29,7 @@ import (
 func FuzzSSEReader(f *testing.F) {
 	f.Add([]byte("event: stdout\ndata:   x\n\n"), []byte{3})
 	f.Add([]byte("data: a\r\n\r\ndata: b\r\r"), []byte{8, 1})
+	f.Add([]byte("data: 0\n\nevent: stderr\ndata: 0123456789abcdef\xE2\x82x01\n\nevent: stdout\ndata: a\rb\n\n"), []byte{})
 	f.Fuzz(func(t *testing.T, input, split []byte) {
 		whole, err := sseReadAll(t, NewSSEReader(bytes.NewReader(input)))
 		if err != io.EOF {

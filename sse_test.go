@@ -189,6 +189,15 @@ var sseCases = []sseCase{
 	{name: "frame/unclosed-at-eof", input: "data: 0\n\nevent: s\ndata: x\n", want: []SSEEvent{sseMsg("0")}},
 	{name: "frame/id-carries-over", input: "id: 7\ndata: 0\n\nevent: s\ndata: x\n\n", want: []SSEEvent{sseWithID(sseMsg("0"), "7"), sseWithID(sseTyped("s", "x"), "7")}},
 	{name: "frame/first-frame-then-bom-is-content", input: "event: s\ndata: 1\n\n\uFEFFdata: 2\n\ndata: 3\n\n", want: []SSEEvent{sseTyped("s", "1"), sseMsg("3")}},
+	// The output names matched by their whole line, and values long enough for the wide ASCII test.
+	{name: "frame/output-names-exact", input: "data: 0\n\nevent: stdoutx\ndata: a\n\nevent: stderr \ndata: b\n\nevent: stderr\ndata: c\n\nevent: stdou\ndata: d\n\n",
+		want: []SSEEvent{sseMsg("0"), sseTyped("stdoutx", "a"), sseTyped("stderr ", "b"), sseTyped("stderr", "c"), sseTyped("stdou", "d")}},
+	{name: "frame/output-name-cr", input: "data: 0\n\nevent: stdout\r\ndata: a\n\nevent: stderr\rdata: b\n\n", want: []SSEEvent{sseMsg("0"), sseTyped("stdout", "a"), sseTyped("stderr", "b")}},
+	{name: "frame/long-ascii-value", input: "data: 0\n\nevent: stdout\ndata: 0123456789abcdef0123456789abcdefXYZ\n\n", want: []SSEEvent{sseMsg("0"), sseTyped("stdout", "0123456789abcdef0123456789abcdefXYZ")}},
+	{name: "frame/long-value-valid-utf8", input: "data: 0\n\nevent: stdout\ndata: 0123456789abcdef\u20ac\u00e9 ok\n\n", want: []SSEEvent{sseMsg("0"), sseTyped("stdout", "0123456789abcdef\u20ac\u00e9 ok")}},
+	{name: "frame/long-value-invalid-in-each-part", input: "data: 0\n\nevent: stderr\ndata: \xFF123456789abcdef0123456789abcdef\n\nevent: stderr\ndata: 0123456789abcdef\xE2\x82x0123456\n\nevent: stderr\ndata: 0123456789abcdef0123456789ab\xC3\n\n",
+		want: []SSEEvent{sseMsg("0"), sseTyped("stderr", "\uFFFD123456789abcdef0123456789abcdef"), sseTyped("stderr", "0123456789abcdef\uFFFDx0123456"), sseTyped("stderr", "0123456789abcdef0123456789ab\uFFFD")}},
+	{name: "frame/cr-inside-output-value", input: "data: 0\n\nevent: stdout\ndata: 10%\r20%\n\n", want: []SSEEvent{sseMsg("0"), sseTyped("stdout", "10%")}},
 	{name: "frame/event-without-data-then-frame", input: "data: 0\n\nevent: t\nevent: s\ndata: x\n\n", want: []SSEEvent{sseMsg("0"), sseTyped("s", "x")}},
 
 	// Lines longer than the read buffer.
