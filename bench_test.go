@@ -222,11 +222,12 @@ func TestStreamGiBFlatMemory(t *testing.T) {
 	}
 }
 
-// TestBurstReusesConnections: 64 goroutines calling in bursts open no more
-// connections than there are goroutines.
-func TestBurstReusesConnections(t *testing.T) {
-	t.Parallel()
-	var opened atomic.Int32
+// burstWorkers is how many goroutines call at once in the burst test and benchmarks.
+const burstWorkers = 64
+
+// countingServer is a session server that counts the connections opened to it.
+func countingServer(tb testing.TB) (*httptest.Server, *atomic.Int32) {
+	opened := new(atomic.Int32)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.Copy(w, bytes.NewReader([]byte(fixtureSession)))
@@ -237,26 +238,80 @@ func TestBurstReusesConnections(t *testing.T) {
 		}
 	}
 	srv.Start()
-	t.Cleanup(srv.Close)
+	tb.Cleanup(srv.Close)
+	return srv, opened
+}
+
+// burst releases burstWorkers goroutines together, each making one call, and waits for
+// them all.
+func burst(tb testing.TB, call func(context.Context) error) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range burstWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := call(context.Background()); err != nil {
+				tb.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
+
+// TestBurstReusesConnections: 64 goroutines calling in bursts open no more
+// connections than there are goroutines.
+func TestBurstReusesConnections(t *testing.T) {
+	t.Parallel()
+	srv, opened := countingServer(t)
 	c := testClient(t, srv.URL)
-	const workers, bursts = 64, 5
-	for burst := 0; burst < bursts; burst++ {
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				if _, err := c.Sessions.Get(context.Background(), "sess_abc"); err != nil {
-					t.Error(err)
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+	const bursts = 5
+	for range bursts {
+		burst(t, func(ctx context.Context) error {
+			_, err := c.Sessions.Get(ctx, "sess_abc")
+			return err
+		})
 	}
-	if n := opened.Load(); n > workers {
-		t.Fatalf("%d connections opened for %d goroutines over %d bursts", n, workers, bursts)
+	if n := opened.Load(); n > burstWorkers {
+		t.Fatalf("%d connections opened for %d goroutines over %d bursts", n, burstWorkers, bursts)
 	}
+}
+
+// BenchmarkSessionsGetBurst64 times bursts of 64 concurrent Sessions.Get calls through a
+// client with the default options, and reports the connections opened over the whole run.
+func BenchmarkSessionsGetBurst64(b *testing.B) {
+	srv, opened := countingServer(b)
+	c, err := NewClient(srv.URL, WithAPIKey("k"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for range b.N {
+		burst(b, func(ctx context.Context) error {
+			_, err := c.Sessions.Get(ctx, "sess_abc")
+			return err
+		})
+	}
+	b.ReportMetric(float64(opened.Load()), "conns")
+}
+
+// BenchmarkSessionsGetBurst64Baseline is the same bursts, hand-written with the best
+// standard-library set-up: a transport that keeps 64 idle connections per host. (A zero
+// http.Client keeps two, and opens thousands of connections here.)
+func BenchmarkSessionsGetBurst64Baseline(b *testing.B) {
+	srv, opened := countingServer(b)
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = burstWorkers
+	hc := &http.Client{Transport: t}
+	b.Cleanup(t.CloseIdleConnections)
+	b.ReportAllocs()
+	for range b.N {
+		burst(b, func(ctx context.Context) error {
+			_, err := baselineGet(ctx, hc, srv.URL, "k", "sess_abc")
+			return err
+		})
+	}
+	b.ReportMetric(float64(opened.Load()), "conns")
 }
