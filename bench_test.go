@@ -182,6 +182,30 @@ func BenchmarkRunStream(b *testing.B) {
 	}
 }
 
+// TestRunStreamAllocs pins Runs.Stream at two allocations per output event: the line's
+// string and the typed event in the StreamEvent interface.
+func TestRunStreamAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	s, err := streamClient(t, 1<<20).Runs.Stream(context.Background(), RunParams{Code: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range 100 { // warm the reader's buffers
+		s.Next()
+	}
+	got := testing.AllocsPerRun(5000, func() {
+		if !s.Next() {
+			t.Fatalf("stream ended early: %v", s.Err())
+		}
+	})
+	if got > 2 {
+		t.Errorf("%.2f allocations per event, want at most 2", got)
+	}
+}
+
 // TestStreamGiBFlatMemory streams 1 GiB of events (64 MiB under -race) through
 // Runs.Stream and checks that the memory the stream retains does not grow by 8 MiB: the
 // live heap is sampled after a forced collection every million events, so garbage the
