@@ -566,19 +566,25 @@ func (e *bodyReadError) Error() string { return e.err.Error() }
 // Unwrap returns the transport's read error.
 func (e *bodyReadError) Unwrap() error { return e.err }
 
-// trackingReader counts the bytes read from the body, and remembers whether it ended and
-// its first read error other than io.EOF.
+// trackingReader counts the bytes read from the body, and remembers its first byte that
+// is not JSON whitespace, whether it ended, and its first read error other than io.EOF.
 type trackingReader struct {
-	r   io.Reader
-	n   int64
-	eof bool
-	err error
+	r     io.Reader
+	n     int64
+	first byte
+	eof   bool
+	err   error
 }
 
 // Read reads from the body, keeping count.
 func (t *trackingReader) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	t.n += int64(n)
+	for i := 0; t.first == 0 && i < n; i++ {
+		if !isJSONSpace(p[i]) {
+			t.first = p[i]
+		}
+	}
 	switch {
 	case err == io.EOF:
 		t.eof = true
@@ -588,7 +594,8 @@ func (t *trackingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// decodeBody decodes a 2xx body into out, streaming. An empty body leaves out as is.
+// decodeBody decodes a 2xx body into out, streaming. An empty body leaves out as is; a body
+// of JSON null is an error.
 // When out is a *[]byte it receives the raw body (at most maxErrorBody bytes).
 func decodeBody(body io.Reader, out any) error {
 	if out == nil {
@@ -612,6 +619,9 @@ func decodeBody(body io.Reader, out any) error {
 		return nil
 	case err != nil:
 		return err
+	case tr.first == 'n':
+		// The value decoded was null, which would leave out as a zero value that looks real.
+		return errNullBody
 	}
 	// Only JSON whitespace may follow the value, or the body was not one JSON document (two
 	// of them, or a proxy's page appended). The decoder has usually seen the end of the body
@@ -638,13 +648,21 @@ const maxTrailing = 64 << 10
 // errTrailingData reports a 2xx body with more than one JSON value in it.
 var errTrailingData = errors.New("unexpected data after the JSON value")
 
+// errNullBody reports a 2xx body that is JSON null where a value was expected.
+var errNullBody = errors.New("JSON null instead of a value")
+
+// isJSONSpace reports whether b is one of the four whitespace bytes JSON allows.
+func isJSONSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\r'
+}
+
 // whitespaceOnly is a writer that accepts JSON whitespace and fails on anything else.
 type whitespaceOnly struct{}
 
 // Write returns errTrailingData if p holds anything but JSON whitespace.
 func (whitespaceOnly) Write(p []byte) (int, error) {
 	for _, b := range p {
-		if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
+		if !isJSONSpace(b) {
 			return 0, errTrailingData
 		}
 	}

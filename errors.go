@@ -26,7 +26,7 @@ const (
 	CodeTimeout      ErrorCode = "TIMEOUT"      // 408 and 504
 	CodeServerError  ErrorCode = "SERVER_ERROR" // every other 5xx
 	CodeNetwork      ErrorCode = "NETWORK"      // no HTTP response: the connection failed or broke
-	CodeUnknown      ErrorCode = "UNKNOWN"      // anything else, e.g. a 2xx whose body is not valid JSON
+	CodeUnknown      ErrorCode = "UNKNOWN"      // anything else, e.g. a 2xx whose body is not one JSON value, or is null
 )
 
 // codeForStatus maps an HTTP status to its ErrorCode.

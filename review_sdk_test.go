@@ -292,6 +292,8 @@ func TestReviewTrailingDataAfterJSON(t *testing.T) {
 		{"trailing bracket", sess + "}", false},
 		{"whitespace past the decoder's buffer", sess + strings.Repeat(" ", 20000), true},
 		{"garbage past the decoder's buffer", sess + strings.Repeat(" ", 20000) + "x", false},
+		{"json null", "null", false},
+		{"json null in whitespace", " \r\n\tnull\n", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -334,6 +336,10 @@ func TestDecodeBodyTrailingDataAnyReader(t *testing.T) {
 		{`{"id":"a"}` + strings.Repeat(" ", 5000) + "]", false},
 	}
 	for name, reader := range readers {
+		var null struct{ ID string }
+		if err := decodeBody(reader(" null "), &null); !errors.Is(err, errNullBody) {
+			t.Errorf("%s: null body gave %v, want errNullBody", name, err)
+		}
 		for _, b := range bodies {
 			var out struct {
 				ID string `json:"id"`
