@@ -30,10 +30,18 @@ type auditLog struct {
 	mu   sync.Mutex
 	rows []auditRow // oldest first
 	next uint64     // id of the next row = rows ever recorded
-	cap  int        // retained rows; 0 means auditCapacity
+	cap  int        // retained rows
 }
 
-func newAuditLog() *auditLog { return &auditLog{} }
+func newAuditLog() *auditLog { return &auditLog{cap: auditCapacity} }
+
+// appendCapped appends v, first dropping the oldest elements so that at most max remain.
+func appendCapped[T any](rows []T, v T, max int) []T {
+	if len(rows) >= max {
+		rows = rows[len(rows)-max+1:]
+	}
+	return append(rows, v)
+}
 
 // append stamps the row with the next id and the current time.
 func (a *auditLog) append(row auditRow) {
@@ -42,14 +50,7 @@ func (a *auditLog) append(row auditRow) {
 	row.ID = a.next
 	a.next++
 	row.At = now()
-	capacity := a.cap
-	if capacity <= 0 {
-		capacity = auditCapacity
-	}
-	if len(a.rows) >= capacity {
-		a.rows = a.rows[len(a.rows)-capacity+1:]
-	}
-	a.rows = append(a.rows, row)
+	a.rows = appendCapped(a.rows, row, a.cap)
 }
 
 // recent returns up to n retained rows, newest first, and the number of rows

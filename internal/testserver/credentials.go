@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -16,14 +17,8 @@ import (
 // serviceIDs are the upstream services, in the order the server lists them.
 var serviceIDs = []string{"openai", "anthropic", "github", "stripe"}
 
-func validService(s string) bool {
-	for _, id := range serviceIDs {
-		if s == id {
-			return true
-		}
-	}
-	return false
-}
+// validService reports whether s is one of the services the server knows.
+func validService(s string) bool { return slices.Contains(serviceIDs, s) }
 
 // serviceID is a service name in a request body; anything but the four ids
 // is a 422, like serde's unknown enum variant.
@@ -32,7 +27,7 @@ type serviceID string
 func (s *serviceID) UnmarshalJSON(b []byte) error {
 	var v string
 	if err := json.Unmarshal(b, &v); err != nil || string(b) == "null" {
-		return &shapeError{msg: fmt.Sprintf("invalid type: %s, expected a service id", serdeKind(b))}
+		return &shapeError{msg: fmt.Sprintf("invalid type: %s, expected a service id", jsonKind(b))}
 	}
 	if !validService(v) {
 		return &shapeError{msg: unknownServiceMsg(v)}
@@ -43,25 +38,6 @@ func (s *serviceID) UnmarshalJSON(b []byte) error {
 
 func unknownServiceMsg(v string) string {
 	return fmt.Sprintf("unknown variant `%s`, expected one of `openai`, `anthropic`, `github`, `stripe`", v)
-}
-
-// serdeKind names a JSON value's type the way serde's "invalid type" does.
-func serdeKind(b []byte) string {
-	t := strings.TrimSpace(string(b))
-	switch {
-	case t == "null":
-		return "null"
-	case t == "true" || t == "false":
-		return "boolean `" + t + "`"
-	case strings.HasPrefix(t, "\""):
-		return "string " + t
-	case strings.HasPrefix(t, "["):
-		return "sequence"
-	case strings.HasPrefix(t, "{"):
-		return "map"
-	default:
-		return "number"
-	}
 }
 
 // keyStore holds the real upstream secrets the proxy injects.

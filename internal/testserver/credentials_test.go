@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 )
@@ -108,7 +109,7 @@ func TestCredentialListDeleteAndStats(t *testing.T) {
 		{name: "operator tenant param ignored", key: opBetaKey, query: "?tenant=gamma", want: []string{"beta/github", "beta/openai"}},
 	}
 	for _, tt := range lists {
-		if got := list(tt.key, tt.query); !equalStrings(got, tt.want) {
+		if got := list(tt.key, tt.query); !slices.Equal(got, tt.want) {
 			t.Fatalf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
 	}
@@ -143,7 +144,7 @@ func TestCredentialListDeleteAndStats(t *testing.T) {
 		}
 		r.wantError(t, tt.status, tt.err)
 	}
-	if got := list(adminKey, ""); !equalStrings(got, []string{"acme/github", "beta/github"}) {
+	if got := list(adminKey, ""); !slices.Equal(got, []string{"acme/github", "beta/github"}) {
 		t.Fatalf("after deletes: %v", got)
 	}
 	if _, ok := s.keys.get("beta", "openai"); ok {
@@ -172,16 +173,4 @@ func TestCredentialUpsertKeepsAddedAt(t *testing.T) {
 	if second.UpdatedAt.Location() != time.UTC {
 		t.Fatal("timestamps are not UTC")
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

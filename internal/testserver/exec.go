@@ -95,7 +95,7 @@ func (s *Server) handleSessionExec(w http.ResponseWriter, r *http.Request, sc sc
 	}
 	defer os.RemoveAll(dir)
 	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "exec", label: *req.Cmd, sessionID: id, config: js.snapshot()},
-		procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: dir, env: procEnv, timeout: time.Duration(js.timeoutSecs) * time.Second})
+		procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: dir, env: procEnv, timeout: js.timeout()})
 	if err != nil {
 		return err
 	}
@@ -117,6 +117,37 @@ func (e *execEngine) runJail(ctx context.Context, nj newJail, spec procSpec) (pr
 	res := waitOrKill(ctx, p)
 	e.jails.complete(id, res)
 	return res, nil
+}
+
+// prepareRun is the shared start of a run, a fork parent and a stream.
+func (e *execEngine) prepareRun(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dir string, err error) {
+	dir, err = e.jailDir()
+	if err != nil {
+		return "", errInternal(err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+			dir = ""
+		}
+	}()
+	if git != nil {
+		clones, err := git.plan()
+		if err != nil {
+			return "", err
+		}
+		if err := e.cloneInto(ctx, dir, clones); err != nil {
+			return "", err
+		}
+		js.gitRepo, js.gitRef = git.primary()
+	}
+	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(code), 0o644); err != nil {
+		return "", errInternal(err)
+	}
+	if err := js.validate(); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 // ---- runs ----
@@ -183,29 +214,13 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 	if err != nil {
 		return err
 	}
-	dir, err := e.jailDir()
+	dir, err := e.prepareRun(r.Context(), lang, *req.Code, req.Git, &js)
 	if err != nil {
-		return errInternal(err)
-	}
-	defer os.RemoveAll(dir)
-	if req.Git != nil {
-		clones, err := req.Git.plan()
-		if err != nil {
-			return err
-		}
-		if err := e.cloneInto(r.Context(), dir, clones); err != nil {
-			return err
-		}
-		js.gitRepo, js.gitRef = req.Git.primary()
-	}
-	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(*req.Code), 0o644); err != nil {
-		return errInternal(err)
-	}
-	if err := js.validate(); err != nil {
 		return err
 	}
+	defer os.RemoveAll(dir)
 	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: label, config: js.snapshot()},
-		procSpec{argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath}, timeout: time.Duration(js.timeoutSecs) * time.Second})
+		procSpec{argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
 	if err != nil {
 		return err
 	}

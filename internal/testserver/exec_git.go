@@ -60,14 +60,8 @@ func (g *gitSpec) plan() ([]gitClone, error) {
 	}
 	if g.Repo != nil {
 		c := gitClone{url: *g.Repo}
-		if err := checkGitURL(c.url); err != nil {
+		if err := c.check(g.Ref); err != nil {
 			return nil, err
-		}
-		if g.Ref != nil {
-			if err := checkGitRef(*g.Ref); err != nil {
-				return nil, err
-			}
-			c.ref = *g.Ref
 		}
 		return []gitClone{c}, nil
 	}
@@ -87,36 +81,37 @@ func (g *gitSpec) plan() ([]gitClone, error) {
 		case strings.ContainsAny(c.dir, `/\`) || strings.HasPrefix(c.dir, "."):
 			return nil, errBadRequest("git.repos.dir must not contain slashes or leading `.`: %s", rustQuote(c.dir))
 		}
-		if err := checkGitURL(c.url); err != nil {
+		if err := c.check(r.Ref); err != nil {
 			return nil, err
-		}
-		if r.Ref != nil {
-			if err := checkGitRef(*r.Ref); err != nil {
-				return nil, err
-			}
-			c.ref = *r.Ref
 		}
 		out = append(out, c)
 	}
 	return out, nil
 }
 
+// check validates the clone's URL and ref, the latter when set, and records the ref.
+func (c *gitClone) check(ref *string) error {
+	if err := checkGitURL(c.url); err != nil {
+		return err
+	}
+	if ref != nil {
+		if err := checkGitRef(*ref); err != nil {
+			return err
+		}
+		c.ref = *ref
+	}
+	return nil
+}
+
 // primary is the (repo, ref) recorded in the ledger and on workspaces.
 func (g *gitSpec) primary() (repo, ref string) {
-	if g == nil {
+	switch {
+	case g == nil:
 		return "", ""
-	}
-	if g.Repo != nil {
-		if g.Ref != nil {
-			ref = *g.Ref
-		}
-		return *g.Repo, ref
-	}
-	if len(g.Repos) > 0 {
-		if g.Repos[0].Ref != nil {
-			ref = *g.Repos[0].Ref
-		}
-		return g.Repos[0].Repo, ref
+	case g.Repo != nil:
+		return *g.Repo, strOrEmpty(g.Ref)
+	case len(g.Repos) > 0:
+		return g.Repos[0].Repo, strOrEmpty(g.Repos[0].Ref)
 	}
 	return "", ""
 }

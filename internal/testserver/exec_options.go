@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -164,6 +165,9 @@ func (o execOptions) settings(timeoutSecs, memoryMB uint64) jailSettings {
 }
 
 // validate is the check the real server runs when it builds a jail: the allowlist rules.
+// timeout is the run's time limit.
+func (js jailSettings) timeout() time.Duration { return time.Duration(js.timeoutSecs) * time.Second }
+
 func (js jailSettings) validate() error {
 	if js.networkMode != "allowlist" {
 		return nil

@@ -33,7 +33,7 @@ func newExecEngine(s *Server) *execEngine {
 	return &execEngine{
 		s:          s,
 		run:        newRunner(s.maxConcurrent),
-		jails:      &jailStore{},
+		jails:      &jailStore{cap: jailCapacity},
 		ws:         newWorkspaceStore(),
 		snaps:      newSnapshotStore(),
 		keepAlive:  15 * time.Second,

@@ -91,28 +91,12 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 	if err != nil {
 		return err
 	}
-	parentDir, err := e.jailDir()
+	parentDir, err := e.prepareRun(r.Context(), l, *req.ParentCode, req.Git, &js)
 	if err != nil {
-		return errInternal(err)
-	}
-	defer os.RemoveAll(parentDir)
-	if req.Git != nil {
-		clones, err := req.Git.plan()
-		if err != nil {
-			return err
-		}
-		if err := e.cloneInto(r.Context(), parentDir, clones); err != nil {
-			return err
-		}
-		js.gitRepo, js.gitRef = req.Git.primary()
-	}
-	if err := os.WriteFile(filepath.Join(parentDir, l.file), []byte(*req.ParentCode), 0o644); err != nil {
-		return errInternal(err)
-	}
-	if err := js.validate(); err != nil {
 		return err
 	}
-	timeout := time.Duration(js.timeoutSecs) * time.Second
+	defer os.RemoveAll(parentDir)
+	timeout := js.timeout()
 	env := []string{"PATH=" + jailPath}
 
 	parentID := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: lang + " · parent", config: js.snapshot()})

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,7 +70,7 @@ type jailStore struct {
 	mu    sync.Mutex
 	rows  []*jailRecord // ordered by id, contiguous ids
 	next  int64
-	cap   int           // retained rows; 0 means jailCapacity
+	cap   int           // retained rows
 	ended chan struct{} // closed (and replaced) whenever a row leaves "running"
 }
 
@@ -100,7 +101,7 @@ func (st *jailStore) open(n newJail) int64 {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	rec := &jailRecord{
-		ID: st.next, TenantID: n.tenant, Kind: n.kind, StartedAt: time.Now().UTC(),
+		ID: st.next, TenantID: n.tenant, Kind: n.kind, StartedAt: now(),
 		Status: jailStatusRunning, Label: n.label, ParentID: n.parentID, Config: n.config,
 	}
 	if n.sessionID != "" {
@@ -108,14 +109,7 @@ func (st *jailStore) open(n newJail) int64 {
 		rec.SessionID = &sid
 	}
 	st.next++
-	capacity := st.cap
-	if capacity <= 0 {
-		capacity = jailCapacity
-	}
-	if len(st.rows) >= capacity {
-		st.rows = st.rows[len(st.rows)-capacity+1:]
-	}
-	st.rows = append(st.rows, rec)
+	st.rows = appendCapped(st.rows, rec, st.cap)
 	return rec.ID
 }
 
@@ -160,8 +154,8 @@ func (st *jailStore) update(id int64, f func(*jailRecord)) {
 		return
 	}
 	f(r)
-	now := time.Now().UTC()
-	r.EndedAt = &now
+	at := now()
+	r.EndedAt = &at
 	if st.ended != nil {
 		close(st.ended)
 		st.ended = nil
@@ -262,7 +256,7 @@ func (s *Server) handleListJails(w http.ResponseWriter, r *http.Request, sc scop
 		if err != nil {
 			return err
 		}
-		if p.valid == nil || contains(p.valid, v) {
+		if p.valid == nil || slices.Contains(p.valid, v) {
 			*p.dst = v // unknown status/kind values are ignored, like the real server
 		}
 	}
@@ -283,13 +277,4 @@ func (s *Server) handleGetJail(w http.ResponseWriter, r *http.Request, sc scope)
 	}
 	writeJSON(w, http.StatusOK, rec)
 	return nil
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

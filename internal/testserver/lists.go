@@ -23,7 +23,7 @@ func listQuery(r *http.Request) (lq listQueryValues, err error) {
 	if lq.offsetEcho, _, err = queryUint(r, "offset"); err != nil {
 		return lq, err
 	}
-	lq.limit = int(min(lq.limitEcho, 500))
+	lq.limit = int(lq.limitEcho)
 	lq.offset = int(min(lq.offsetEcho, 1<<40))
 	return lq, nil
 }
@@ -66,6 +66,16 @@ func pageOf[T any](rows []T, offset, limit int) []T {
 // sortNewestFirst orders rows by created time, newest first, ties broken by insertion order.
 func sortNewestFirst[T any](rows []T, created func(T) time.Time) {
 	sort.SliceStable(rows, func(i, j int) bool { return created(rows[i]).After(created(rows[j])) })
+}
+
+// byPathID looks up the {id} path value with get; a miss is the 404 "not found: <kind> <id>".
+func byPathID[T any](r *http.Request, sc scope, kind string, get func(id string, sc scope) (T, bool)) (T, error) {
+	id := r.PathValue("id")
+	v, ok := get(id, sc)
+	if !ok {
+		return v, errNotFound("%s %s", kind, id)
+	}
+	return v, nil
 }
 
 // searchTerm reads the q parameter of the workspace and snapshot lists: trimmed and

@@ -173,14 +173,6 @@ func (p *pathRoute) matchSegs(segs []string) (map[string]string, bool) {
 	for i, ps := range p.segs {
 		if name, ok := strings.CutPrefix(ps, "{"); ok {
 			name = strings.TrimSuffix(name, "}")
-			if rest, ok := strings.CutSuffix(name, "..."); ok {
-				v, err := url.PathUnescape(strings.Join(segs[i:], "/"))
-				if err != nil || i >= len(segs) {
-					return nil, false
-				}
-				params[rest] = v
-				return params, true
-			}
 			if i >= len(segs) || segs[i] == "" {
 				return nil, false
 			}

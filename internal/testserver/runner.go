@@ -67,11 +67,8 @@ type runner struct {
 	wg     sync.WaitGroup // one per started process, done once it is reaped and drained
 }
 
-// newRunner returns a runner allowing maxConcurrent executions at once (16 when maxConcurrent < 1).
+// newRunner returns a runner allowing maxConcurrent (at least 1) executions at once.
 func newRunner(maxConcurrent int) *runner {
-	if maxConcurrent < 1 {
-		maxConcurrent = 16
-	}
 	return &runner{sem: make(chan struct{}, maxConcurrent), procs: make(map[*process]struct{})}
 }
 

@@ -284,7 +284,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, sc scope)
 		expires = &e
 	}
 	sess := &session{
-		ID:        "sess_" + randomHex(12),
+		ID:        newID("sess_"),
 		CreatedAt: created,
 		ExpiresAt: expires,
 		Services:  []string{},
@@ -318,10 +318,9 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, sc scope) 
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request, sc scope) error {
-	id := r.PathValue("id")
-	sess, ok := s.sessions.view(id, sc)
-	if !ok {
-		return errNotFound("session %s", id)
+	sess, err := byPathID(r, sc, "session", s.sessions.view)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, sess)
 	return nil

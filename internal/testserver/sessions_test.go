@@ -3,6 +3,7 @@ package testserver
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 )
@@ -67,7 +68,7 @@ func TestSessionShapeAndEnv(t *testing.T) {
 	if !sessionIDRe.MatchString(sess.ID) {
 		t.Fatalf("id %q", sess.ID)
 	}
-	if !equalStrings(sess.Services, []string{"openai", "anthropic", "github", "stripe"}) {
+	if !slices.Equal(sess.Services, []string{"openai", "anthropic", "github", "stripe"}) {
 		t.Fatalf("services %v", sess.Services)
 	}
 	wantURLs := map[string]string{
@@ -112,7 +113,7 @@ func TestSessionDefaultProxyBaseURL(t *testing.T) {
 	}
 	// Duplicates mint a token each; the later one wins the env key, and both
 	// stay valid at the proxy.
-	if !equalStrings(sess.Services, []string{"openai", "openai"}) || len(sess.Env) != 2 {
+	if !slices.Equal(sess.Services, []string{"openai", "openai"}) || len(sess.Env) != 2 {
 		t.Fatalf("session %+v", sess)
 	}
 	s.sessions.mu.Lock()
@@ -194,7 +195,7 @@ func TestSessionTenancyListGetDelete(t *testing.T) {
 		{name: "operator gamma", key: opGamKey, want: []string{g1}},
 	}
 	for _, tt := range lists {
-		if got := ids(tt.key); !equalStrings(got, tt.want) {
+		if got := ids(tt.key); !slices.Equal(got, tt.want) {
 			t.Fatalf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
 	}
@@ -225,7 +226,7 @@ func TestSessionTenancyListGetDelete(t *testing.T) {
 			r.wantJSON(t, st.status, nil)
 		}
 	}
-	if got := ids(adminKey); !equalStrings(got, []string{a1, b2}) {
+	if got := ids(adminKey); !slices.Equal(got, []string{a1, b2}) {
 		t.Fatalf("after deletes: %v", got)
 	}
 	if _, _, err := s.sessionEnv(b2, scope{tenant: "gamma", role: roleOperator}); err == nil {

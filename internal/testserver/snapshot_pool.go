@@ -26,11 +26,9 @@ type snapshotManifest struct {
 	Entries []manifestEntry `json:"entries"`
 }
 
-// Unix file type bits, as the real server reports modes (st_mode).
-const (
-	modeRegular = 0o100000
-	modeSymlink = 0o120000
-)
+// modeRegular is the Unix file type bits of a regular file, as the real server reports
+// modes (st_mode). Incremental snapshots record regular files only.
+const modeRegular = 0o100000
 
 // unixMode renders a regular file's mode as st_mode: type bits, permissions and the setuid,
 // setgid and sticky bits.
@@ -176,12 +174,6 @@ func restoreIncremental(m snapshotManifest, pool, dst string) error {
 		data, err := os.ReadFile(blobPath(pool, en.Hash))
 		if err != nil {
 			return err
-		}
-		if en.Mode&0o170000 == modeSymlink {
-			if err := os.Symlink(string(data), target); err != nil {
-				return err
-			}
-			continue
 		}
 		if err := os.WriteFile(target, data, fs.FileMode(en.Mode&0o777)); err != nil {
 			return err

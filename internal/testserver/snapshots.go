@@ -84,7 +84,7 @@ func (e *execEngine) snapshotOf(en *wsEntry, name *string) (snapshotRecord, erro
 		return snapshotRecord{}, err
 	}
 	wid := ws.ID
-	rec := snapshotRecord{ID: id, TenantID: ws.TenantID, WorkspaceID: &wid, Name: name, CreatedAt: time.Now().UTC(), Path: dir, SizeBytes: size}
+	rec := snapshotRecord{ID: id, TenantID: ws.TenantID, WorkspaceID: &wid, Name: name, CreatedAt: now(), Path: dir, SizeBytes: size}
 	e.snaps.mu.Lock()
 	e.snaps.rows = append(e.snaps.rows, rec)
 	e.snaps.mu.Unlock()
@@ -130,10 +130,9 @@ func (s *Server) handleSnapshotWorkspace(w http.ResponseWriter, r *http.Request,
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	en, ok := s.exec.ws.lookup(id, sc)
-	if !ok {
-		return errNotFound("workspace %s", id)
+	en, err := byPathID(r, sc, "workspace", s.exec.ws.lookup)
+	if err != nil {
+		return err
 	}
 	rec, err := s.exec.snapshotOf(en, req.Name)
 	if err != nil {
@@ -215,21 +214,20 @@ func (s *Server) handleListSnapshots(w http.ResponseWriter, r *http.Request, sc 
 }
 
 func (s *Server) handleGetSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {
-	id := r.PathValue("id")
-	rec, ok := s.exec.snaps.get(id, sc)
-	if !ok {
-		return errNotFound("snapshot %s", id)
+	rec, err := byPathID(r, sc, "snapshot", s.exec.snaps.get)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, rec)
 	return nil
 }
 
 func (s *Server) handleDeleteSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {
-	id := r.PathValue("id")
-	rec, ok := s.exec.snaps.get(id, sc)
-	if !ok {
-		return errNotFound("snapshot %s", id)
+	rec, err := byPathID(r, sc, "snapshot", s.exec.snaps.get)
+	if err != nil {
+		return err
 	}
+	id := rec.ID
 	s.exec.snaps.remove(id)
 	if err := os.RemoveAll(rec.Path); err != nil {
 		s.log.Warn("remove snapshot directory", "snapshot", id, "err", err)
@@ -247,10 +245,9 @@ type manifestEntry struct {
 }
 
 func (s *Server) handleSnapshotManifest(w http.ResponseWriter, r *http.Request, sc scope) error {
-	id := r.PathValue("id")
-	rec, ok := s.exec.snaps.get(id, sc)
-	if !ok {
-		return errNotFound("snapshot %s", id)
+	rec, err := byPathID(r, sc, "snapshot", s.exec.snaps.get)
+	if err != nil {
+		return err
 	}
 	out := struct {
 		Kind    string          `json:"kind"`

@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -78,17 +77,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 	if err != nil {
 		return err
 	}
-	if err := js.validate(); err != nil {
+	dir, err := e.prepareRun(r.Context(), lang, *req.Code, nil, &js)
+	if err != nil {
 		return err
 	}
-	dir, err := e.jailDir()
-	if err != nil {
-		return errInternal(err)
-	}
 	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(*req.Code), 0o644); err != nil {
-		return errInternal(err)
-	}
 
 	lines := make(chan sseLine, 64)
 	// stop releases output readers blocked on a full channel once nobody reads it any more.
@@ -97,7 +90,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 	defer stopReaders()
 	p, err := e.run.start(procSpec{
 		argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath},
-		timeout: time.Duration(js.timeoutSecs) * time.Second,
+		timeout: js.timeout(),
 		onLine: func(stream, line string) {
 			select {
 			case lines <- sseLine{stream, line}:

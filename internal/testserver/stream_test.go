@@ -164,12 +164,7 @@ func TestStreamKeepAliveStatsAndDisconnect(t *testing.T) {
 	// Going away kills the process; the ledger row is completed, not left running.
 	cancel()
 	resp.Body.Close()
-	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer wcancel()
-	rec, err := srv.exec.jails.awaitEnded(wctx, 0)
-	if err != nil {
-		t.Fatalf("ledger row never ended: %v", err)
-	}
+	rec := awaitJailEnded(t, srv, 0)
 	if rec.Status != "completed" || rec.Kind != "stream" || rec.ExitCode == nil || *rec.ExitCode != 137 {
 		t.Fatalf("row = %+v", rec)
 	}
@@ -191,13 +186,20 @@ func TestStreamDisconnectDuringFlood(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer wcancel()
-	rec, err := srv.exec.jails.awaitEnded(wctx, 0)
-	if err != nil {
-		t.Fatalf("ledger row never ended: %v", err)
-	}
+	rec := awaitJailEnded(t, srv, 0)
 	if rec.Status != "completed" || rec.ExitCode == nil || *rec.ExitCode != 137 {
 		t.Fatalf("row = %+v", rec)
 	}
+}
+
+// awaitJailEnded waits up to 10 s for ledger row id to stop running and returns it.
+func awaitJailEnded(t *testing.T, srv *Server, id int64) jailRecord {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rec, err := srv.exec.jails.awaitEnded(ctx, id)
+	if err != nil {
+		t.Fatalf("ledger row %d never ended: %v", id, err)
+	}
+	return rec
 }

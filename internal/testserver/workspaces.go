@@ -163,13 +163,7 @@ func (st *workspaceStore) add(en *wsEntry) {
 }
 
 // newID returns prefix + 24 lowercase hex characters.
-func newID(prefix string) string {
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return prefix + hex.EncodeToString(b)
-}
+func newID(prefix string) string { return prefix + randomHex(12) }
 
 var (
 	slugAdjectives = []string{"amber", "brisk", "calm", "dusky", "eager", "fuzzy", "gentle", "hazy", "icy", "jolly", "keen", "lucky", "misty", "noble", "olive", "proud", "quiet", "rapid", "sunny", "tidy", "urban", "vivid", "witty", "young", "zesty"}
@@ -200,7 +194,7 @@ func (e *execEngine) newWorkspaceEntry(tenant string, cfg workspaceSpec, label *
 	id := newID("wrk_")
 	root := filepath.Join(e.s.stateDir, "workspaces", id)
 	en := &wsEntry{root: root, ws: workspace{
-		ID: id, TenantID: tenant, CreatedAt: time.Now().UTC(),
+		ID: id, TenantID: tenant, CreatedAt: now(),
 		SourceDir: filepath.Join(root, "source"), OutputDir: filepath.Join(root, "output"),
 		Config: cfg, Label: label, Domains: []workspaceDomain{},
 	}}
@@ -310,10 +304,9 @@ func strOrEmpty(p *string) string {
 }
 
 func (s *Server) handleGetWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
-	id := r.PathValue("id")
-	ws, ok := s.exec.ws.get(id, sc)
-	if !ok {
-		return errNotFound("workspace %s", id)
+	ws, err := byPathID(r, sc, "workspace", s.exec.ws.get)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, ws)
 	return nil
@@ -326,11 +319,10 @@ func (s *Server) handleRenameWorkspace(w http.ResponseWriter, r *http.Request, s
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
 	st := s.exec.ws
-	en, ok := st.lookup(id, sc)
-	if !ok {
-		return errNotFound("workspace %s", id)
+	en, err := byPathID(r, sc, "workspace", st.lookup)
+	if err != nil {
+		return err
 	}
 	st.mu.Lock()
 	en.ws.Label = labelOrSlug(req.Label)
@@ -341,18 +333,17 @@ func (s *Server) handleRenameWorkspace(w http.ResponseWriter, r *http.Request, s
 }
 
 func (s *Server) handleDeleteWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
-	id := r.PathValue("id")
 	st := s.exec.ws
-	en, ok := st.lookup(id, sc)
-	if !ok {
-		return errNotFound("workspace %s", id)
+	en, err := byPathID(r, sc, "workspace", st.lookup)
+	if err != nil {
+		return err
 	}
 	st.mu.Lock()
-	now := time.Now().UTC()
-	en.ws.DeletedAt = &now
+	at := now()
+	en.ws.DeletedAt = &at
 	st.mu.Unlock()
 	if err := os.RemoveAll(en.root); err != nil {
-		s.log.Warn("remove workspace directory", "workspace", id, "err", err)
+		s.log.Warn("remove workspace directory", "workspace", en.ws.ID, "err", err)
 	}
 	writeEmpty(w, http.StatusNoContent)
 	return nil

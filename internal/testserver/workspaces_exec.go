@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"time"
 )
 
 // envPair is one ["K","V"] element of a workspace exec's env; anything but two strings is a 422.
@@ -43,10 +42,9 @@ func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc 
 		return missingField("cmd")
 	}
 	e := s.exec
-	id := r.PathValue("id")
-	en, ok := e.ws.lookup(id, sc)
-	if !ok {
-		return errNotFound("workspace %s", id)
+	en, err := byPathID(r, sc, "workspace", e.ws.lookup)
+	if err != nil {
+		return err
 	}
 	if !en.lock.TryLock() {
 		return errConflict("another exec is in flight against this workspace")
@@ -79,11 +77,11 @@ func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc 
 		env = append(env, kv[0]+"="+kv[1])
 	}
 	e.ws.mu.Lock()
-	now := time.Now().UTC()
-	en.ws.LastExecAt = &now
+	at := now()
+	en.ws.LastExecAt = &at
 	e.ws.mu.Unlock()
 	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
-	p, err := e.run.start(procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: ws.SourceDir, env: env, timeout: time.Duration(js.timeoutSecs) * time.Second})
+	p, err := e.run.start(procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: ws.SourceDir, env: env, timeout: js.timeout()})
 	if err != nil {
 		e.jails.fail(jid, err.Error())
 		return errInternal(err)
@@ -123,11 +121,11 @@ func (s *Server) handleForkWorkspace(w http.ResponseWriter, r *http.Request, sc 
 		return errBadRequest("fork.count must be 1..=16")
 	}
 	e := s.exec
-	id := r.PathValue("id")
-	en, ok := e.ws.lookup(id, sc)
-	if !ok {
-		return errNotFound("workspace %s", id)
+	en, err := byPathID(r, sc, "workspace", e.ws.lookup)
+	if err != nil {
+		return err
 	}
+	id := en.ws.ID
 	name := "fork-origin:" + id
 	snap, err := e.snapshotOf(en, &name)
 	if err != nil {
