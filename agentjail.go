@@ -39,7 +39,6 @@ type Client struct {
 
 	base  string       // scheme://host[/prefix], no trailing slash
 	shown string       // base with any userinfo password redacted, for printing
-	host  string       // base host, for the redirect guard
 	hc    *http.Client // a copy of the caller's client (or ours) with the redirect guard
 	// The key is only kept inside closures: fmt prints a func as an address, so no
 	// formatting verb can reach it through the Client or a service's back-pointer.
@@ -70,14 +69,23 @@ type clientOptions struct {
 // written "token@tenant:role" on the server side; only the token part is sent.
 func WithAPIKey(key string) Option {
 	return func(o *clientOptions) error {
-		for _, r := range key {
-			if r <= ' ' || r > '~' {
-				return errors.New("agentjail: API key contains whitespace or non-printable characters")
-			}
+		if !printableKey(key) {
+			return errors.New("agentjail: API key contains whitespace or non-printable characters")
 		}
 		o.apiKey = &key
 		return nil
 	}
+}
+
+// printableKey reports whether key is printable ASCII without spaces, as a bearer token
+// in a header must be.
+func printableKey(key string) bool {
+	for _, r := range key {
+		if r <= ' ' || r > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // WithHTTPClient makes the Client send its requests through hc. hc is never modified:
@@ -201,14 +209,14 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	if baseURL == "" {
 		baseURL = os.Getenv("AGENTJAIL_URL")
 	}
-	base, host, err := parseBaseURL(baseURL)
+	base, err := parseBaseURL(baseURL)
 	if err != nil {
 		return nil, err
 	}
 	key := os.Getenv("AGENTJAIL_API_KEY")
 	if o.apiKey != nil {
 		key = *o.apiKey
-	} else if WithAPIKey(key)(&clientOptions{}) != nil {
+	} else if !printableKey(key) {
 		return nil, errors.New("agentjail: $AGENTJAIL_API_KEY contains whitespace or non-printable characters")
 	}
 
@@ -219,7 +227,6 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	c := &Client{
 		base:       base,
 		shown:      redactedURL(base),
-		host:       host,
 		hc:         guardRedirects(o.httpClient, o.headers),
 		apiKey:     func() string { return key },
 		userAgent:  []string{ua},
@@ -245,29 +252,28 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// parseBaseURL validates a control-plane URL and returns it without trailing slashes,
-// plus its host.
-func parseBaseURL(raw string) (base, host string, err error) {
+// parseBaseURL validates a control-plane URL and returns it without trailing slashes.
+func parseBaseURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return "", "", errors.New("agentjail: no base URL: pass one to NewClient or set $AGENTJAIL_URL")
+		return "", errors.New("agentjail: no base URL: pass one to NewClient or set $AGENTJAIL_URL")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", "", fmt.Errorf("agentjail: invalid base URL: %w", err)
+		return "", fmt.Errorf("agentjail: invalid base URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", "", fmt.Errorf("agentjail: base URL must be http or https, got scheme %q", u.Scheme)
+		return "", fmt.Errorf("agentjail: base URL must be http or https, got scheme %q", u.Scheme)
 	}
 	if u.Host == "" {
-		return "", "", errors.New("agentjail: base URL has no host")
+		return "", errors.New("agentjail: base URL has no host")
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return "", "", errors.New("agentjail: base URL must not have a query or fragment")
+		return "", errors.New("agentjail: base URL must not have a query or fragment")
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
-	return u.String(), u.Host, nil
+	return u.String(), nil
 }
 
 // redactedURL returns a parsed base URL with its userinfo password masked.
@@ -364,10 +370,18 @@ func (c *Client) GoString() string { return c.String() }
 // idPath builds prefix + escaped id + suffix. It rejects the IDs that would change the
 // meaning of the path (empty, "." and "..") with ErrInvalidParams before any I/O.
 func idPath(prefix, what, id, suffix string) (string, error) {
-	if id == "" || id == "." || id == ".." {
-		return "", invalidf("%s ID %q is not valid", what, id)
+	if err := checkID(what, id); err != nil {
+		return "", err
 	}
 	return prefix + url.PathEscape(id) + suffix, nil
+}
+
+// checkID refuses an ID that is empty or would change the path it is escaped into.
+func checkID(what, id string) error {
+	if id == "" || id == "." || id == ".." {
+		return invalidf("%s ID %q is not valid", what, id)
+	}
+	return nil
 }
 
 // ctxCheck rejects a nil context before any work is done.
@@ -386,6 +400,7 @@ type call struct {
 	body   any        // JSON request body; POST and PATCH send {} when nil
 	public bool       // no Authorization header (/healthz, /v1/stats)
 	stream bool       // Accept text/event-stream; the 2xx response is handed back unread
+	secret string     // a secret the body carries, kept out of every error like the API key
 }
 
 // contextError reports that the caller's context ended the call: it matches
@@ -394,8 +409,8 @@ func (r call) contextError(err error) error {
 	return fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, err)
 }
 
-// do sends c with the retry policy and decodes a 2xx JSON body into out (out may be nil,
-// and a 204 or empty body leaves it untouched). Every service method goes through here.
+// do sends c with the retry policy and decodes a 2xx JSON body into out (out may be nil:
+// the body is then ignored; otherwise an empty or null body is an error). Every service method goes through here.
 func (c *Client) do(ctx context.Context, r call, out any) error {
 	_, _, err := c.send(ctx, r, out)
 	return err
@@ -454,8 +469,8 @@ func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, int
 				slog.Duration("wait", wait))
 		}
 		if err := sleep(ctx, wait); err != nil {
-			return nil, attempt, fmt.Errorf("agentjail: %s %s: %w (after %d attempts, last error: %s)",
-				r.method, r.path, err, attempt, apiErr.Error())
+			return nil, attempt, fmt.Errorf("%w (after %d attempts, last error: %s)",
+				r.contextError(err), attempt, apiErr.Error())
 		}
 	}
 }
@@ -471,9 +486,6 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 	req, err := http.NewRequestWithContext(ctx, r.method, target, rd)
 	if err != nil {
 		return nil, 0, invalidf("building request: %v", err)
-	}
-	if body != nil {
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	for k, v := range c.headers {
 		req.Header[k] = v[:len(v):len(v)] // full slice: an append elsewhere cannot write into ours
@@ -527,14 +539,10 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 	return nil, resp.StatusCode, nil
 }
 
-// secrets returns what must never appear in an error of r: the API key and, for a
-// credential upload, the upstream secret (a server or proxy may echo either back).
+// secrets returns what must never appear in an error of r: the API key and the secret
+// its body carries, if any (a server or proxy may echo either back).
 func (c *Client) secrets(r call) []string {
-	out := []string{c.apiKey()}
-	if p, ok := r.body.(CredentialPutParams); ok {
-		out = append(out, p.Secret)
-	}
-	return out
+	return []string{c.apiKey(), r.secret}
 }
 
 // Header values shared by every request (never modified).
@@ -594,8 +602,8 @@ func (t *trackingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// decodeBody decodes a 2xx body into out, streaming. An empty body leaves out as is; a body
-// of JSON null is an error.
+// decodeBody decodes a 2xx body into out, streaming. A body that is empty or JSON null is
+// an error: out would keep a zero value that looks real.
 // When out is a *[]byte it receives the raw body (at most maxErrorBody bytes).
 func decodeBody(body io.Reader, out any) error {
 	if out == nil {
@@ -615,13 +623,11 @@ func decodeBody(body io.Reader, out any) error {
 	switch {
 	case tr.err != nil:
 		return &bodyReadError{tr.err}
-	case err == io.EOF:
-		return nil
+	case err == io.EOF, err == nil && tr.first == 'n':
+		// An empty body, or null, would leave out as a zero value that looks real.
+		return errNoValue
 	case err != nil:
 		return err
-	case tr.first == 'n':
-		// The value decoded was null, which would leave out as a zero value that looks real.
-		return errNullBody
 	}
 	// Only JSON whitespace may follow the value, or the body was not one JSON document (two
 	// of them, or a proxy's page appended). The decoder has usually seen the end of the body
@@ -648,8 +654,8 @@ const maxTrailing = 64 << 10
 // errTrailingData reports a 2xx body with more than one JSON value in it.
 var errTrailingData = errors.New("unexpected data after the JSON value")
 
-// errNullBody reports a 2xx body that is JSON null where a value was expected.
-var errNullBody = errors.New("JSON null instead of a value")
+// errNoValue reports a 2xx body that is empty or JSON null where a value was expected.
+var errNoValue = errors.New("no JSON value (an empty body or null)")
 
 // isJSONSpace reports whether b is one of the four whitespace bytes JSON allows.
 func isJSONSpace(b byte) bool {

@@ -3,8 +3,6 @@ package agentjail
 import (
 	"context"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -35,12 +33,9 @@ type AuditService struct{ c *Client }
 // (100); the server caps it at 1000. Operators only see rows of their own live sessions,
 // so a page may be shorter than limit.
 func (s *AuditService) Recent(ctx context.Context, limit int) (*AuditList, error) {
-	if limit < 0 {
-		return nil, invalidf("audit limit %d is negative", limit)
-	}
-	var q url.Values
-	if limit > 0 {
-		q = url.Values{"limit": {strconv.Itoa(limit)}}
+	q, err := pageQuery(limit, 0, "")
+	if err != nil {
+		return nil, err
 	}
 	return doJSON[AuditList](ctx, s.c, call{method: http.MethodGet, path: "/v1/audit", query: q})
 }

@@ -82,7 +82,7 @@ func (s *CredentialsService) List(ctx context.Context) ([]Credential, error) {
 // Put stores or rotates the real key of p.Service. The server answers ErrBadRequest for
 // an empty or blank Secret and for an unknown service.
 func (s *CredentialsService) Put(ctx context.Context, p CredentialPutParams) (*Credential, error) {
-	return doJSON[Credential](ctx, s.c, call{method: http.MethodPost, path: "/v1/credentials", query: s.query(), body: p})
+	return doJSON[Credential](ctx, s.c, call{method: http.MethodPost, path: "/v1/credentials", query: s.query(), body: p, secret: p.Secret})
 }
 
 // Delete removes the key of service. Phantom tokens already issued stay valid but the

@@ -26,7 +26,7 @@ const (
 	CodeTimeout      ErrorCode = "TIMEOUT"      // 408 and 504
 	CodeServerError  ErrorCode = "SERVER_ERROR" // every other 5xx
 	CodeNetwork      ErrorCode = "NETWORK"      // no HTTP response: the connection failed or broke
-	CodeUnknown      ErrorCode = "UNKNOWN"      // anything else, e.g. a 2xx whose body is not one JSON value, or is null
+	CodeUnknown      ErrorCode = "UNKNOWN"      // anything else, e.g. a 2xx whose body is not one JSON value, or is empty or null
 )
 
 // codeForStatus maps an HTTP status to its ErrorCode.
@@ -150,9 +150,7 @@ const scrubMargin = 4 << 10
 // the body before it is cut to maxErrorBody, and from the decoded message (where JSON
 // escapes may have hidden them from the first pass) before it is cut to 1 KiB.
 func newStatusError(status int, header http.Header, body []byte, secrets ...string) *Error {
-	for _, s := range secrets {
-		body = scrub(body, s)
-	}
+	body = []byte(scrubString(string(body), secrets...))
 	if len(body) > maxErrorBody {
 		body = body[:maxErrorBody]
 	}
@@ -201,16 +199,8 @@ const ellipsis = "…"
 // key would mangle every message while protecting nothing.
 const minScrubLen = 8
 
-// scrub replaces every occurrence of secret in b, so that a server or proxy echoing the
-// API key cannot leak it through an error.
-func scrub(b []byte, secret string) []byte {
-	if len(secret) < minScrubLen || !strings.Contains(string(b), secret) {
-		return b
-	}
-	return []byte(strings.ReplaceAll(string(b), secret, "[REDACTED]"))
-}
-
-// scrubString is scrub for every secret in a text.
+// scrubString replaces every occurrence of each secret in s with [REDACTED], so that a
+// server or proxy echoing the API key cannot leak it through an error.
 func scrubString(s string, secrets ...string) string {
 	for _, secret := range secrets {
 		if len(secret) >= minScrubLen && strings.Contains(s, secret) {

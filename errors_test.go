@@ -136,15 +136,18 @@ func TestSuccessBodies(t *testing.T) {
 		name    string
 		reply   http.HandlerFunc
 		wantErr bool
+		status  int // of the error, when wantErr
 	}{
-		{"201 decodes", jsonReply(201, fixtureSession), false},
-		{"204 no body", jsonReply(204, ""), false},
-		{"200 empty body", jsonReply(200, ""), false},
-		{"unknown fields ignored", jsonReply(200, `{"id":"sess_1","future":{"x":[1,2]},"env":{}}`), false},
-		{"truncated json", jsonReply(200, `{"id":"sess_1","env":{`), true},
-		{"wrong type", jsonReply(200, `{"id":42}`), true},
-		{"html", textReply(200, "<html>proxy login</html>"), true},
-		{"array for object", jsonReply(200, `[1,2]`), true},
+		{"201 decodes", jsonReply(201, fixtureSession), false, 0},
+		// No value where one is expected: a zero Session would look real.
+		{"204 no body", jsonReply(204, ""), true, 204},
+		{"200 empty body", jsonReply(200, ""), true, 200},
+		{"200 null", jsonReply(200, "null"), true, 200},
+		{"unknown fields ignored", jsonReply(200, `{"id":"sess_1","future":{"x":[1,2]},"env":{}}`), false, 0},
+		{"truncated json", jsonReply(200, `{"id":"sess_1","env":{`), true, 200},
+		{"wrong type", jsonReply(200, `{"id":42}`), true, 200},
+		{"html", textReply(200, "<html>proxy login</html>"), true, 200},
+		{"array for object", jsonReply(200, `[1,2]`), true, 200},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,7 +157,7 @@ func TestSuccessBodies(t *testing.T) {
 			s, err := c.Sessions.Get(context.Background(), "sess_1")
 			if tc.wantErr {
 				var e *Error
-				if !errors.As(err, &e) || e.Code != CodeUnknown || e.StatusCode != 200 || s != nil {
+				if !errors.As(err, &e) || e.Code != CodeUnknown || e.StatusCode != tc.status || s != nil {
 					t.Fatalf("got %v, %v; want an *Error with CodeUnknown", s, err)
 				}
 				if n := len(srv.requests()); n != 1 {

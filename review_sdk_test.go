@@ -336,9 +336,11 @@ func TestDecodeBodyTrailingDataAnyReader(t *testing.T) {
 		{`{"id":"a"}` + strings.Repeat(" ", 5000) + "]", false},
 	}
 	for name, reader := range readers {
-		var null struct{ ID string }
-		if err := decodeBody(reader(" null "), &null); !errors.Is(err, errNullBody) {
-			t.Errorf("%s: null body gave %v, want errNullBody", name, err)
+		for _, none := range []string{" null ", "", " \r\n"} {
+			var v struct{ ID string }
+			if err := decodeBody(reader(none), &v); !errors.Is(err, errNoValue) {
+				t.Errorf("%s: body %q gave %v, want errNoValue", name, none, err)
+			}
 		}
 		for _, b := range bodies {
 			var out struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"iter"
 	"net/http"
@@ -37,14 +36,8 @@ type RunParams struct {
 }
 
 func (p RunParams) body() (any, error) {
-	mem, err := memoryMB(p.MemoryMB)
+	mem, err := limits(p.MemoryMB, &p.ExecOptions, p.Timeout)
 	if err != nil {
-		return nil, err
-	}
-	if err := durations(p.Timeout); err != nil {
-		return nil, err
-	}
-	if err := p.ExecOptions.validate(); err != nil {
 		return nil, err
 	}
 	return struct {
@@ -91,14 +84,8 @@ func (p ForkParams) body() (any, error) {
 	case len(p.Children) > maxForkChildren:
 		return nil, invalidf("fork takes at most %d children, got %d", maxForkChildren, len(p.Children))
 	}
-	mem, err := memoryMB(p.MemoryMB)
+	mem, err := limits(p.MemoryMB, &p.ExecOptions, p.ForkAfter, p.Timeout)
 	if err != nil {
-		return nil, err
-	}
-	if err := durations(p.ForkAfter, p.Timeout); err != nil {
-		return nil, err
-	}
-	if err := p.ExecOptions.validate(); err != nil {
 		return nil, err
 	}
 	return struct {
@@ -190,12 +177,13 @@ func (s *RunsService) Stream(ctx context.Context, p RunParams) (*RunStream, erro
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	resp, attempts, err := s.c.send(sctx, call{method: http.MethodPost, path: "/v1/runs/stream", body: body, stream: true}, nil)
+	r := call{method: http.MethodPost, path: "/v1/runs/stream", body: body, stream: true}
+	resp, attempts, err := s.c.send(sctx, r, nil)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	return &RunStream{ctx: ctx, cancel: cancel, body: resp.Body, sse: NewSSEReader(resp.Body), attempts: attempts}, nil
+	return &RunStream{ctx: ctx, cancel: cancel, call: r, body: resp.Body, sse: NewSSEReader(resp.Body), attempts: attempts}, nil
 }
 
 // EventType names a RunStream event.
@@ -282,6 +270,7 @@ func (ErrorEvent) Type() EventType { return EventError }
 type RunStream struct {
 	ctx    context.Context // the caller's context, to tell cancellation from Close
 	cancel context.CancelFunc
+	call   call // the request that opened the stream, for error texts
 	body   io.ReadCloser
 	sse    *SSEReader
 
@@ -337,7 +326,7 @@ func (s *RunStream) fail(err error) {
 	case s.closed.Load():
 		// Closed by the caller: not an error.
 	case s.ctx.Err() != nil:
-		s.err = fmt.Errorf("agentjail: run stream: %w", s.ctx.Err())
+		s.err = s.call.contextError(s.ctx.Err())
 	case err == io.EOF:
 		s.err = &Error{Code: CodeNetwork, err: io.ErrUnexpectedEOF,
 			Message: "run stream ended before a completed or error event: " + io.ErrUnexpectedEOF.Error()}
@@ -347,7 +336,7 @@ func (s *RunStream) fail(err error) {
 		if errors.As(err, new(*Error)) {
 			s.err = err
 		} else {
-			s.err = networkError(err, "")
+			s.err = networkError(err)
 		}
 	}
 	var e *Error

@@ -77,14 +77,8 @@ type SessionExecParams struct {
 }
 
 func (p SessionExecParams) body() (any, error) {
-	mem, err := memoryMB(p.MemoryMB)
+	mem, err := limits(p.MemoryMB, &p.ExecOptions, p.Timeout)
 	if err != nil {
-		return nil, err
-	}
-	if err := durations(p.Timeout); err != nil {
-		return nil, err
-	}
-	if err := p.ExecOptions.validate(); err != nil {
 		return nil, err
 	}
 	return struct {

@@ -104,7 +104,9 @@ func (s *SnapshotsService) List(ctx context.Context, p SnapshotListParams) (*Sna
 // loop stops fetching; an error is yielded once.
 func (s *SnapshotsService) All(ctx context.Context, p SnapshotListParams) iter.Seq2[Snapshot, error] {
 	return paginate(ctx, p.Limit, p.Offset, func(ctx context.Context, limit, offset int) ([]Snapshot, int64, error) {
-		page, err := s.List(ctx, SnapshotListParams{WorkspaceID: p.WorkspaceID, Limit: limit, Offset: offset, Query: p.Query})
+		q := p // every filter carries over; only the page moves
+		q.Limit, q.Offset = limit, offset
+		page, err := s.List(ctx, q)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -152,7 +154,7 @@ func (s *SnapshotsService) Delete(ctx context.Context, id string) error {
 // anything, when ParentWorkspaceID is empty, and one matching ErrNotFound when the
 // snapshot does not belong to that parent or the parent was deleted.
 func (s *SnapshotsService) CreateWorkspaceFrom(ctx context.Context, snapshotID string, p CreateWorkspaceFromParams) (*Workspace, error) {
-	if _, err := idPath("", "snapshot", snapshotID, ""); err != nil {
+	if err := checkID("snapshot", snapshotID); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(p.ParentWorkspaceID) == "" {

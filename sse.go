@@ -53,11 +53,9 @@ type SSEReader struct {
 	rerr error // error from src, reported after the bytes before it are used up
 	err  error // sticky result of Next once the stream has ended or failed
 
-	buf  []byte // read buffer; unconsumed bytes are buf[r:w]
-	r, w int
-	// Where the next LF and CR are, so each buffered byte is searched for each at most once:
-	// lfAt is the next LF if lfAt >= r; otherwise buf[r:lfFrom] holds no LF. Likewise for CR.
-	lfAt, lfFrom, crAt, crFrom int
+	buf    []byte // read buffer; unconsumed bytes are buf[r:w]
+	r, w   int
+	lf, cr byteMark // where the next LF and CR are
 
 	skipLF     bool   // the last line ended in CR: an LF that comes next belongs to it
 	bomChecked bool   // the first line has been seen (a BOM can only start the stream)
@@ -79,7 +77,7 @@ type SSEReader struct {
 // the stream's declared charset; the reader buffers its input, so it should be the only reader
 // of r.
 func NewSSEReader(r io.Reader) *SSEReader {
-	return &SSEReader{src: r, buf: make([]byte, readBufferSize), lfAt: -1, crAt: -1}
+	return &SSEReader{src: r, buf: make([]byte, readBufferSize), lf: byteMark{at: -1}, cr: byteMark{at: -1}}
 }
 
 // Next returns the next event of the stream. Comments, unknown fields and blocks without data
@@ -100,18 +98,6 @@ func (s *SSEReader) Next() (SSEEvent, error) {
 			break
 		}
 		if len(line) > 0 {
-			// Fast path for the common line: the block's first data line, valid UTF-8.
-			if len(line) > 4 && line[4] == ':' && string(line[:4]) == "data" &&
-				!s.hasPending && len(s.data) == 0 && !s.inLong {
-				value := line[5:]
-				if len(value) > 0 && value[0] == ' ' {
-					value = value[1:]
-				}
-				if validUTF8(value) {
-					s.pending, s.hasPending = value, true
-					continue
-				}
-			}
 			s.err = s.field(line)
 			continue
 		}
@@ -177,7 +163,7 @@ func (s *SSEReader) nextFrame() (typ string, value []byte, ok bool) {
 	end := s.w - len(rest) + 6 + j + 2
 	// No CR anywhere in the frame: either the next CR is after it, or the search for CR has
 	// already covered it.
-	if !(s.crAt >= end || (s.crAt < s.r && s.crFrom >= end)) || !validUTF8(value) {
+	if !s.cr.noneIn(s.r, end) || !validUTF8(value) {
 		return "", nil, false
 	}
 	s.r = end
@@ -209,9 +195,11 @@ func validUTF8(b []byte) bool {
 	return high&0x8080808080808080 == 0 || utf8.Valid(b)
 }
 
-// Retry returns the reconnection time most recently set by a valid "retry" field, and whether
-// the stream has sent one. Values too large for a time.Duration are capped at its maximum.
-func (s *SSEReader) Retry() (time.Duration, bool) {
+// reconnectTime returns the reconnection time most recently set by a valid "retry" field,
+// and whether the stream has sent one. Values too large for a time.Duration are capped at
+// its maximum. The spec's reconnection logic is not the reader's job; the tests hold the
+// parsing to the spec through this.
+func (s *SSEReader) reconnectTime() (time.Duration, bool) {
 	return s.retry, s.hasRetry
 }
 
@@ -393,35 +381,39 @@ func (s *SSEReader) readLine() ([]byte, error) {
 
 // lineEnd returns the index in buf of the first CR or LF in buf[r:w], or -1 if there is none.
 func (s *SSEReader) lineEnd() int {
-	lf := s.lfAt
-	if lf < s.r && s.r < s.w && s.buf[s.r] == '\n' {
-		lf, s.lfAt = s.r, s.r // a blank line, the end of most events
+	if s.lf.at < s.r && s.r < s.w && s.buf[s.r] == '\n' {
+		s.lf.at = s.r // a blank line, the end of most events
 	}
-	if lf < s.r {
-		from := max(s.r, s.lfFrom)
-		lf, s.lfFrom = -1, s.w
-		if from < s.w {
-			if k := bytes.IndexByte(s.buf[from:s.w], '\n'); k >= 0 {
-				lf, s.lfFrom = from+k, from+k
-			}
-		}
-		s.lfAt = lf
-	}
-	cr := s.crAt
-	if cr < s.r {
-		from := max(s.r, s.crFrom)
-		cr, s.crFrom = -1, s.w
-		if from < s.w {
-			if k := bytes.IndexByte(s.buf[from:s.w], '\r'); k >= 0 {
-				cr, s.crFrom = from+k, from+k
-			}
-		}
-		s.crAt = cr
-	}
+	lf := s.lf.next(s.buf, s.r, s.w, '\n')
+	cr := s.cr.next(s.buf, s.r, s.w, '\r')
 	if lf < 0 || (cr >= 0 && cr < lf) {
 		return cr
 	}
 	return lf
+}
+
+// byteMark remembers where the next occurrence of one byte is in the read buffer, so that
+// each buffered byte is searched for it at most once: at is that occurrence if at >= r;
+// otherwise buf[r:from] holds none.
+type byteMark struct{ at, from int }
+
+// next returns the index of the first c in buf[r:w], or -1 if there is none.
+func (m *byteMark) next(buf []byte, r, w int, c byte) int {
+	if m.at < r {
+		from := max(r, m.from)
+		m.at, m.from = -1, w
+		if from < w {
+			if k := bytes.IndexByte(buf[from:w], c); k >= 0 {
+				m.at, m.from = from+k, from+k
+			}
+		}
+	}
+	return m.at
+}
+
+// noneIn reports whether buf[r:end] is already known to hold no occurrence.
+func (m *byteMark) noneIn(r, end int) bool {
+	return m.at >= end || (m.at < r && m.from >= end)
 }
 
 // fill makes room in buf and reads into it once, recording the source's error in rerr. It is
@@ -439,7 +431,7 @@ func (s *SSEReader) fill() error {
 		s.r, s.w = 0, 0
 	}
 	// Everything buffered has been searched and holds no CR or LF.
-	s.lfAt, s.lfFrom, s.crAt, s.crFrom = -1, s.w, -1, s.w
+	s.lf, s.cr = byteMark{-1, s.w}, byteMark{-1, s.w}
 	for range 100 {
 		n, err := s.src.Read(s.buf[s.w:])
 		if n < 0 || n > len(s.buf)-s.w {

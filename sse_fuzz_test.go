@@ -54,8 +54,8 @@ func FuzzSSEReader(f *testing.F) {
 			if !reflect.DeepEqual(got, whole) {
 				t.Fatalf("%s: events differ from whole input\n got %s\nwant %s", name, sseDescribe(got), sseDescribe(whole))
 			}
-			if d, ok := r.Retry(); d != wantRetry || ok != wantHasRetry {
-				t.Fatalf("%s: Retry() = %v, %v; whole input gave %v, %v", name, d, ok, wantRetry, wantHasRetry)
+			if d, ok := r.reconnectTime(); d != wantRetry || ok != wantHasRetry {
+				t.Fatalf("%s: reconnectTime() = %v, %v; whole input gave %v, %v", name, d, ok, wantRetry, wantHasRetry)
 			}
 		}
 
@@ -64,7 +64,7 @@ func FuzzSSEReader(f *testing.F) {
 			t.Fatalf("events differ from the reference\n got %s\nwant %s", sseDescribe(whole), sseDescribe(ref))
 		}
 		if refRetry != wantRetry || refHasRetry != wantHasRetry {
-			t.Fatalf("Retry() = %v, %v; reference gives %v, %v", wantRetry, wantHasRetry, refRetry, refHasRetry)
+			t.Fatalf("reconnectTime() = %v, %v; reference gives %v, %v", wantRetry, wantHasRetry, refRetry, refHasRetry)
 		}
 
 		runes, size := 0, 0
@@ -87,7 +87,7 @@ func FuzzSSEReader(f *testing.F) {
 func sseRetryOf(r *SSEReader) (time.Duration, bool) {
 	for {
 		if _, err := r.Next(); err != nil {
-			return r.Retry()
+			return r.reconnectTime()
 		}
 	}
 }

@@ -19,7 +19,7 @@ type sseCase struct {
 	input  string
 	chunks []int      // read sizes, cycled; nil runs only the standard read patterns
 	want   []SSEEvent // events in order, after which Next returns io.EOF
-	retry  string     // expected Retry() as a time.ParseDuration string; "" means none set
+	retry  string     // expected reconnectTime() as a time.ParseDuration string; "" means none set
 }
 
 func sseMsg(data string) SSEEvent               { return SSEEvent{Type: "message", Data: data} }
@@ -330,8 +330,8 @@ func TestSSEReaderConformance(t *testing.T) {
 				if !reflect.DeepEqual(got, c.want) {
 					t.Errorf("%s: events\n got %s\nwant %s", m.name, sseDescribe(got), sseDescribe(c.want))
 				}
-				if d, ok := r.Retry(); ok != (c.retry != "") || d != wantRetry {
-					t.Errorf("%s: Retry() = %v, %v; want %v, %v", m.name, d, ok, wantRetry, c.retry != "")
+				if d, ok := r.reconnectTime(); ok != (c.retry != "") || d != wantRetry {
+					t.Errorf("%s: reconnectTime() = %v, %v; want %v, %v", m.name, d, ok, wantRetry, c.retry != "")
 				}
 			}
 		})

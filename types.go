@@ -177,6 +177,24 @@ func durations(ds ...time.Duration) error {
 	return nil
 }
 
+// limits validates what every exec-type body carries: the memory limit, durations (none
+// negative) and, when given, the exec options. It returns the memory_mb to send.
+func limits(mb int, opts *ExecOptions, ds ...time.Duration) (*int64, error) {
+	mem, err := memoryMB(mb)
+	if err != nil {
+		return nil, err
+	}
+	if err := durations(ds...); err != nil {
+		return nil, err
+	}
+	if opts != nil {
+		if err := opts.validate(); err != nil {
+			return nil, err
+		}
+	}
+	return mem, nil
+}
+
 // memoryMB converts a MemoryMB param for the wire: 0 is left out, MemoryUnlimited
 // becomes 0 (no limit), other negative values are invalid.
 func memoryMB(mb int) (*int64, error) {
@@ -196,7 +214,7 @@ func memoryMB(mb int) (*int64, error) {
 // pageQuery renders limit/offset/q list parameters, leaving out the ones not set.
 func pageQuery(limit, offset int, q string) (url.Values, error) {
 	if limit < 0 || offset < 0 {
-		return nil, invalidf("Limit and Offset must not be negative")
+		return nil, invalidf("limit %d and offset %d must not be negative", limit, offset)
 	}
 	v := url.Values{}
 	if limit > 0 {
@@ -241,7 +259,7 @@ func paginate[T any](ctx context.Context, limit, offset int,
 				}
 			}
 			offset += len(rows)
-			if len(rows) == 0 || len(rows) < want || int64(offset) >= total {
+			if len(rows) < want || int64(offset) >= total {
 				return
 			}
 		}

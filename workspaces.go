@@ -79,14 +79,8 @@ type WorkspaceCreateParams struct {
 }
 
 func (p WorkspaceCreateParams) body() (any, error) {
-	mem, err := memoryMB(p.MemoryMB)
+	mem, err := limits(p.MemoryMB, &p.ExecOptions, p.Timeout, p.IdleTimeout)
 	if err != nil {
-		return nil, err
-	}
-	if err := durations(p.Timeout, p.IdleTimeout); err != nil {
-		return nil, err
-	}
-	if err := p.ExecOptions.validate(); err != nil {
 		return nil, err
 	}
 	return struct {
@@ -133,11 +127,8 @@ type WorkspaceExecParams struct {
 }
 
 func (p WorkspaceExecParams) body() (any, error) {
-	mem, err := memoryMB(p.MemoryMB)
+	mem, err := limits(p.MemoryMB, nil, p.Timeout)
 	if err != nil {
-		return nil, err
-	}
-	if err := durations(p.Timeout); err != nil {
 		return nil, err
 	}
 	var env [][2]string
@@ -197,7 +188,9 @@ func (s *WorkspacesService) List(ctx context.Context, p WorkspaceListParams) (*W
 // p.Offset. Breaking out of the loop stops fetching; an error is yielded once.
 func (s *WorkspacesService) All(ctx context.Context, p WorkspaceListParams) iter.Seq2[Workspace, error] {
 	return paginate(ctx, p.Limit, p.Offset, func(ctx context.Context, limit, offset int) ([]Workspace, int64, error) {
-		page, err := s.List(ctx, WorkspaceListParams{Limit: limit, Offset: offset, Query: p.Query})
+		q := p // every filter carries over; only the page moves
+		q.Limit, q.Offset = limit, offset
+		page, err := s.List(ctx, q)
 		if err != nil {
 			return nil, 0, err
 		}
