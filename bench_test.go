@@ -109,39 +109,16 @@ func TestSessionsGetAllocBudget(t *testing.T) {
 	}
 }
 
-// eventBody generates a run stream of n stdout events and a completed event, without
+// streamFrame is the output event of the benchmark streams: a typical indented log line.
+const streamFrame = "event: stdout\ndata:     at handler (/srv/app/lib/worker.js:128:17) processing item 42\n\n"
+
+// newEventBody generates a run stream of n stdout events and a completed event, without
 // holding it in memory.
-type eventBody struct {
-	left  int
-	frame []byte
-	pos   int
-	tail  *strings.Reader
+func newEventBody(n int) io.ReadCloser {
+	return io.NopCloser(io.MultiReader(
+		&sseCycleReader{tmpl: []byte(streamFrame), left: int64(n) * int64(len(streamFrame))},
+		strings.NewReader("event: completed\ndata: {\"exit_code\":0,\"duration_ms\":5}\n\n")))
 }
-
-func newEventBody(n int) *eventBody {
-	return &eventBody{left: n,
-		frame: []byte("event: stdout\ndata:     at handler (/srv/app/lib/worker.js:128:17) processing item 42\n\n"),
-		tail:  strings.NewReader("event: completed\ndata: {\"exit_code\":0,\"duration_ms\":5}\n\n")}
-}
-
-func (e *eventBody) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) && e.left > 0 {
-		c := copy(p[n:], e.frame[e.pos:])
-		n += c
-		e.pos += c
-		if e.pos == len(e.frame) {
-			e.pos = 0
-			e.left--
-		}
-	}
-	if n == 0 {
-		return e.tail.Read(p)
-	}
-	return n, nil
-}
-
-func (e *eventBody) Close() error { return nil }
 
 // streamTransport answers every request with a run stream of n events, in memory.
 type streamTransport struct{ n int }
@@ -165,7 +142,7 @@ func streamClient(tb testing.TB, events int) *Client {
 func BenchmarkRunStream(b *testing.B) {
 	const events = 10000
 	c := streamClient(b, events)
-	b.SetBytes(int64(events * len(newEventBody(0).frame)))
+	b.SetBytes(int64(events * len(streamFrame)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		s, err := c.Runs.Stream(context.Background(), RunParams{Code: "x"})
@@ -211,7 +188,7 @@ func TestRunStreamAllocs(t *testing.T) {
 // live heap is sampled after a forced collection every million events, so garbage the
 // collector has simply not reached yet is not counted.
 func TestStreamGiBFlatMemory(t *testing.T) {
-	frame := len(newEventBody(0).frame)
+	frame := len(streamFrame)
 	total := 1 << 30
 	if raceEnabled || testing.Short() {
 		total = 64 << 20

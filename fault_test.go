@@ -136,42 +136,37 @@ func faultClosing(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// faultDrop closes the connection after reading the request, before any response byte.
-func faultDrop(w http.ResponseWriter, _ *http.Request) {
-	conn, _, err := w.(http.Hijacker).Hijack()
-	if err != nil {
-		panic(err)
+// faultRaw answers with raw, whatever it is, in place of an HTTP response, and closes the
+// connection.
+func faultRaw(raw string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		defer conn.Close()
+		_, _ = buf.WriteString(raw)
+		_ = buf.Flush()
 	}
-	conn.Close()
 }
+
+// faultDrop closes the connection after reading the request, before any response byte.
+var faultDrop = faultRaw("")
+
+// faultGarbage answers with bytes that are not an HTTP response, then closes.
+var faultGarbage = faultRaw("SSH-2.0-OpenSSH_9.6\r\n\x00\x01garbage\r\n\r\n")
 
 // faultCut writes a response that announces declared bytes of body, sends only partial, and
 // closes the connection.
 func faultCut(code, declared int, partial string) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		conn, buf, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			panic(err)
-		}
-		defer conn.Close()
-		fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-			code, http.StatusText(code), declared, partial)
-		_ = buf.Flush()
-	}
+	return faultRaw(fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		code, http.StatusText(code), declared, partial))
 }
 
-// faultCutChunked is cut for a chunked body: the terminating chunk never comes.
+// faultCutChunked is faultCut for a chunked body: the terminating chunk never comes.
 func faultCutChunked(partial string) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		conn, buf, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			panic(err)
-		}
-		defer conn.Close()
-		fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n",
-			len(partial), partial)
-		_ = buf.Flush()
-	}
+	return faultRaw(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n",
+		len(partial), partial))
 }
 
 func faultOK(body string) http.HandlerFunc {
@@ -321,17 +316,6 @@ func faultReset(w http.ResponseWriter, _ *http.Request) {
 		_ = tcp.SetLinger(0)
 	}
 	conn.Close()
-}
-
-// faultGarbage answers with bytes that are not an HTTP response, then closes.
-func faultGarbage(w http.ResponseWriter, _ *http.Request) {
-	conn, buf, err := w.(http.Hijacker).Hijack()
-	if err != nil {
-		panic(err)
-	}
-	defer conn.Close()
-	_, _ = buf.WriteString("SSH-2.0-OpenSSH_9.6\r\n\x00\x01garbage\r\n\r\n")
-	_ = buf.Flush()
 }
 
 // TestFaultNeverConnected: a refused connection or a failed lookup proves the server did
