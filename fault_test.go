@@ -10,11 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,66 +52,6 @@ func faultMethods() []faultMethod {
 			return err
 		}},
 	}
-}
-
-// faultRequest is what a fault server read of one request.
-type faultRequest struct {
-	at     time.Time
-	method string
-	path   string
-	header http.Header
-	body   []byte
-}
-
-// faultServer answers the n-th request (from 0) with script[n], repeating the last
-// entry, after reading the whole request. It records every request and counts the
-// connections it accepted.
-type faultServer struct {
-	*httptest.Server
-	conns atomic.Int32 // connections accepted (http.StateNew)
-	mu    sync.Mutex
-	reqs  []faultRequest
-}
-
-func newFaultServer(t *testing.T, script ...http.HandlerFunc) *faultServer {
-	t.Helper()
-	return startFaultServer(t, false, script...)
-}
-
-func startFaultServer(t *testing.T, useTLS bool, script ...http.HandlerFunc) *faultServer {
-	t.Helper()
-	fs := &faultServer{}
-	fs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		fs.mu.Lock()
-		n := len(fs.reqs)
-		fs.reqs = append(fs.reqs, faultRequest{time.Now(), r.Method, r.URL.EscapedPath(), r.Header.Clone(), body})
-		fs.mu.Unlock()
-		r.Body = io.NopCloser(bytes.NewReader(body)) // the script may read it again
-		script[min(n, len(script)-1)](w, r)
-	}))
-	fs.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			fs.conns.Add(1)
-		}
-	}
-	fs.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS handshake failures are expected
-	// A handler stuck writing to a body the client abandoned gives up, so that a leak
-	// is reported by the test instead of hanging srv.Close.
-	fs.Config.WriteTimeout = 5 * time.Second
-	if useTLS {
-		fs.StartTLS()
-	} else {
-		fs.Start()
-	}
-	t.Cleanup(fs.Close)
-	return fs
-}
-
-func (fs *faultServer) requests() []faultRequest {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	return append([]faultRequest(nil), fs.reqs...)
 }
 
 // faultStatus answers code with a JSON error body and, if set, a Retry-After header.
@@ -231,7 +169,7 @@ func TestFaultRetryAfter(t *testing.T) {
 			for _, m := range faultMethods() {
 				t.Run(fmt.Sprintf("%s_%d_%s", m.name, st.code, h.name), func(t *testing.T) {
 					t.Parallel()
-					srv := newFaultServer(t, func(w http.ResponseWriter, r *http.Request) { faultStatus(st.code, h.value())(w, r) })
+					srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) { faultStatus(st.code, h.value())(w, r) })
 					c := testClient(t, srv.URL)
 					c.retryCap = retryCap
 					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -247,7 +185,7 @@ func TestFaultRetryAfter(t *testing.T) {
 						t.Fatalf("status %d, Attempts %d, %d requests; want %d attempts", e.StatusCode, e.Attempts, len(reqs), want)
 					}
 					for i := 1; i < len(reqs); i++ {
-						gap := reqs[i].at.Sub(reqs[i-1].at)
+						gap := reqs[i].At.Sub(reqs[i-1].At)
 						if h.honour && gap < retryCap {
 							t.Errorf("wait before attempt %d was %v, want the Retry-After clamped to %v", i+1, gap, retryCap)
 						}
@@ -274,7 +212,7 @@ func TestFaultConnectionDropped(t *testing.T) {
 		for _, f := range faults {
 			t.Run(m.name+"_"+f.name+"_always", func(t *testing.T) {
 				t.Parallel()
-				srv := newFaultServer(t, f.h)
+				srv := newRecorder(t, f.h)
 				e := faultAsError(t, m.call(context.Background(), testClient(t, srv.URL)))
 				want := 1
 				if m.idempotent {
@@ -289,7 +227,7 @@ func TestFaultConnectionDropped(t *testing.T) {
 			})
 			t.Run(m.name+"_"+f.name+"_then_ok", func(t *testing.T) {
 				t.Parallel()
-				srv := newFaultServer(t, f.h, faultOK(m.ok))
+				srv := newRecorder(t, f.h, faultOK(m.ok))
 				err := m.call(context.Background(), testClient(t, srv.URL))
 				n := len(srv.requests())
 				if m.idempotent {
@@ -379,7 +317,7 @@ func TestFaultBodyCutShort(t *testing.T) {
 		} {
 			t.Run(m.name+"_"+tc.name, func(t *testing.T) {
 				t.Parallel()
-				srv := newFaultServer(t, tc.h)
+				srv := newRecorder(t, tc.h)
 				e := faultAsError(t, m.call(context.Background(), testClient(t, srv.URL)))
 				want := 1
 				if m.idempotent {
@@ -396,7 +334,7 @@ func TestFaultBodyCutShort(t *testing.T) {
 	}
 	t.Run("GET_cut_then_ok", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, faultCut(200, 500, `{"id":"se`), faultOK(fixtureSession))
+		srv := newRecorder(t, faultCut(200, 500, `{"id":"se`), faultOK(fixtureSession))
 		s, err := testClient(t, srv.URL).Sessions.Get(context.Background(), "sess_1")
 		if err != nil || s.ID != "sess_abc" || len(srv.requests()) != 2 {
 			t.Fatalf("got %v, %v after %d requests", s, err, len(srv.requests()))
@@ -410,7 +348,7 @@ func TestFaultBodyCutShort(t *testing.T) {
 	}{{"GET_503_body_cut", 503, 3}, {"GET_500_body_cut", 500, 1}, {"GET_404_body_cut", 404, 1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newFaultServer(t, faultCut(tc.code, 4096, `{"error":"half`))
+			srv := newRecorder(t, faultCut(tc.code, 4096, `{"error":"half`))
 			_, err := testClient(t, srv.URL).Sessions.Get(context.Background(), "sess_1")
 			e := faultAsError(t, err)
 			if e.StatusCode != tc.code || e.Attempts != tc.tries || string(e.Body) != `{"error":"half` {
@@ -427,7 +365,7 @@ func TestFaultBodiesReplayed(t *testing.T) {
 	for _, m := range faultMethods() {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newFaultServer(t, faultStatus(503, ""), faultStatus(429, ""), faultOK(m.ok))
+			srv := newRecorder(t, faultStatus(503, ""), faultStatus(429, ""), faultOK(m.ok))
 			if err := m.call(context.Background(), testClient(t, srv.URL)); err != nil {
 				t.Fatal(err)
 			}
@@ -436,30 +374,30 @@ func TestFaultBodiesReplayed(t *testing.T) {
 				t.Fatalf("%d requests", len(reqs))
 			}
 			for i, r := range reqs {
-				if r.method != m.name {
-					t.Fatalf("attempt %d: method %s", i+1, r.method)
+				if r.Method != m.name {
+					t.Fatalf("attempt %d: method %s", i+1, r.Method)
 				}
-				if !bytes.Equal(r.body, reqs[0].body) {
-					t.Fatalf("attempt %d body %q differs from %q", i+1, r.body, reqs[0].body)
+				if !bytes.Equal(r.Body, reqs[0].Body) {
+					t.Fatalf("attempt %d body %q differs from %q", i+1, r.Body, reqs[0].Body)
 				}
 				for _, h := range []string{"Authorization", "Content-Type", "Content-Length", "User-Agent", "Accept"} {
-					if got, want := r.header.Get(h), reqs[0].header.Get(h); got != want {
+					if got, want := r.Header.Get(h), reqs[0].Header.Get(h); got != want {
 						t.Fatalf("attempt %d %s = %q, first attempt %q", i+1, h, got, want)
 					}
 				}
 			}
 			switch m.name {
 			case "POST":
-				if want := `{"cmd":"echo","args":["<héllo & ✓>","\u2028"]}`; string(reqs[0].body) != want {
-					t.Fatalf("body = %s, want %s", reqs[0].body, want)
+				if want := `{"cmd":"echo","args":["<héllo & ✓>","\u2028"]}`; string(reqs[0].Body) != want {
+					t.Fatalf("body = %s, want %s", reqs[0].Body, want)
 				}
 			case "PATCH":
-				if want := `{"label":"ci <&>"}`; string(reqs[0].body) != want {
-					t.Fatalf("body = %s, want %s", reqs[0].body, want)
+				if want := `{"label":"ci <&>"}`; string(reqs[0].Body) != want {
+					t.Fatalf("body = %s, want %s", reqs[0].Body, want)
 				}
 			default:
-				if len(reqs[0].body) != 0 {
-					t.Fatalf("%s sent a body %q", m.name, reqs[0].body)
+				if len(reqs[0].Body) != 0 {
+					t.Fatalf("%s sent a body %q", m.name, reqs[0].Body)
 				}
 			}
 		})
@@ -488,7 +426,7 @@ func TestFaultConnectionReuse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var n atomic.Int32
-			srv := newFaultServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 				tc.script[int(n.Add(1)-1)%len(tc.script)](w, r)
 			})
 			c := testClient(t, srv.URL)
@@ -548,23 +486,23 @@ func faultMemResponse(code int, header http.Header, body string) *http.Response 
 func TestFaultRedirectsKeepKeyHome(t *testing.T) {
 	t.Parallel()
 	const key = "sk-redirect-key-0123456789"
-	scan := func(t *testing.T, r faultRequest) {
+	scan := func(t *testing.T, r recordedRequest) {
 		t.Helper()
-		for k, vs := range r.header {
+		for k, vs := range r.Header {
 			for _, v := range vs {
 				if strings.Contains(v, key) {
 					t.Fatalf("the other host received the key in %s", k)
 				}
 			}
 		}
-		if bytes.Contains(r.body, []byte(key)) {
+		if bytes.Contains(r.Body, []byte(key)) {
 			t.Fatal("the other host received the key in the body")
 		}
 	}
 
 	t.Run("same_host_keeps_key", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, func(w http.ResponseWriter, r *http.Request) {
+		srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/v1/sessions/sess_2", http.StatusFound)
 		}, faultOK(fixtureSession))
 		c := testClient(t, srv.URL, WithAPIKey(key))
@@ -572,7 +510,7 @@ func TestFaultRedirectsKeepKeyHome(t *testing.T) {
 			t.Fatal(err)
 		}
 		reqs := srv.requests()
-		if len(reqs) != 2 || reqs[1].path != "/v1/sessions/sess_2" || reqs[1].header.Get("Authorization") != "Bearer "+key {
+		if len(reqs) != 2 || reqs[1].Path != "/v1/sessions/sess_2" || reqs[1].Header.Get("Authorization") != "Bearer "+key {
 			t.Fatalf("redirect on the same host lost the key: %d requests", len(reqs))
 		}
 	})
@@ -596,10 +534,10 @@ func TestFaultRedirectsKeepKeyHome(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			other := newFaultServer(t, faultOK(`{"id":"s"}`))
+			other := newRecorder(t, faultOK(`{"id":"s"}`))
 			_, port, _ := net.SplitHostPort(strings.TrimPrefix(other.URL, "http://"))
 			target := "http://" + net.JoinHostPort(tc.hostname, port)
-			srv := newFaultServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, target+r.URL.Path, tc.code)
 			})
 			c := testClient(t, srv.URL, WithAPIKey(key))
@@ -610,12 +548,12 @@ func TestFaultRedirectsKeepKeyHome(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("the other server saw %d requests", len(got))
 			}
-			if _, ok := got[0].header["Authorization"]; ok {
+			if _, ok := got[0].Header["Authorization"]; ok {
 				t.Fatal("Authorization crossed to another host")
 			}
 			scan(t, got[0])
-			if tc.code >= 307 && string(got[0].body) != `{"cmd":"id"}` {
-				t.Fatalf("the redirected POST lost its body: %q", got[0].body)
+			if tc.code >= 307 && string(got[0].Body) != `{"cmd":"id"}` {
+				t.Fatalf("the redirected POST lost its body: %q", got[0].Body)
 			}
 		})
 	}
@@ -655,7 +593,7 @@ func TestFaultRedirectsKeepKeyHome(t *testing.T) {
 
 	t.Run("redirect_loop_not_retried", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, func(w http.ResponseWriter, r *http.Request) {
+		srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, r.URL.Path, http.StatusFound)
 		})
 		_, err := testClient(t, srv.URL).Sessions.Get(context.Background(), "sess_1")
@@ -666,7 +604,7 @@ func TestFaultRedirectsKeepKeyHome(t *testing.T) {
 	})
 	t.Run("redirect_to_other_scheme_not_retried", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, func(w http.ResponseWriter, r *http.Request) {
+		srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "ftp://127.0.0.1/x", http.StatusFound)
 		})
 		_, err := testClient(t, srv.URL).Sessions.Get(context.Background(), "sess_1")
@@ -714,7 +652,7 @@ func TestFaultHugeErrorBody(t *testing.T) {
 	}{{"400", 400, 1}, {"503_retried", 503, 3}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newFaultServer(t, huge(tc.code))
+			srv := newRecorder(t, huge(tc.code))
 			var read atomic.Int64
 			tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 				conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
@@ -751,7 +689,7 @@ func TestFaultCancellation(t *testing.T) {
 	t.Parallel()
 	t.Run("already_cancelled", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, faultOK(fixtureSession))
+		srv := newRecorder(t, faultOK(fixtureSession))
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := testClient(t, srv.URL).Sessions.Get(ctx, "sess_1")
@@ -761,7 +699,7 @@ func TestFaultCancellation(t *testing.T) {
 	})
 	t.Run("deadline_already_passed", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, faultOK(fixtureSession))
+		srv := newRecorder(t, faultOK(fixtureSession))
 		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 		defer cancel()
 		_, err := testClient(t, srv.URL).Sessions.Get(ctx, "sess_1")
@@ -807,7 +745,7 @@ func TestFaultCancellation(t *testing.T) {
 	for _, m := range faultMethods() {
 		t.Run("backoff_"+m.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newFaultServer(t, faultStatus(503, "5"))
+			srv := newRecorder(t, faultStatus(503, "5"))
 			retrying := make(chan struct{}, 1)
 			c := testClient(t, srv.URL, WithLogger(slog.New(faultSignalHandler{slog.LevelWarn, retrying})))
 			c.retryCap = 10 * time.Second
@@ -838,7 +776,7 @@ func TestFaultCancellation(t *testing.T) {
 		d := d * time.Millisecond
 		t.Run("deadline_"+d.String(), func(t *testing.T) {
 			t.Parallel()
-			srv := newFaultServer(t, faultStatus(503, ""))
+			srv := newRecorder(t, faultStatus(503, ""))
 			tr := &http.Transport{}
 			t.Cleanup(tr.CloseIdleConnections)
 			var mu sync.Mutex
@@ -882,7 +820,7 @@ func TestFaultCancellation(t *testing.T) {
 	}
 	t.Run("deadline_before_retry_after", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, faultStatus(429, "2"))
+		srv := newRecorder(t, faultStatus(429, "2"))
 		c := testClient(t, srv.URL)
 		c.retryCap = 10 * time.Second
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
@@ -984,7 +922,7 @@ func TestFaultExhaustion(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newFaultServer(t, tc.script...)
+			srv := newRecorder(t, tc.script...)
 			_, err := testClient(t, srv.URL).Sessions.Get(context.Background(), "sess_1")
 			e := faultAsError(t, err)
 			if n := len(srv.requests()); e.Attempts != n {
@@ -1023,7 +961,7 @@ func TestFaultTLS(t *testing.T) {
 	for _, m := range faultMethods() {
 		t.Run("untrusted_"+m.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startFaultServer(t, true, faultOK(m.ok))
+			srv := startRecorder(t, true, faultOK(m.ok))
 			e := faultAsError(t, m.call(context.Background(), testClient(t, srv.URL)))
 			var unknown x509.UnknownAuthorityError
 			var verify *tls.CertificateVerificationError
@@ -1037,7 +975,7 @@ func TestFaultTLS(t *testing.T) {
 	}
 	t.Run("wrong_hostname", func(t *testing.T) {
 		t.Parallel()
-		srv := startFaultServer(t, true, faultOK(fixtureSession))
+		srv := startRecorder(t, true, faultOK(fixtureSession))
 		_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "https://"))
 		// The test certificate names example.com, 127.0.0.1 and ::1, not localhost.
 		c := testClient(t, "https://localhost:"+port, WithHTTPClient(srv.Client()))
@@ -1050,7 +988,7 @@ func TestFaultTLS(t *testing.T) {
 	})
 	t.Run("https_client_plain_server", func(t *testing.T) {
 		t.Parallel()
-		srv := newFaultServer(t, faultOK(fixtureSession))
+		srv := newRecorder(t, faultOK(fixtureSession))
 		c := testClient(t, strings.Replace(srv.URL, "http://", "https://", 1))
 		_, err := c.Sessions.Get(context.Background(), "sess_1")
 		e := faultAsError(t, err)
@@ -1060,7 +998,7 @@ func TestFaultTLS(t *testing.T) {
 	})
 	t.Run("trusted_works", func(t *testing.T) {
 		t.Parallel()
-		srv := startFaultServer(t, true, faultOK(fixtureSession))
+		srv := startRecorder(t, true, faultOK(fixtureSession))
 		c := testClient(t, srv.URL, WithHTTPClient(srv.Client()))
 		if _, err := c.Sessions.Get(context.Background(), "sess_1"); err != nil {
 			t.Fatal(err)
@@ -1073,7 +1011,7 @@ func TestFaultTLS(t *testing.T) {
 // concurrent request shares (run under -race).
 func TestFaultHeaderValuesNotShared(t *testing.T) {
 	t.Parallel()
-	srv := newFaultServer(t, faultOK(fixtureSession))
+	srv := newRecorder(t, faultOK(fixtureSession))
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	appender := faultRoundTrip(func(r *http.Request) (*http.Response, error) {
@@ -1100,7 +1038,7 @@ func TestFaultHeaderValuesNotShared(t *testing.T) {
 		t.Fatalf("the client's header values changed: %q", got)
 	}
 	for _, r := range srv.requests() {
-		if got := r.header.Values("X-Multi"); strings.Join(got, ",") != "a,b,c,added-by-transport" {
+		if got := r.Header.Values("X-Multi"); strings.Join(got, ",") != "a,b,c,added-by-transport" {
 			t.Fatalf("X-Multi = %q", got)
 		}
 	}
@@ -1115,7 +1053,7 @@ func (f faultRoundTrip) RoundTrip(r *http.Request) (*http.Response, error) { ret
 func TestFaultErrorIsOneLine(t *testing.T) {
 	t.Parallel()
 	page := "<html>\r\n<body>\n\tBad gateway\x1b[31m\n</body>\n</html>\n"
-	srv := newFaultServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(400)
 		_, _ = io.WriteString(w, page)
@@ -1166,8 +1104,8 @@ func TestFaultSecrets(t *testing.T) {
 	scenarios := []struct {
 		name   string
 		script []http.HandlerFunc
-		url    func(t *testing.T, srv *faultServer) string // nil: the server's URL
-		cancel bool                                        // cancel during the retry wait
+		url    func(t *testing.T, srv *recorder) string // nil: the server's URL
+		cancel bool                                     // cancel during the retry wait
 	}{
 		{name: "401_json_echo", script: []http.HandlerFunc{echo(401, "application/json", func(r *http.Request, _ []byte) string {
 			return `{"error":"invalid api key: ` + auth(r) + `"}`
@@ -1201,7 +1139,7 @@ func TestFaultSecrets(t *testing.T) {
 		})}},
 		{name: "dropped", script: []http.HandlerFunc{faultDrop}},
 		{name: "body_cut", script: []http.HandlerFunc{faultCut(200, 4096, `{"tenant_id":"`)}},
-		{name: "refused", script: []http.HandlerFunc{faultDrop}, url: func(t *testing.T, _ *faultServer) string { return faultRefusedURL(t) }},
+		{name: "refused", script: []http.HandlerFunc{faultDrop}, url: func(t *testing.T, _ *recorder) string { return faultRefusedURL(t) }},
 		{name: "tls_untrusted", script: nil},
 		{name: "cancel_in_backoff", script: []http.HandlerFunc{faultStatus(503, "5")}, cancel: true},
 		{name: "redirect_to_other_host", script: nil},
@@ -1210,24 +1148,24 @@ func TestFaultSecrets(t *testing.T) {
 		for _, sc := range scenarios {
 			t.Run(format+"_"+sc.name, func(t *testing.T) {
 				t.Parallel()
-				var srv *faultServer
+				var srv *recorder
 				switch sc.name {
 				case "tls_untrusted":
-					srv = startFaultServer(t, true, faultOK(fixtureCredential))
+					srv = startRecorder(t, true, faultOK(fixtureCredential))
 				case "redirect_to_other_host":
-					other := newFaultServer(t, echo(401, "text/plain", func(r *http.Request, _ []byte) string { return "got " + auth(r) }))
-					srv = newFaultServer(t, func(w http.ResponseWriter, r *http.Request) {
+					other := newRecorder(t, echo(401, "text/plain", func(r *http.Request, _ []byte) string { return "got " + auth(r) }))
+					srv = newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 						http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
 					})
 					t.Cleanup(func() {
 						for _, r := range other.requests() {
-							for k, vs := range r.header {
+							for k, vs := range r.Header {
 								check(t, "header "+k+" at the other host", strings.Join(vs, ","))
 							}
 						}
 					})
 				default:
-					srv = newFaultServer(t, sc.script...)
+					srv = newRecorder(t, sc.script...)
 				}
 				base := srv.URL
 				if sc.url != nil {

@@ -4,16 +4,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // recordedRequest is what the recording server saw of one request.
 type recordedRequest struct {
+	At       time.Time
 	Method   string
 	Path     string // escaped, as sent
 	RawQuery string
@@ -21,30 +25,56 @@ type recordedRequest struct {
 	Body     []byte
 }
 
-// recorder is an httptest server that records every request and answers with reply.
+// recorder is an httptest server that records every request, after reading it whole, and
+// answers the n-th (from 0) with script[n], repeating the last entry; a nil or missing
+// entry answers 200 with "{}". It counts the connections it accepted.
 type recorder struct {
 	*httptest.Server
+	conns atomic.Int32 // connections accepted (http.StateNew)
 	mu    sync.Mutex
 	reqs  []recordedRequest
-	reply http.HandlerFunc
 }
 
-// newRecorder starts a recording server; reply may be nil (200 with "{}").
-func newRecorder(t *testing.T, reply http.HandlerFunc) *recorder {
+// newRecorder starts a recording server over plain HTTP.
+func newRecorder(t testing.TB, script ...http.HandlerFunc) *recorder {
 	t.Helper()
-	rec := &recorder{reply: reply}
-	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return startRecorder(t, false, script...)
+}
+
+// startRecorder starts a recording server, over TLS when useTLS is set.
+func startRecorder(t testing.TB, useTLS bool, script ...http.HandlerFunc) *recorder {
+	t.Helper()
+	rec := &recorder{}
+	rec.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rec.mu.Lock()
-		rec.reqs = append(rec.reqs, recordedRequest{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Clone(), body})
+		n := len(rec.reqs)
+		rec.reqs = append(rec.reqs, recordedRequest{time.Now(), r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Clone(), body})
 		rec.mu.Unlock()
-		if rec.reply == nil {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, "{}")
-			return
+		r.Body = io.NopCloser(bytes.NewReader(body)) // the script may read it again
+		var reply http.HandlerFunc
+		if len(script) > 0 {
+			reply = script[min(n, len(script)-1)]
 		}
-		rec.reply(w, r)
+		if reply == nil {
+			reply = jsonReply(http.StatusOK, "{}")
+		}
+		reply(w, r)
 	}))
+	rec.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			rec.conns.Add(1)
+		}
+	}
+	rec.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS handshake failures are expected
+	// A handler stuck writing to a body the client abandoned gives up, so that a leak
+	// is reported by the test instead of hanging srv.Close.
+	rec.Config.WriteTimeout = 5 * time.Second
+	if useTLS {
+		rec.StartTLS()
+	} else {
+		rec.Start()
+	}
 	t.Cleanup(rec.Close)
 	return rec
 }

@@ -51,10 +51,10 @@ func TestLeakGoroutines(t *testing.T) {
 		name   string
 		script []http.HandlerFunc
 		tls    bool
-		run    func(t *testing.T, c *Client, srv *faultServer)
+		run    func(t *testing.T, c *Client, srv *recorder)
 	}{
 		{name: "retries_then_success", script: []http.HandlerFunc{faultCycle(faultStatus(503, ""), faultStatus(429, "0"), faultOK(fixtureSession))},
-			run: func(t *testing.T, c *Client, srv *faultServer) {
+			run: func(t *testing.T, c *Client, srv *recorder) {
 				for i := 0; i < n; i++ {
 					if err := get(context.Background(), c); err != nil {
 						t.Fatal(err)
@@ -65,7 +65,7 @@ func TestLeakGoroutines(t *testing.T) {
 				}
 			}},
 		{name: "retries_exhausted", script: []http.HandlerFunc{faultStatus(503, "")},
-			run: func(t *testing.T, c *Client, srv *faultServer) {
+			run: func(t *testing.T, c *Client, srv *recorder) {
 				for i := 0; i < n; i++ {
 					if err := post(context.Background(), c); !errors.Is(err, ErrServerError) {
 						t.Fatal(err)
@@ -75,7 +75,7 @@ func TestLeakGoroutines(t *testing.T) {
 		// The wait (30 s) outlives leakWaitGoroutines' patience (5 s): anything tied to it
 		// that is not released on cancellation shows up.
 		{name: "cancel_during_backoff", script: []http.HandlerFunc{faultStatus(503, "30")},
-			run: func(t *testing.T, c *Client, srv *faultServer) {
+			run: func(t *testing.T, c *Client, srv *recorder) {
 				retrying := make(chan struct{}, 1)
 				c.logger = slog.New(faultSignalHandler{slog.LevelWarn, retrying})
 				c.retryCap = time.Minute
@@ -94,7 +94,7 @@ func TestLeakGoroutines(t *testing.T) {
 			arrived <- struct{}{}
 			<-r.Context().Done()
 		}},
-			run: func(t *testing.T, c *Client, srv *faultServer) {
+			run: func(t *testing.T, c *Client, srv *recorder) {
 				for i := 0; i < n; i++ {
 					ctx, cancel := context.WithCancel(context.Background())
 					done := make(chan error, 1)
@@ -109,7 +109,7 @@ func TestLeakGoroutines(t *testing.T) {
 		{name: "deadlines", script: []http.HandlerFunc{func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 		}},
-			run: func(t *testing.T, c *Client, srv *faultServer) {
+			run: func(t *testing.T, c *Client, srv *recorder) {
 				for i := 0; i < n; i++ {
 					ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 					err := get(ctx, c)
@@ -120,7 +120,7 @@ func TestLeakGoroutines(t *testing.T) {
 				}
 			}},
 		{name: "dropped_connections", script: []http.HandlerFunc{faultDrop},
-			run: func(t *testing.T, c *Client, srv *faultServer) {
+			run: func(t *testing.T, c *Client, srv *recorder) {
 				for i := 0; i < n; i++ {
 					if err := get(context.Background(), c); !errors.Is(err, ErrNetwork) {
 						t.Fatal(err)
@@ -128,7 +128,7 @@ func TestLeakGoroutines(t *testing.T) {
 				}
 			}},
 		{name: "bodies_cut_short", script: []http.HandlerFunc{faultCut(200, 1000, `{"id":`)},
-			run: func(t *testing.T, c *Client, srv *faultServer) {
+			run: func(t *testing.T, c *Client, srv *recorder) {
 				for i := 0; i < n; i++ {
 					if err := get(context.Background(), c); !errors.Is(err, ErrNetwork) {
 						t.Fatal(err)
@@ -154,7 +154,7 @@ func TestLeakGoroutines(t *testing.T) {
 				}
 			}
 		}},
-			run: func(t *testing.T, c *Client, srv *faultServer) {
+			run: func(t *testing.T, c *Client, srv *recorder) {
 				for i := 0; i < 3; i++ {
 					if err := get(context.Background(), c); err != nil {
 						t.Fatal(err)
@@ -165,7 +165,7 @@ func TestLeakGoroutines(t *testing.T) {
 				}
 			}},
 		{name: "tls_failures", tls: true, script: []http.HandlerFunc{faultOK(fixtureSession)},
-			run: func(t *testing.T, c *Client, srv *faultServer) {
+			run: func(t *testing.T, c *Client, srv *recorder) {
 				for i := 0; i < n; i++ {
 					if err := get(context.Background(), c); !errors.Is(err, ErrNetwork) {
 						t.Fatal(err)
@@ -173,7 +173,7 @@ func TestLeakGoroutines(t *testing.T) {
 				}
 			}},
 		{name: "many_concurrent_calls", script: []http.HandlerFunc{faultOK(fixtureSession)},
-			run: func(t *testing.T, c *Client, srv *faultServer) {
+			run: func(t *testing.T, c *Client, srv *recorder) {
 				var wg sync.WaitGroup
 				for g := 0; g < 20; g++ {
 					wg.Add(1)
@@ -193,7 +193,7 @@ func TestLeakGoroutines(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			base := runtime.NumGoroutine()
-			srv := startFaultServer(t, tc.tls, tc.script...)
+			srv := startRecorder(t, tc.tls, tc.script...)
 			c := testClient(t, srv.URL)
 			tc.run(t, c, srv)
 			c.hc.Transport.(*http.Transport).CloseIdleConnections()
