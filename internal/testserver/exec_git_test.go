@@ -80,7 +80,7 @@ func TestGitClone(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var out wireExec
-			apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": tt.code, "git": tt.git}).want(t, 201, &out)
+			apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": tt.code, "git": tt.git}).wantJSON(t, 201, &out)
 			if out.Stdout != tt.want {
 				t.Fatalf("stdout %q, want %q (stderr %q)", out.Stdout, tt.want, out.Stderr)
 			}
@@ -107,7 +107,7 @@ func TestGitClone(t *testing.T) {
 		var page struct {
 			Rows []jailRecord `json:"rows"`
 		}
-		apiCall(t, srv, "", "GET", "/v1/jails?kind=workspace&q="+ws.ID, nil).want(t, 200, &page)
+		apiCall(t, srv, "", "GET", "/v1/jails?kind=workspace&q="+ws.ID, nil).wantJSON(t, 200, &page)
 		// Like the real server, a workspace exec's ledger config carries no git seed.
 		if len(page.Rows) != 1 || page.Rows[0].Config.GitRepo != "" || page.Rows[0].Config.GitRef != "" {
 			t.Fatalf("ledger %+v", page.Rows)

@@ -3,10 +3,8 @@
 package testserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,15 +15,9 @@ import (
 	"time"
 )
 
-// apiResp is a raw response of the fake.
-type apiResp struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// apiCall sends one request to srv; body is JSON-encoded unless it is a string (sent raw) or nil.
-func apiCall(t *testing.T, srv *Server, key, method, path string, body any) apiResp {
+// apiCall sends one request to srv with key (none when ""); body is JSON-encoded unless it
+// is a string (sent raw) or nil.
+func apiCall(t *testing.T, srv *Server, key, method, path string, body any) wireResp {
 	t.Helper()
 	r, err := apiCallErr(srv, key, method, path, body)
 	if err != nil {
@@ -35,39 +27,20 @@ func apiCall(t *testing.T, srv *Server, key, method, path string, body any) apiR
 }
 
 // apiCallErr is apiCall for goroutines other than the test's own.
-func apiCallErr(srv *Server, key, method, path string, body any) (apiResp, error) {
-	var rd io.Reader
-	if body != nil {
-		if s, ok := body.(string); ok {
-			rd = strings.NewReader(s)
-		} else {
-			b, err := json.Marshal(body)
-			if err != nil {
-				return apiResp{}, err
-			}
-			rd = bytes.NewReader(b)
+func apiCallErr(srv *Server, key, method, path string, body any) (wireResp, error) {
+	raw, ok := body.(string)
+	if !ok && body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return wireResp{}, err
 		}
+		raw = string(b)
 	}
-	req, err := http.NewRequest(method, srv.URL()+path, rd)
-	if err != nil {
-		return apiResp{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	var opts []wireOpt
 	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
+		opts = append(opts, wireKey(key))
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return apiResp{}, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return apiResp{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
-	}
-	return apiResp{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	return wireDoErr(method, srv.URL()+path, raw, opts...)
 }
 
 // asyncCall sends a request from another goroutine; receive the result with await.
@@ -81,37 +54,17 @@ func asyncCall(srv *Server, key, method, path string, body any) <-chan asyncResu
 }
 
 type asyncResult struct {
-	resp apiResp
+	resp wireResp
 	err  error
 }
 
-func await(t *testing.T, ch <-chan asyncResult) apiResp {
+func await(t *testing.T, ch <-chan asyncResult) wireResp {
 	t.Helper()
 	res := <-ch
 	if res.err != nil {
 		t.Fatal(res.err)
 	}
 	return res.resp
-}
-
-func (r apiResp) want(t *testing.T, status int, v any) {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
-	}
-	if v != nil {
-		if err := json.Unmarshal(r.body, v); err != nil {
-			t.Fatalf("decode %s: %v", r.body, err)
-		}
-	}
-}
-
-func (r apiResp) wantErr(t *testing.T, status int, msg string) {
-	t.Helper()
-	want := fmt.Sprintf(`{"error":%q}`, msg)
-	if r.status != status || string(r.body) != want {
-		t.Fatalf("got %d %s, want %d %s", r.status, r.body, status, want)
-	}
 }
 
 // wireExec mirrors ExecResponse for decoding in tests.
@@ -208,7 +161,7 @@ func TestRunsLanguages(t *testing.T) {
 				body["language"] = tt.language
 			}
 			var out wireExec
-			apiCall(t, srv, "", "POST", "/v1/runs", body).want(t, http.StatusCreated, &out)
+			apiCall(t, srv, "", "POST", "/v1/runs", body).wantJSON(t, http.StatusCreated, &out)
 			if out.Stdout != tt.want || out.ExitCode != 0 || out.TimedOut || out.DurationMs == 0 {
 				t.Fatalf("got %+v, want stdout %q exit 0", out, tt.want)
 			}
@@ -261,7 +214,7 @@ func TestRunsErrors(t *testing.T) {
 			t.Parallel()
 			r := apiCall(t, srv, "", "POST", "/v1/runs", tt.body)
 			if tt.msg != "" {
-				r.wantErr(t, tt.status, tt.msg)
+				r.wantError(t, tt.status, tt.msg)
 				return
 			}
 			if r.status != tt.status || !strings.HasPrefix(string(r.body), tt.prefix) {
@@ -279,7 +232,7 @@ func TestRunTimeoutKillsGroup(t *testing.T) {
 	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{
 		"language": "bash", "timeout_secs": 1,
 		"code": "echo before; sleep 60 & sleep 60",
-	}).want(t, http.StatusCreated, &out)
+	}).wantJSON(t, http.StatusCreated, &out)
 	if !out.TimedOut || out.ExitCode != 137 || out.Stdout != "before\n" {
 		t.Fatalf("got %+v, want timed_out exit 137", out)
 	}
@@ -289,7 +242,7 @@ func TestRunTimeoutKillsGroup(t *testing.T) {
 	var page struct {
 		Rows []jailRecord `json:"rows"`
 	}
-	apiCall(t, srv, "", "GET", "/v1/jails", nil).want(t, 200, &page)
+	apiCall(t, srv, "", "GET", "/v1/jails", nil).wantJSON(t, 200, &page)
 	if len(page.Rows) != 1 || page.Rows[0].Status != "completed" || page.Rows[0].TimedOut == nil || !*page.Rows[0].TimedOut {
 		t.Fatalf("ledger = %+v", page.Rows)
 	}
@@ -320,7 +273,7 @@ func TestRunClamps(t *testing.T) {
 				t.Parallel()
 				tt.body["code"] = "true"
 				tt.body["language"] = "sh"
-				apiCall(t, srv, "", "POST", "/v1/runs", tt.body).want(t, http.StatusCreated, nil)
+				apiCall(t, srv, "", "POST", "/v1/runs", tt.body).wantJSON(t, http.StatusCreated, nil)
 			})
 		}
 	})
@@ -328,7 +281,7 @@ func TestRunClamps(t *testing.T) {
 	var page struct {
 		Rows []json.RawMessage `json:"rows"`
 	}
-	apiCall(t, srv, "", "GET", "/v1/jails", nil).want(t, 200, &page)
+	apiCall(t, srv, "", "GET", "/v1/jails", nil).wantJSON(t, 200, &page)
 	var got []string
 	for _, raw := range page.Rows {
 		var row struct {
@@ -355,29 +308,29 @@ func TestConcurrencyLimit(t *testing.T) {
 	var ws struct {
 		ID string `json:"id"`
 	}
-	apiCall(t, srv, "", "POST", "/v1/workspaces", map[string]any{}).want(t, 201, &ws)
+	apiCall(t, srv, "", "POST", "/v1/workspaces", map[string]any{}).wantJSON(t, 201, &ws)
 	gate := newFifoGate(t)
 	done := asyncCall(srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": gate.script()})
 	gate.waitUp(t, done)
 	const msg = "bad request: too many concurrent executions"
-	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": "true"}).wantErr(t, 400, msg)
-	apiCall(t, srv, "", "POST", "/v1/runs/stream", map[string]any{"language": "sh", "code": "true"}).wantErr(t, 400, msg)
-	apiCall(t, srv, "", "POST", "/v1/runs/fork", map[string]any{"language": "sh", "parent_code": "true", "child_code": "true"}).wantErr(t, 400, msg)
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).wantErr(t, 400, msg)
+	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": "true"}).wantError(t, 400, msg)
+	apiCall(t, srv, "", "POST", "/v1/runs/stream", map[string]any{"language": "sh", "code": "true"}).wantError(t, 400, msg)
+	apiCall(t, srv, "", "POST", "/v1/runs/fork", map[string]any{"language": "sh", "parent_code": "true", "child_code": "true"}).wantError(t, 400, msg)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).wantError(t, 400, msg)
 	var stats struct {
 		Active uint64 `json:"active_execs"`
 	}
-	apiCall(t, srv, "", "GET", "/v1/stats", nil).want(t, 200, &stats)
+	apiCall(t, srv, "", "GET", "/v1/stats", nil).wantJSON(t, 200, &stats)
 	if stats.Active != 1 {
 		t.Errorf("active_execs = %d, want 1", stats.Active)
 	}
 	gate.release(t)
 	var out wireExec
-	await(t, done).want(t, http.StatusCreated, &out)
+	await(t, done).wantJSON(t, http.StatusCreated, &out)
 	if out.Stdout != "released\n" {
 		t.Fatalf("held run = %+v", out)
 	}
-	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": "true"}).want(t, 201, nil)
+	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": "true"}).wantJSON(t, 201, nil)
 }
 
 func TestSessionExec(t *testing.T) {
@@ -386,35 +339,35 @@ func TestSessionExec(t *testing.T) {
 	var sess struct {
 		ID string `json:"id"`
 	}
-	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}}).want(t, 201, &sess)
+	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}}).wantJSON(t, 201, &sess)
 	var out wireExec
 	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{
 		"cmd": "/bin/sh", "args": []string{"-c", `echo "$OPENAI_API_KEY"; echo "$PATH"`},
-	}).want(t, http.StatusOK, &out)
+	}).wantJSON(t, http.StatusOK, &out)
 	lines := strings.Split(out.Stdout, "\n")
 	if !strings.HasPrefix(lines[0], "phm_") || lines[1] != jailPath || out.ExitCode != 0 {
 		t.Fatalf("got %+v", out)
 	}
 	// A bare command name is resolved on the jail PATH, with no shell involved.
-	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "echo", "args": []string{"$HOME", "a b"}}).want(t, 200, &out)
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "echo", "args": []string{"$HOME", "a b"}}).wantJSON(t, 200, &out)
 	if out.Stdout != "$HOME a b\n" {
 		t.Fatalf("echo stdout = %q", out.Stdout)
 	}
 	apiCall(t, srv, "", "POST", "/v1/sessions/sess_000000000000000000000000/exec", map[string]any{"cmd": "true"}).
-		wantErr(t, 404, "not found: session sess_000000000000000000000000")
+		wantError(t, 404, "not found: session sess_000000000000000000000000")
 	var expired struct {
 		ID string `json:"id"`
 	}
-	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}, "ttl_secs": 0}).want(t, 201, &expired)
+	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}, "ttl_secs": 0}).wantJSON(t, 201, &expired)
 	apiCall(t, srv, "", "POST", "/v1/sessions/"+expired.ID+"/exec", map[string]any{"cmd": "true"}).
-		wantErr(t, 400, "bad request: session expired")
+		wantError(t, 400, "bad request: session expired")
 	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "no-such-binary-xyz"}).
-		wantErr(t, 500, "internal server error")
+		wantError(t, 500, "internal server error")
 
 	var page struct {
 		Rows []jailRecord `json:"rows"`
 	}
-	apiCall(t, srv, "", "GET", "/v1/jails?kind=exec", nil).want(t, 200, &page)
+	apiCall(t, srv, "", "GET", "/v1/jails?kind=exec", nil).wantJSON(t, 200, &page)
 	if len(page.Rows) != 3 || page.Rows[0].Status != "error" || page.Rows[1].Label != "echo" || strOrEmpty(page.Rows[1].SessionID) != sess.ID {
 		t.Fatalf("ledger rows = %+v", page.Rows)
 	}
@@ -437,7 +390,7 @@ func TestFork(t *testing.T) {
 	}
 	apiCall(t, srv, "", "POST", "/v1/runs/fork", map[string]any{
 		"language": "bash", "parent_code": parent, "children": children, "fork_after_ms": 300, "timeout_secs": 20,
-	}).want(t, http.StatusCreated, &out)
+	}).wantJSON(t, http.StatusCreated, &out)
 	if out.Parent.Stdout != "parent-wrote\nparent-done\n" || out.Parent.ExitCode != 0 {
 		t.Fatalf("parent = %+v", out.Parent)
 	}
@@ -460,7 +413,7 @@ func TestFork(t *testing.T) {
 	var page struct {
 		Rows []jailRecord `json:"rows"`
 	}
-	apiCall(t, srv, "", "GET", "/v1/jails?kind=fork", nil).want(t, 200, &page)
+	apiCall(t, srv, "", "GET", "/v1/jails?kind=fork", nil).wantJSON(t, 200, &page)
 	labels := map[string]bool{}
 	for _, r := range page.Rows {
 		labels[r.Label] = true
@@ -477,11 +430,11 @@ func TestFork(t *testing.T) {
 	// One legacy child, and a parent that ends before the fork point.
 	apiCall(t, srv, "", "POST", "/v1/runs/fork", map[string]any{
 		"language": "sh", "parent_code": "echo p > f", "child_code": "cat f", "fork_after_ms": 30000,
-	}).want(t, http.StatusCreated, &out)
+	}).wantJSON(t, http.StatusCreated, &out)
 	if out.Child.Stdout != "p\n" || out.Fork.WasFrozen || len(out.Children) != 1 {
 		t.Fatalf("legacy fork = %+v", out)
 	}
-	apiCall(t, srv, "", "GET", "/v1/jails?kind=fork&q=child", nil).want(t, 200, &page)
+	apiCall(t, srv, "", "GET", "/v1/jails?kind=fork&q=child", nil).wantJSON(t, 200, &page)
 	if len(page.Rows) != 4 || page.Rows[0].Label != "sh · child" {
 		t.Fatalf("rows %+v", page.Rows)
 	}
@@ -494,7 +447,7 @@ func TestFork(t *testing.T) {
 	}
 	for _, e := range errs {
 		t.Run(e.name, func(t *testing.T) {
-			apiCall(t, srv, "", "POST", "/v1/runs/fork", e.body).wantErr(t, 400, e.msg)
+			apiCall(t, srv, "", "POST", "/v1/runs/fork", e.body).wantError(t, 400, e.msg)
 		})
 	}
 }
@@ -507,7 +460,7 @@ func TestJailLedger(t *testing.T) {
 		{"op", "bash", "exit 2"},
 		{"other", "sh", "echo Needle"},
 	} {
-		apiCall(t, srv, c.key, "POST", "/v1/runs", map[string]any{"language": c.lang, "code": c.code}).want(t, 201, nil)
+		apiCall(t, srv, c.key, "POST", "/v1/runs", map[string]any{"language": c.lang, "code": c.code}).wantJSON(t, 201, nil)
 	}
 	type page struct {
 		Rows   []jailRecord `json:"rows"`
@@ -542,7 +495,7 @@ func TestJailLedger(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var p page
-			apiCall(t, srv, tt.key, "GET", "/v1/jails"+tt.q, nil).want(t, 200, &p)
+			apiCall(t, srv, tt.key, "GET", "/v1/jails"+tt.q, nil).wantJSON(t, 200, &p)
 			var ids []int64
 			for _, r := range p.Rows {
 				ids = append(ids, r.ID)
@@ -554,7 +507,7 @@ func TestJailLedger(t *testing.T) {
 	}
 
 	var rec map[string]any
-	apiCall(t, srv, "op", "GET", "/v1/jails/1", nil).want(t, 200, &rec)
+	apiCall(t, srv, "op", "GET", "/v1/jails/1", nil).wantJSON(t, 200, &rec)
 	if rec["exit_code"] != float64(2) || rec["label"] != "bash" || rec["kind"] != "run" || rec["session_id"] != nil || rec["stdout"] != "" {
 		t.Fatalf("jail 1 = %v", rec)
 	}
@@ -567,9 +520,9 @@ func TestJailLedger(t *testing.T) {
 			t.Errorf("key %q missing", k)
 		}
 	}
-	apiCall(t, srv, "op", "GET", "/v1/jails/2", nil).wantErr(t, 404, "not found: jail 2")
-	apiCall(t, srv, "op", "GET", "/v1/jails/99", nil).wantErr(t, 404, "not found: jail 99")
-	apiCall(t, srv, "op", "GET", "/v1/jails/abc", nil).wantErr(t, 400, "bad request: invalid id")
+	apiCall(t, srv, "op", "GET", "/v1/jails/2", nil).wantError(t, 404, "not found: jail 2")
+	apiCall(t, srv, "op", "GET", "/v1/jails/99", nil).wantError(t, 404, "not found: jail 99")
+	apiCall(t, srv, "op", "GET", "/v1/jails/abc", nil).wantError(t, 400, "bad request: invalid id")
 	if r := apiCall(t, srv, "op", "GET", "/v1/jails?limit=abc", nil); r.status != 400 || !strings.HasPrefix(string(r.body), "Failed to deserialize query string: ") {
 		t.Fatalf("limit=abc: %d %s", r.status, r.body)
 	}
@@ -599,7 +552,7 @@ func TestGitCloneFailure(t *testing.T) {
 		var body struct {
 			Error string `json:"error"`
 		}
-		r.want(t, 400, &body)
+		r.wantJSON(t, 400, &body)
 		if !strings.HasPrefix(body.Error, "bad request: git clone failed: ") || strings.Count(body.Error, " · ") > 2 || strings.Contains(body.Error, srv.StateDir()) {
 			t.Fatalf("%s: %q", path, body.Error)
 		}
@@ -627,7 +580,7 @@ func TestCloseKillsRunningExecs(t *testing.T) {
 		t.Fatalf("close: %v", err)
 	}
 	var out wireExec
-	await(t, done).want(t, http.StatusCreated, &out)
+	await(t, done).wantJSON(t, http.StatusCreated, &out)
 	if out.ExitCode != 137 || out.TimedOut {
 		t.Fatalf("killed run = %+v", out)
 	}

@@ -19,14 +19,14 @@ import (
 func wsExec(t *testing.T, srv *Server, key, id string, args ...string) wireExec {
 	t.Helper()
 	var out wireExec
-	apiCall(t, srv, key, "POST", "/v1/workspaces/"+id+"/exec", map[string]any{"cmd": args[0], "args": args[1:]}).want(t, 200, &out)
+	apiCall(t, srv, key, "POST", "/v1/workspaces/"+id+"/exec", map[string]any{"cmd": args[0], "args": args[1:]}).wantJSON(t, 200, &out)
 	return out
 }
 
 func createWS(t *testing.T, srv *Server, key string, body map[string]any) workspace {
 	t.Helper()
 	var ws workspace
-	apiCall(t, srv, key, "POST", "/v1/workspaces", body).want(t, 201, &ws)
+	apiCall(t, srv, key, "POST", "/v1/workspaces", body).wantJSON(t, 201, &ws)
 	return ws
 }
 
@@ -40,7 +40,7 @@ func TestScenarioE(t *testing.T) {
 		t.Fatalf("write marker: %+v", out)
 	}
 	var snap snapshotRecord
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "baseline"}).want(t, 201, &snap)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "baseline"}).wantJSON(t, 201, &snap)
 	if snap.SizeBytes == 0 || strOrEmpty(snap.Name) != "baseline" || strOrEmpty(snap.WorkspaceID) != ws.ID || !strings.HasPrefix(snap.ID, "snap_") {
 		t.Fatalf("snapshot = %+v", snap)
 	}
@@ -48,7 +48,7 @@ func TestScenarioE(t *testing.T) {
 		t.Fatalf("break: %+v", out)
 	}
 	var restored workspace
-	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).want(t, 201, &restored)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).wantJSON(t, 201, &restored)
 	if fmt.Sprint(restored.Config) != fmt.Sprint(ws.Config) {
 		t.Errorf("config not inherited: %+v vs %+v", restored.Config, ws.Config)
 	}
@@ -56,7 +56,7 @@ func TestScenarioE(t *testing.T) {
 		t.Fatalf("restored marker: %+v", out)
 	}
 	var fork forkWorkspaceResponse
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 3}).want(t, 201, &fork)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 3}).wantJSON(t, 201, &fork)
 	if len(fork.Forks) != 3 || fork.Parent.ID != restored.ID {
 		t.Fatalf("fork = %+v", fork)
 	}
@@ -76,32 +76,32 @@ func TestScenarioE(t *testing.T) {
 		t.Fatalf("fork 1 lost the marker: %+v", out)
 	}
 	var origin snapshotRecord
-	apiCall(t, srv, "", "GET", "/v1/snapshots/"+fork.SnapshotID, nil).want(t, 200, &origin)
+	apiCall(t, srv, "", "GET", "/v1/snapshots/"+fork.SnapshotID, nil).wantJSON(t, 200, &origin)
 	if strOrEmpty(origin.Name) != "fork-origin:"+restored.ID {
 		t.Errorf("origin snapshot name %q", strOrEmpty(origin.Name))
 	}
 	var manifest map[string]any
-	apiCall(t, srv, "", "GET", "/v1/snapshots/"+snap.ID+"/manifest", nil).want(t, 200, &manifest)
+	apiCall(t, srv, "", "GET", "/v1/snapshots/"+snap.ID+"/manifest", nil).wantJSON(t, 200, &manifest)
 	if b, _ := json.Marshal(manifest); string(b) != `{"entries":[],"kind":"classic"}` {
 		t.Errorf("manifest = %s", b)
 	}
 
 	// Clean-up like the scenario, checking the 204/404 pairs on the way.
 	for _, f := range fork.Forks {
-		apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+f.ID, nil).want(t, 204, nil)
+		apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+f.ID, nil).wantEmpty(t, 204)
 	}
-	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+fork.SnapshotID, nil).want(t, 204, nil)
-	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+fork.SnapshotID, nil).wantErr(t, 404, "not found: snapshot "+fork.SnapshotID)
-	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+restored.ID, nil).want(t, 204, nil)
-	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+ws.ID, nil).want(t, 204, nil)
-	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+ws.ID, nil).wantErr(t, 404, "not found: workspace "+ws.ID)
+	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+fork.SnapshotID, nil).wantEmpty(t, 204)
+	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+fork.SnapshotID, nil).wantError(t, 404, "not found: snapshot "+fork.SnapshotID)
+	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+restored.ID, nil).wantEmpty(t, 204)
+	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+ws.ID, nil).wantEmpty(t, 204)
+	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+ws.ID, nil).wantError(t, 404, "not found: workspace "+ws.ID)
 	if _, err := os.Stat(ws.SourceDir); !os.IsNotExist(err) {
 		t.Errorf("deleted workspace dir still there: %v", err)
 	}
 	// The snapshot survives its workspace but cannot be restored any more.
 	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).
-		wantErr(t, 404, "not found: snapshot "+snap.ID)
-	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+snap.ID, nil).want(t, 204, nil)
+		wantError(t, 404, "not found: snapshot "+snap.ID)
+	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+snap.ID, nil).wantEmpty(t, 204)
 }
 
 func TestWorkspaceExecEnvAndConflict(t *testing.T) {
@@ -111,7 +111,7 @@ func TestWorkspaceExecEnvAndConflict(t *testing.T) {
 	var out wireExec
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
 		"cmd": "/bin/sh", "args": []string{"-c", `echo "$PORT $PATH"; pwd`}, "env": [][]string{{"PORT", "3000"}},
-	}).want(t, 200, &out)
+	}).wantJSON(t, 200, &out)
 	if out.Stdout != "3000 "+jailPath+"\n"+ws.SourceDir+"\n" {
 		t.Fatalf("stdout %q", out.Stdout)
 	}
@@ -126,23 +126,23 @@ func TestWorkspaceExecEnvAndConflict(t *testing.T) {
 	done := asyncCall(srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "/bin/sh", "args": []string{"-c", gate.script()}})
 	gate.waitUp(t, done)
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
-		wantErr(t, 409, "conflict: another exec is in flight against this workspace")
+		wantError(t, 409, "conflict: another exec is in flight against this workspace")
 	// Snapshot and fork do not take the lock; the live exec is frozen while copying.
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{}).want(t, 201, nil)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{}).wantJSON(t, 201, nil)
 	gate.release(t)
-	await(t, done).want(t, 200, &out)
+	await(t, done).wantJSON(t, 200, &out)
 	if out.Stdout != "released\n" {
 		t.Fatalf("held exec: %+v", out)
 	}
 	var got workspace
-	apiCall(t, srv, "", "GET", "/v1/workspaces/"+ws.ID, nil).want(t, 200, &got)
+	apiCall(t, srv, "", "GET", "/v1/workspaces/"+ws.ID, nil).wantJSON(t, 200, &got)
 	if got.LastExecAt == nil {
 		t.Fatal("last_exec_at not set")
 	}
 	var page struct {
 		Rows []jailRecord `json:"rows"`
 	}
-	apiCall(t, srv, "", "GET", "/v1/jails?kind=workspace&q=workspace:"+ws.ID, nil).want(t, 200, &page)
+	apiCall(t, srv, "", "GET", "/v1/jails?kind=workspace&q=workspace:"+ws.ID, nil).wantJSON(t, 200, &page)
 	if len(page.Rows) != 2 || page.Rows[0].Label != "workspace:"+ws.ID+"//bin/sh" || page.Rows[0].Config.MemoryMB != 512 {
 		t.Fatalf("ledger %+v", page.Rows)
 	}
@@ -169,13 +169,7 @@ func TestWorkspaceCreateValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := apiCall(t, srv, "", "POST", "/v1/workspaces", tt.body)
-			if tt.msg == "" {
-				if r.status != tt.status {
-					t.Fatalf("got %d %s", r.status, r.body)
-				}
-				return
-			}
-			r.wantErr(t, tt.status, tt.msg)
+			r.wantStatusOrError(t, tt.status, tt.msg)
 		})
 	}
 	// Accepted as is: an invalid allowlist (every exec then fails) and clamps.
@@ -188,7 +182,7 @@ func TestWorkspaceCreateValidation(t *testing.T) {
 		t.Fatalf("workspace = %+v", ws)
 	}
 	var raw map[string]any
-	apiCall(t, srv, "", "GET", "/v1/workspaces/"+ws.ID, nil).want(t, 200, &raw)
+	apiCall(t, srv, "", "GET", "/v1/workspaces/"+ws.ID, nil).wantJSON(t, 200, &raw)
 	for _, k := range []string{"deleted_at", "git_repo", "git_ref", "last_exec_at", "paused_at", "auto_snapshot"} {
 		if v, ok := raw[k]; !ok || v != nil {
 			t.Errorf("%s = %v (present %v), want null", k, v, ok)
@@ -198,20 +192,20 @@ func TestWorkspaceCreateValidation(t *testing.T) {
 		t.Errorf("domain keys %v, want domain and vm_port only", d)
 	}
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
-		wantErr(t, 400, "bad request: allowlist must contain at least one domain")
+		wantError(t, 400, "bad request: allowlist must contain at least one domain")
 	apiCall(t, srv, "", "POST", "/v1/workspaces/wrk_000000000000000000000000/exec", map[string]any{"cmd": "true"}).
-		wantErr(t, 404, "not found: workspace wrk_000000000000000000000000")
+		wantError(t, 404, "not found: workspace wrk_000000000000000000000000")
 	apiCall(t, srv, "", "POST", "/v1/workspaces/wrk_000000000000000000000000/fork", map[string]any{"count": 0}).
-		wantErr(t, 400, "bad request: fork.count must be 1..=16")
+		wantError(t, 400, "bad request: fork.count must be 1..=16")
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/fork", map[string]any{"count": 17}).
-		wantErr(t, 400, "bad request: fork.count must be 1..=16")
+		wantError(t, 400, "bad request: fork.count must be 1..=16")
 	apiCall(t, srv, "", "POST", "/v1/workspaces/wrk_000000000000000000000000/fork", map[string]any{"count": 1}).
-		wantErr(t, 404, "not found: workspace wrk_000000000000000000000000")
+		wantError(t, 404, "not found: workspace wrk_000000000000000000000000")
 	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/fork", map[string]any{}); r.status != 422 {
 		t.Fatalf("missing count: %d", r.status)
 	}
 	var fork forkWorkspaceResponse
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/fork", map[string]any{"count": 2, "label": " agents"}).want(t, 201, &fork)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/fork", map[string]any{"count": 2, "label": " agents"}).wantJSON(t, 201, &fork)
 	if strOrEmpty(fork.Forks[1].Label) != " agents-1" || len(fork.Forks[1].Domains) != 0 || fork.Forks[1].Config.MemoryMB != 8192 {
 		t.Fatalf("fork = %+v", fork.Forks[1])
 	}
@@ -223,7 +217,7 @@ func TestFromSnapshotChecks(t *testing.T) {
 	a := createWS(t, srv, "", map[string]any{})
 	b := createWS(t, srv, "", map[string]any{})
 	var snap snapshotRecord
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+a.ID+"/snapshot", map[string]any{}).want(t, 201, &snap)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+a.ID+"/snapshot", map[string]any{}).wantJSON(t, 201, &snap)
 	if snap.Name != nil {
 		t.Errorf("name = %v, want null", *snap.Name)
 	}
@@ -244,17 +238,11 @@ func TestFromSnapshotChecks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", tt.body)
-			if tt.msg == "" {
-				if r.status != tt.status {
-					t.Fatalf("got %d %s", r.status, r.body)
-				}
-				return
-			}
-			r.wantErr(t, tt.status, tt.msg)
+			r.wantStatusOrError(t, tt.status, tt.msg)
 		})
 	}
 	var ws workspace
-	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", `{"snapshot_id":"`+snap.ID+`","parent_workspace_id":" `+a.ID+` ","label":" restored "}`).want(t, 201, &ws)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", `{"snapshot_id":"`+snap.ID+`","parent_workspace_id":" `+a.ID+` ","label":" restored "}`).wantJSON(t, 201, &ws)
 	if strOrEmpty(ws.Label) != "restored" {
 		t.Fatalf("label %q", strOrEmpty(ws.Label))
 	}
@@ -276,17 +264,17 @@ func TestWorkspaceRenameAndList(t *testing.T) {
 		t.Fatalf("auto label %q id %q", strOrEmpty(made[2].Label), made[2].ID)
 	}
 	var ws workspace
-	apiCall(t, srv, "", "PATCH", "/v1/workspaces/"+made[0].ID, map[string]any{"label": "  renamed "}).want(t, 200, &ws)
+	apiCall(t, srv, "", "PATCH", "/v1/workspaces/"+made[0].ID, map[string]any{"label": "  renamed "}).wantJSON(t, 200, &ws)
 	if strOrEmpty(ws.Label) != "renamed" {
 		t.Fatalf("rename: %q", strOrEmpty(ws.Label))
 	}
 	for _, body := range []string{`{}`, `{"label":null}`, `{"label":"   "}`} {
-		apiCall(t, srv, "", "PATCH", "/v1/workspaces/"+made[1].ID, body).want(t, 200, &ws)
+		apiCall(t, srv, "", "PATCH", "/v1/workspaces/"+made[1].ID, body).wantJSON(t, 200, &ws)
 		if !slugRE.MatchString(strOrEmpty(ws.Label)) {
 			t.Fatalf("re-roll with %s: %q", body, strOrEmpty(ws.Label))
 		}
 	}
-	apiCall(t, srv, "", "PATCH", "/v1/workspaces/wrk_nope", `{}`).wantErr(t, 404, "not found: workspace wrk_nope")
+	apiCall(t, srv, "", "PATCH", "/v1/workspaces/wrk_nope", `{}`).wantError(t, 404, "not found: workspace wrk_nope")
 
 	type page struct {
 		Rows   []workspace `json:"rows"`
@@ -317,7 +305,7 @@ func TestWorkspaceRenameAndList(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var p page
-			apiCall(t, srv, "", "GET", "/v1/workspaces"+tt.query, nil).want(t, 200, &p)
+			apiCall(t, srv, "", "GET", "/v1/workspaces"+tt.query, nil).wantJSON(t, 200, &p)
 			var want []string
 			for _, i := range tt.want {
 				want = append(want, made[i].ID)
@@ -327,13 +315,13 @@ func TestWorkspaceRenameAndList(t *testing.T) {
 			}
 		})
 	}
-	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+made[3].ID, nil).want(t, 204, nil)
+	apiCall(t, srv, "", "DELETE", "/v1/workspaces/"+made[3].ID, nil).wantEmpty(t, 204)
 	var p page
-	apiCall(t, srv, "", "GET", "/v1/workspaces", nil).want(t, 200, &p)
+	apiCall(t, srv, "", "GET", "/v1/workspaces", nil).wantJSON(t, 200, &p)
 	if p.Total != 3 {
 		t.Fatalf("after delete total %d", p.Total)
 	}
-	apiCall(t, srv, "", "GET", "/v1/workspaces/"+made[3].ID, nil).wantErr(t, 404, "not found: workspace "+made[3].ID)
+	apiCall(t, srv, "", "GET", "/v1/workspaces/"+made[3].ID, nil).wantError(t, 404, "not found: workspace "+made[3].ID)
 }
 
 func TestWorkspaceTenancy(t *testing.T) {
@@ -344,12 +332,12 @@ func TestWorkspaceTenancy(t *testing.T) {
 		t.Fatalf("operator sees host paths: %+v", ws)
 	}
 	var admin workspace
-	apiCall(t, srv, "adm", "GET", "/v1/workspaces/"+ws.ID, nil).want(t, 200, &admin)
+	apiCall(t, srv, "adm", "GET", "/v1/workspaces/"+ws.ID, nil).wantJSON(t, 200, &admin)
 	if admin.SourceDir == "" || admin.OutputDir == "" {
 		t.Fatalf("admin lacks host paths: %+v", admin)
 	}
 	var snap snapshotRecord
-	apiCall(t, srv, "op", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "s"}).want(t, 201, &snap)
+	apiCall(t, srv, "op", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "s"}).wantJSON(t, 201, &snap)
 	if snap.Path == "" || snap.TenantID != "acme" {
 		t.Fatalf("snapshot %+v", snap)
 	}
@@ -366,18 +354,18 @@ func TestWorkspaceTenancy(t *testing.T) {
 		if c.body != "" {
 			body = c.body
 		}
-		apiCall(t, srv, "spy", c.method, c.path, body).wantErr(t, 404, nf)
+		apiCall(t, srv, "spy", c.method, c.path, body).wantError(t, 404, nf)
 	}
 	for _, p := range []string{"/v1/snapshots/" + snap.ID, "/v1/snapshots/" + snap.ID + "/manifest"} {
-		apiCall(t, srv, "spy", "GET", p, nil).wantErr(t, 404, "not found: snapshot "+snap.ID)
+		apiCall(t, srv, "spy", "GET", p, nil).wantError(t, 404, "not found: snapshot "+snap.ID)
 	}
 	apiCall(t, srv, "spy", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).
-		wantErr(t, 404, "not found: snapshot "+snap.ID)
+		wantError(t, 404, "not found: snapshot "+snap.ID)
 	var list struct {
 		Total uint64 `json:"total"`
 	}
 	for _, p := range []string{"/v1/workspaces", "/v1/snapshots", "/v1/jails"} {
-		apiCall(t, srv, "spy", "GET", p, nil).want(t, 200, &list)
+		apiCall(t, srv, "spy", "GET", p, nil).wantJSON(t, 200, &list)
 		if list.Total != 0 {
 			t.Errorf("%s: spy sees %d rows", p, list.Total)
 		}
@@ -387,7 +375,7 @@ func TestWorkspaceTenancy(t *testing.T) {
 	var jails struct {
 		Rows []jailRecord `json:"rows"`
 	}
-	apiCall(t, srv, "op", "GET", "/v1/jails", nil).want(t, 200, &jails)
+	apiCall(t, srv, "op", "GET", "/v1/jails", nil).wantJSON(t, 200, &jails)
 	if len(jails.Rows) != 1 || jails.Rows[0].TenantID != "acme" {
 		t.Fatalf("jails %+v", jails.Rows)
 	}
@@ -395,11 +383,11 @@ func TestWorkspaceTenancy(t *testing.T) {
 		Rows  []snapshotRecord `json:"rows"`
 		Total uint64           `json:"total"`
 	}
-	apiCall(t, srv, "op", "GET", "/v1/snapshots?workspace_id="+ws.ID+"&q=S", nil).want(t, 200, &snaps)
+	apiCall(t, srv, "op", "GET", "/v1/snapshots?workspace_id="+ws.ID+"&q=S", nil).wantJSON(t, 200, &snaps)
 	if snaps.Total != 1 || snaps.Rows[0].ID != snap.ID {
 		t.Fatalf("snapshots %+v", snaps)
 	}
-	apiCall(t, srv, "op", "GET", "/v1/snapshots?workspace_id=wrk_other", nil).want(t, 200, &snaps)
+	apiCall(t, srv, "op", "GET", "/v1/snapshots?workspace_id=wrk_other", nil).wantJSON(t, 200, &snaps)
 	if snaps.Total != 0 {
 		t.Fatalf("workspace_id filter: %+v", snaps)
 	}
@@ -424,7 +412,7 @@ func TestWorkspaceFlavors(t *testing.T) {
 		t.Fatal(err)
 	}
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
-		wantErr(t, 400, `bad request: flavor "py311" is no longer available on this server`)
+		wantError(t, 400, `bad request: flavor "py311" is no longer available on this server`)
 }
 
 func TestIncrementalSnapshots(t *testing.T) {
@@ -435,7 +423,7 @@ func TestIncrementalSnapshots(t *testing.T) {
 	ws := createWS(t, srv, "", map[string]any{})
 	wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", "mkdir -p sub && printf hello > a.txt && printf hello > sub/same.txt && printf '#!/bin/sh\\necho run\\n' > sub/run.sh && chmod 755 sub/run.sh && ln -s a.txt link")
 	var snap snapshotRecord
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "inc"}).want(t, 201, &snap)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "inc"}).wantJSON(t, 201, &snap)
 	// The symlink is not captured: the real engine snapshots regular files only.
 	if want := uint64(5 + 5 + 19); snap.SizeBytes != want {
 		t.Errorf("size_bytes %d, want the logical sum %d", snap.SizeBytes, want)
@@ -444,7 +432,7 @@ func TestIncrementalSnapshots(t *testing.T) {
 		Kind    string          `json:"kind"`
 		Entries []manifestEntry `json:"entries"`
 	}
-	apiCall(t, srv, "", "GET", "/v1/snapshots/"+snap.ID+"/manifest", nil).want(t, 200, &man)
+	apiCall(t, srv, "", "GET", "/v1/snapshots/"+snap.ID+"/manifest", nil).wantJSON(t, 200, &man)
 	hello := blake3Sum256([]byte("hello"))
 	want := map[string]manifestEntry{
 		"a.txt":        {Path: "a.txt", Mode: 0o100644, Hash: hex.EncodeToString(hello[:]), Size: 5},
@@ -471,12 +459,12 @@ func TestIncrementalSnapshots(t *testing.T) {
 	}
 
 	var restored workspace
-	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).want(t, 201, &restored)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).wantJSON(t, 201, &restored)
 	if out := wsExec(t, srv, "", restored.ID, "/bin/sh", "-c", "cat a.txt sub/same.txt; ./sub/run.sh; test -e link || echo nolink"); out.Stdout != "hellohellorun\nnolink\n" {
 		t.Fatalf("restored: %+v", out)
 	}
 	var fork forkWorkspaceResponse
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 2}).want(t, 201, &fork)
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 2}).wantJSON(t, 201, &fork)
 	if out := wsExec(t, srv, "", fork.Forks[1].ID, "cat", "sub/same.txt"); out.Stdout != "hello" {
 		t.Fatalf("fork: %+v", out)
 	}
@@ -484,8 +472,8 @@ func TestIncrementalSnapshots(t *testing.T) {
 	// Without a pool the same snapshot cannot be restored.
 	srv.exec.setSnapshotPoolDir("")
 	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).
-		wantErr(t, 400, "bad request: snapshot is content-addressed but AGENTJAIL_SNAPSHOT_POOL_DIR is not set")
-	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+snap.ID, nil).want(t, 204, nil)
+		wantError(t, 400, "bad request: snapshot is content-addressed but AGENTJAIL_SNAPSHOT_POOL_DIR is not set")
+	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+snap.ID, nil).wantEmpty(t, 204)
 	if _, err := os.Stat(filepath.Join(pool, "blobs")); err != nil {
 		t.Errorf("blobs were removed with the snapshot: %v", err)
 	}
