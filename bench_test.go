@@ -1,7 +1,6 @@
 package agentjail
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,15 +15,23 @@ import (
 	"testing"
 )
 
-// sessionServer answers every request with fixtureSession, like GET /v1/sessions/{id}.
-func sessionServer(tb testing.TB) *httptest.Server {
+// sessionServer answers every request with fixtureSession, like GET /v1/sessions/{id}, and
+// counts the connections opened to it.
+func sessionServer(tb testing.TB) (*httptest.Server, *atomic.Int32) {
 	body := []byte(fixtureSession)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	opened := new(atomic.Int32)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
 	tb.Cleanup(srv.Close)
-	return srv
+	return srv, opened
 }
 
 // baselineGet is the hand-written standard-library call the SDK is measured against:
@@ -52,7 +59,7 @@ func baselineGet(ctx context.Context, hc *http.Client, base, key, id string) (*S
 }
 
 func benchClients(tb testing.TB) (*Client, *http.Client, string) {
-	srv := sessionServer(tb)
+	srv, _ := sessionServer(tb)
 	hc := &http.Client{Transport: defaultTransport()}
 	c, err := NewClient(srv.URL, WithAPIKey("k"), WithHTTPClient(hc))
 	if err != nil {
@@ -183,10 +190,18 @@ func TestRunStreamAllocs(t *testing.T) {
 	}
 }
 
+// liveHeap collects garbage and returns the bytes still allocated, leaving the rest of
+// the statistics in ms.
+func liveHeap(ms *runtime.MemStats) uint64 {
+	runtime.GC()
+	runtime.ReadMemStats(ms)
+	return ms.HeapAlloc
+}
+
 // TestStreamGiBFlatMemory streams 1 GiB of events (64 MiB under -race) through
 // Runs.Stream and checks that the memory the stream retains does not grow by 8 MiB: the
-// live heap is sampled after a forced collection every million events, so garbage the
-// collector has simply not reached yet is not counted.
+// live heap is sampled after a forced collection eight times along the way, so garbage
+// the collector has simply not reached yet is not counted.
 func TestStreamGiBFlatMemory(t *testing.T) {
 	frame := len(streamFrame)
 	total := 1 << 30
@@ -196,23 +211,22 @@ func TestStreamGiBFlatMemory(t *testing.T) {
 	events := total / frame
 	c := streamClient(t, events)
 	var ms runtime.MemStats
-	live := func() int64 {
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return int64(ms.HeapAlloc)
-	}
+	live := func() int64 { return int64(liveHeap(&ms)) }
 	before := live()
 	s, err := c.Runs.Stream(context.Background(), RunParams{Code: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, peak := 0, before
+	// Eight samples whatever the size (64 MiB under -race is fewer than 2^20 events),
+	// and one at the end.
+	n, peak, every := 0, before, max(events/8, 1)
 	for s.Next() {
 		n++
-		if n%(1<<20) == 0 {
+		if n%every == 0 {
 			peak = max(peak, live())
 		}
 	}
+	peak = max(peak, live())
 	if s.Err() != nil || n != events+1 {
 		t.Fatalf("%d events, %v", n, s.Err())
 	}
@@ -225,23 +239,6 @@ func TestStreamGiBFlatMemory(t *testing.T) {
 
 // burstWorkers is how many goroutines call at once in the burst test and benchmarks.
 const burstWorkers = 64
-
-// countingServer is a session server that counts the connections opened to it.
-func countingServer(tb testing.TB) (*httptest.Server, *atomic.Int32) {
-	opened := new(atomic.Int32)
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.Copy(w, bytes.NewReader([]byte(fixtureSession)))
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			opened.Add(1)
-		}
-	}
-	srv.Start()
-	tb.Cleanup(srv.Close)
-	return srv, opened
-}
 
 // burst releases burstWorkers goroutines together, each making one call, and waits for
 // them all.
@@ -266,7 +263,7 @@ func burst(tb testing.TB, call func(context.Context) error) {
 // connections than there are goroutines.
 func TestBurstReusesConnections(t *testing.T) {
 	t.Parallel()
-	srv, opened := countingServer(t)
+	srv, opened := sessionServer(t)
 	c := testClient(t, srv.URL)
 	const bursts = 5
 	for range bursts {
@@ -275,7 +272,14 @@ func TestBurstReusesConnections(t *testing.T) {
 			return err
 		})
 	}
-	if n := opened.Load(); n > burstWorkers {
+	// net/http puts a finished connection back in its pool on its own goroutine, just
+	// after the caller has read the body, so on a loaded machine a call of the next burst
+	// can occasionally dial before its predecessor's connection is back. An eighth more
+	// allows for that; without reuse the bursts would open 5×64 = 320, and a transport that
+	// keeps the standard two idle connections per host about 64 + 4×62 = 312.
+	n := opened.Load()
+	t.Logf("%d connections opened for %d goroutines over %d bursts", n, burstWorkers, bursts)
+	if n > burstWorkers+burstWorkers/8 {
 		t.Fatalf("%d connections opened for %d goroutines over %d bursts", n, burstWorkers, bursts)
 	}
 }
@@ -283,7 +287,7 @@ func TestBurstReusesConnections(t *testing.T) {
 // BenchmarkSessionsGetBurst64 times bursts of 64 concurrent Sessions.Get calls through a
 // client with the default options, and reports the connections opened over the whole run.
 func BenchmarkSessionsGetBurst64(b *testing.B) {
-	srv, opened := countingServer(b)
+	srv, opened := sessionServer(b)
 	c, err := NewClient(srv.URL, WithAPIKey("k"))
 	if err != nil {
 		b.Fatal(err)
@@ -302,7 +306,7 @@ func BenchmarkSessionsGetBurst64(b *testing.B) {
 // standard-library set-up: a transport that keeps 64 idle connections per host. (A zero
 // http.Client keeps two, and opens thousands of connections here.)
 func BenchmarkSessionsGetBurst64Baseline(b *testing.B) {
-	srv, opened := countingServer(b)
+	srv, opened := sessionServer(b)
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = burstWorkers
 	hc := &http.Client{Transport: t}

@@ -174,15 +174,8 @@ func TestSuccessBodies(t *testing.T) {
 
 func TestNetworkErrors(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now: connection refused
-
-	c := testClient(t, "http://"+addr, WithMaxRetries(1))
-	_, err = c.Sessions.List(context.Background())
+	c := testClient(t, faultRefusedURL(t), WithMaxRetries(1))
+	_, err := c.Sessions.List(context.Background())
 	var e *Error
 	if !errors.As(err, &e) || e.Code != CodeNetwork || e.StatusCode != 0 || e.Attempts != 2 {
 		t.Fatalf("err = %#v, want a NETWORK *Error after 2 attempts", err)

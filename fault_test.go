@@ -425,10 +425,7 @@ func TestFaultConnectionReuse(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var n atomic.Int32
-			srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
-				tc.script[int(n.Add(1)-1)%len(tc.script)](w, r)
-			})
+			srv := newRecorder(t, faultCycle(tc.script...))
 			c := testClient(t, srv.URL)
 			const calls = 20
 			for i := 0; i < calls; i++ {
@@ -441,7 +438,7 @@ func TestFaultConnectionReuse(t *testing.T) {
 			if tc.ok {
 				want = calls * len(tc.script)
 			}
-			if got := int(n.Load()); got != want {
+			if got := len(srv.requests()); got != want {
 				t.Fatalf("%d requests, want %d", got, want)
 			}
 			if conns := srv.conns.Load(); conns > 2 {
@@ -1034,8 +1031,16 @@ func TestFaultHeaderValuesNotShared(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := c.headers["X-Multi"]; len(got) != 3 {
-		t.Fatalf("the client's header values changed: %q", got)
+	got := c.headers["X-Multi"]
+	if len(got) != 3 || cap(got) == len(got) {
+		t.Fatalf("the client's header values are %q with capacity %d: want 3 values and spare room an append could write into", got, cap(got))
+	}
+	// Each request got a full slice (len == cap), so the transport's Add copied it
+	// instead of writing into the client's spare room.
+	for _, v := range got[len(got):cap(got)] {
+		if v != "" {
+			t.Fatalf("a request appended %q into the client's header values", v)
+		}
 	}
 	for _, r := range srv.requests() {
 		if got := r.Header.Values("X-Multi"); strings.Join(got, ",") != "a,b,c,added-by-transport" {

@@ -595,10 +595,15 @@ func TestIntegrationStreamAndFork(t *testing.T) {
 		t.Fatalf("fork jails %+v %v", jails, err)
 	}
 	var parentID int64 = -1
+	parents := 0
 	for _, j := range jails.Rows {
 		if j.ParentID == nil {
 			parentID = j.ID
+			parents++
 		}
+	}
+	if parents != 1 {
+		t.Fatalf("%d fork jails without a parent, want exactly 1 (the parent): %+v", parents, jails.Rows)
 	}
 	for _, j := range jails.Rows {
 		if j.ParentID != nil && *j.ParentID != parentID {

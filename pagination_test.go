@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,35 +43,42 @@ func pagedServer(t *testing.T, total int, failAtOffset int) *recorder {
 
 func TestAllIterators(t *testing.T) {
 	t.Parallel()
-	type lister func(c *Client, limit, offset int) func(yield func(string, error) bool)
-	listers := map[string]lister{
-		"workspaces": func(c *Client, limit, offset int) func(yield func(string, error) bool) {
+	// Each lister calls All before returning, so that a fetch made before ranging shows.
+	type lister func(c *Client, limit, offset int) iter.Seq2[string, error]
+	listers := map[string]struct {
+		list    lister
+		filters string // the query every page's request must carry, besides limit and offset
+	}{
+		"workspaces": {func(c *Client, limit, offset int) iter.Seq2[string, error] {
+			seq := c.Workspaces.All(context.Background(), WorkspaceListParams{Limit: limit, Offset: offset, Query: "q"})
 			return func(yield func(string, error) bool) {
-				for w, err := range c.Workspaces.All(context.Background(), WorkspaceListParams{Limit: limit, Offset: offset, Query: "q"}) {
+				for w, err := range seq {
 					if !yield(w.ID, err) {
 						return
 					}
 				}
 			}
-		},
-		"snapshots": func(c *Client, limit, offset int) func(yield func(string, error) bool) {
+		}, "q=q"},
+		"snapshots": {func(c *Client, limit, offset int) iter.Seq2[string, error] {
+			seq := c.Snapshots.All(context.Background(), SnapshotListParams{WorkspaceID: "wrk_1", Limit: limit, Offset: offset, Query: "nightly"})
 			return func(yield func(string, error) bool) {
-				for s, err := range c.Snapshots.All(context.Background(), SnapshotListParams{WorkspaceID: "wrk_1", Limit: limit, Offset: offset}) {
+				for s, err := range seq {
 					if !yield(s.ID, err) {
 						return
 					}
 				}
 			}
-		},
-		"jails": func(c *Client, limit, offset int) func(yield func(string, error) bool) {
+		}, "q=nightly&workspace_id=wrk_1"},
+		"jails": {func(c *Client, limit, offset int) iter.Seq2[string, error] {
+			seq := c.Jails.All(context.Background(), JailListParams{Kind: JailKindRun, Status: JailError, Query: "boom", Limit: limit, Offset: offset})
 			return func(yield func(string, error) bool) {
-				for j, err := range c.Jails.All(context.Background(), JailListParams{Kind: JailKindRun, Limit: limit, Offset: offset}) {
+				for j, err := range seq {
 					if !yield("x_"+strconv.FormatInt(j.ID, 10), err) {
 						return
 					}
 				}
 			}
-		},
+		}, "kind=run&q=boom&status=error"},
 	}
 	cases := []struct {
 		name      string
@@ -92,13 +101,13 @@ func TestAllIterators(t *testing.T) {
 		{"break in second page", 25, 10, 0, 12, -1, 12, 2, false},
 		{"error yielded once", 25, 10, 0, 0, 10, 10, 2, true},
 	}
-	for lname, list := range listers {
+	for lname, l := range listers {
 		for _, tc := range cases {
 			t.Run(lname+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
 				srv := pagedServer(t, tc.total, tc.failAt)
 				c := testClient(t, srv.URL, WithMaxRetries(0))
-				seq := list(c, tc.limit, tc.offset)
+				seq := l.list(c, tc.limit, tc.offset)
 				if n := len(srv.requests()); n != 0 {
 					t.Fatalf("%d requests before ranging", n)
 				}
@@ -124,8 +133,17 @@ func TestAllIterators(t *testing.T) {
 				if rows != tc.wantRows || (errs == 1) != tc.wantErr || errs > 1 {
 					t.Fatalf("rows %d errs %d; want %d rows, error %v", rows, errs, tc.wantRows, tc.wantErr)
 				}
-				if n := len(srv.requests()); n != tc.wantCalls {
-					t.Fatalf("%d requests, want %d", n, tc.wantCalls)
+				reqs := srv.requests()
+				if len(reqs) != tc.wantCalls {
+					t.Fatalf("%d requests, want %d", len(reqs), tc.wantCalls)
+				}
+				for i, r := range reqs {
+					q, _ := url.ParseQuery(r.RawQuery)
+					q.Del("limit")
+					q.Del("offset")
+					if got := q.Encode(); got != l.filters {
+						t.Fatalf("request %d: filters %q, want %q on every page", i+1, got, l.filters)
+					}
 				}
 			})
 		}

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
-	"net/http"
+	"log/slog"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -49,12 +47,7 @@ func TestRetryMatrix(t *testing.T) {
 			for _, m := range group.methods {
 				t.Run(m.name+"_"+strconv.Itoa(tc.status)+"_"+tc.retryHdr, func(t *testing.T) {
 					t.Parallel()
-					srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
-						if tc.retryHdr != "" {
-							w.Header().Set("Retry-After", tc.retryHdr)
-						}
-						jsonReply(tc.status, `{"error":"e`+strconv.Itoa(tc.status)+`"}`)(w, r)
-					})
+					srv := newRecorder(t, faultStatus(tc.status, tc.retryHdr))
 					c := testClient(t, srv.URL)
 					err := m.call(context.Background(), c)
 					var e *Error
@@ -78,14 +71,7 @@ func TestRetryMatrix(t *testing.T) {
 
 func TestRetryThenSuccess(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) < 3 {
-			jsonReply(503, `{"error":"busy"}`)(w, r)
-			return
-		}
-		jsonReply(201, fixtureExec)(w, r)
-	})
+	srv := newRecorder(t, faultStatus(503, ""), faultStatus(503, ""), jsonReply(201, fixtureExec))
 	c := testClient(t, srv.URL)
 	res, err := c.Runs.Create(context.Background(), RunParams{Code: "print(1)", Language: LanguagePython})
 	if err != nil || res.Stdout != "hi\n" {
@@ -113,14 +99,8 @@ func TestMaxRetriesZeroDisablesRetries(t *testing.T) {
 
 func TestPostRetriedOnlyWhenNeverConnected(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	c := testClient(t, "http://"+addr)
-	_, err = c.Runs.Create(context.Background(), RunParams{Code: "1"})
+	c := testClient(t, faultRefusedURL(t))
+	_, err := c.Runs.Create(context.Background(), RunParams{Code: "1"})
 	var e *Error
 	if !errors.As(err, &e) || e.Code != CodeNetwork || e.Attempts != 3 {
 		t.Fatalf("refused POST: err %v; want 3 attempts", err)
@@ -164,21 +144,16 @@ func TestBackoff(t *testing.T) {
 
 func TestCancelDuringBackoff(t *testing.T) {
 	t.Parallel()
-	first := make(chan struct{}, 1)
-	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "5")
-		jsonReply(503, `{"error":"busy"}`)(w, r)
-		select {
-		case first <- struct{}{}:
-		default:
-		}
-	})
-	c := testClient(t, srv.URL)
+	srv := newRecorder(t, faultStatus(503, "5"))
+	// The retry warning is logged just before the backoff starts: cancelling after it
+	// cancels the wait, not the request.
+	retrying := make(chan struct{}, 1)
+	c := testClient(t, srv.URL, WithLogger(slog.New(faultSignalHandler{slog.LevelWarn, retrying})))
 	c.retryCap = 10 * time.Second // honour the 5 s Retry-After
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, err := c.Sessions.List(ctx); done <- err }()
-	<-first
+	<-retrying
 	start := time.Now()
 	cancel()
 	err := <-done
@@ -195,10 +170,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 
 func TestNoAttemptPastDeadline(t *testing.T) {
 	t.Parallel()
-	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "5")
-		jsonReply(503, `{"error":"busy"}`)(w, r)
-	})
+	srv := newRecorder(t, faultStatus(503, "5"))
 	c := testClient(t, srv.URL)
 	c.retryCap = 10 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -65,6 +64,17 @@ func TestReviewU64Saturation(t *testing.T) {
 				return 0, fmt.Errorf("workspace decoded wrongly: %+v", w)
 			}
 			return w.Config.IdleTimeoutSecs, nil
+		}},
+		{"fork clone_ms", `{"parent":{"stdout":"","stderr":"","exit_code":0,"duration_ms":1,"timed_out":false,"oom_killed":false},` +
+			`"fork":{"clone_ms":` + max + `,"files_cloned":3,"files_cow":0,"bytes_cloned":9,"method":"copy","was_frozen":true}}`, func(c *Client) (int64, error) {
+			f, err := c.Runs.Fork(context.Background(), ForkParams{ParentCode: "p", ChildCode: "c"})
+			if err != nil {
+				return 0, err
+			}
+			if f.Fork.FilesCloned != 3 || f.Fork.Method != "copy" || !f.Fork.WasFrozen {
+				return 0, fmt.Errorf("fork decoded wrongly: %+v", f.Fork)
+			}
+			return f.Fork.CloneMS, nil
 		}},
 	}
 	for _, tc := range cases {
@@ -187,15 +197,11 @@ func TestReviewStreamErrorAttempts(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var n atomic.Int32
-			stream := sseReply([]string{tc.frames}, nil)
-			srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
-				if int(n.Add(1)) <= tc.busy {
-					jsonReply(503, `{"error":"busy"}`)(w, r)
-					return
-				}
-				stream(w, r)
-			})
+			script := make([]http.HandlerFunc, tc.busy, tc.busy+1)
+			for i := range script {
+				script[i] = faultStatus(503, "")
+			}
+			srv := newRecorder(t, append(script, sseReply([]string{tc.frames}, nil))...)
 			s, err := testClient(t, srv.URL).Runs.Stream(context.Background(), RunParams{Code: "x"})
 			if err != nil {
 				t.Fatal(err)
@@ -367,6 +373,7 @@ func TestReviewOptionsRejectBrokenHeaders(t *testing.T) {
 	}{
 		{"header value with newline", WithHeader("X-Trace", "a\r\nX-Evil: 1")},
 		{"header value with NUL", WithHeader("X-Trace", "a\x00b")},
+		{"header value with DEL", WithHeader("X-Trace", "a\x7fb")},
 		{"header name with space", WithHeader("X Trace", "v")},
 		{"header name with colon", WithHeader("X-Trace:", "v")},
 		{"user agent with newline", WithUserAgent("bot/1\nX-Evil: 1")},
@@ -409,4 +416,54 @@ func TestReviewSessionScopesNilList(t *testing.T) {
 			assertJSON(t, srv.last(t).Body, tc.body)
 		})
 	}
+}
+
+// TestReviewStreamEnds: how a run stream ends. The terminal event releases the request at
+// once, even if the server keeps the connection open; an overflowing duration saturates;
+// a line over 16 MiB is ErrEventTooLarge, not a network failure.
+func TestReviewStreamEnds(t *testing.T) {
+	t.Parallel()
+	t.Run("completed releases the request", func(t *testing.T) {
+		t.Parallel()
+		hold := make(chan struct{})
+		defer close(hold)
+		gone := make(chan struct{})
+		held := sseReply([]string{"event: completed\ndata: {\"exit_code\":0,\"duration_ms\":18446744073709551615,\"timed_out\":false,\"oom_killed\":false}\n\n"}, hold)
+		srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+			held(w, r)
+			close(gone)
+		})
+		s, err := testClient(t, srv.URL).Runs.Stream(context.Background(), RunParams{Code: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.Next() {
+			t.Fatal(s.Err())
+		}
+		ev, ok := s.Event().(CompletedEvent)
+		if !ok || ev.DurationMS != math.MaxInt64 {
+			t.Fatalf("got %#v, want a completed event with duration saturated at math.MaxInt64", s.Event())
+		}
+		if s.Next() || s.Err() != nil {
+			t.Fatalf("Next after completed: Err %v", s.Err())
+		}
+		select { // no Close: the terminal event alone must let the request go
+		case <-gone:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the server still holds the request after the completed event")
+		}
+	})
+	t.Run("oversized line", func(t *testing.T) {
+		t.Parallel()
+		huge := "event: stdout\ndata: " + strings.Repeat("x", maxEventSize+1) + "\n\n"
+		srv := newRecorder(t, sseReply([]string{huge}, nil))
+		s, err := testClient(t, srv.URL).Runs.Stream(context.Background(), RunParams{Code: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if s.Next() || !errors.Is(s.Err(), ErrEventTooLarge) || errors.Is(s.Err(), ErrNetwork) {
+			t.Fatalf("Err %v, want ErrEventTooLarge and not a network error", s.Err())
+		}
+	})
 }

@@ -174,10 +174,25 @@ func TestStreamCancelAndClose(t *testing.T) {
 	before := runtime.NumGoroutine()
 	hold := make(chan struct{})
 	defer close(hold)
-	srv := newRecorder(t, sseReply([]string{"event: started\ndata: {\"pid\":1}\n\n"}, hold))
+	// The server holds each stream open until the client goes away, and says so on gone:
+	// cancel, Close and breaking out of All must end the request itself, not just Next.
+	gone := make(chan struct{}, 3)
+	held := sseReply([]string{"event: started\ndata: {\"pid\":1}\n\n"}, hold)
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		held(w, r)
+		gone <- struct{}{}
+	})
 	c := testClient(t, srv.URL)
+	awaitGone := func(t *testing.T) {
+		t.Helper()
+		select {
+		case <-gone:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the server still holds the request open")
+		}
+	}
 
-	t.Run("cancel unblocks Next", func(t *testing.T) {
+	t.Run("cancel ends the request", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		s, err := c.Runs.Stream(ctx, RunParams{Code: "x"})
 		if err != nil {
@@ -187,16 +202,12 @@ func TestStreamCancelAndClose(t *testing.T) {
 		if !s.Next() {
 			t.Fatalf("first event: %v", s.Err())
 		}
-		done := make(chan bool)
-		go func() { done <- s.Next() }()
+		// Cancelling alone, with no call to Next, ends the request: the stream's request
+		// lives in the caller's context.
 		cancel()
-		select {
-		case more := <-done:
-			if more || !errors.Is(s.Err(), context.Canceled) || errors.Is(s.Err(), ErrNetwork) {
-				t.Fatalf("Next %v, Err %v", more, s.Err())
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("Next still blocked after cancel")
+		awaitGone(t)
+		if s.Next() || !errors.Is(s.Err(), context.Canceled) || errors.Is(s.Err(), ErrNetwork) {
+			t.Fatalf("Next after cancel: Err %v", s.Err())
 		}
 	})
 
@@ -221,6 +232,7 @@ func TestStreamCancelAndClose(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("Next still blocked after Close")
 		}
+		awaitGone(t)
 		_ = s.Close() // idempotent
 		if s.Next() {
 			t.Fatal("Next after Close")
@@ -238,19 +250,14 @@ func TestStreamCancelAndClose(t *testing.T) {
 			}
 			break
 		}
+		awaitGone(t)
 		if !s.closed.Load() || s.Next() {
 			t.Fatal("All did not close the stream on break")
 		}
 	})
 
 	c.hc.CloseIdleConnections()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // leak check: bounded wait for goroutines to exit
-	}
-	if n := runtime.NumGoroutine(); n > before+2 {
-		t.Fatalf("goroutines: %d before, %d after", before, n)
-	}
+	leakWaitGoroutines(t, before+2)
 }
 
 func TestStreamAllContinuesFromPosition(t *testing.T) {

@@ -393,7 +393,7 @@ func wireCases() []wireCase {
 					t.Fatalf("got %+v", m)
 				}
 			}},
-		{name: "snapshots manifest classic has empty entries", reply: jsonReply(200, `{"kind":"classic","entries":[]}`),
+		{name: "snapshots manifest classic: null entries become empty", reply: jsonReply(200, `{"kind":"classic","entries":null}`),
 			call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.Manifest(ctx, "snap_abc") },
 			method: "GET", path: "/v1/snapshots/snap_abc/manifest",
 			check: func(t *testing.T, got any) {
