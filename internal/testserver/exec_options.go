@@ -137,13 +137,13 @@ func clampMemory(v *uint64, def uint64) uint64 {
 	return min(m, maxMemoryMB)
 }
 
-// settings resolves o with the given clamped timeout and memory.
 // defaultSettings is settings with the request's timeout and memory clamped, and the
 // server defaults (300 s, 512 MiB) where they were not sent.
 func (o execOptions) defaultSettings(timeoutSecs, memoryMB *uint64) jailSettings {
 	return o.settings(clampTimeout(timeoutSecs, defaultTimeoutSecs), clampMemory(memoryMB, defaultMemoryMB))
 }
 
+// settings resolves o with the given, already clamped, timeout and memory.
 func (o execOptions) settings(timeoutSecs, memoryMB uint64) jailSettings {
 	js := jailSettings{networkMode: "none", seccomp: "standard", memoryMB: memoryMB, timeoutSecs: timeoutSecs, cpuPercent: 100, maxPids: 64}
 	if o.Network != nil {
