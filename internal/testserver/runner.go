@@ -112,10 +112,21 @@ type procSpec struct {
 	dir     string   // working directory
 	env     []string // complete environment, "K=V"
 	timeout time.Duration
-	// onLine, when set, switches to line mode: it is called for every output line of stream
-	// "stdout" or "stderr" (trailing "\n" and one trailing "\r" removed, at most streamLineCap
-	// bytes, lossy UTF-8). It may be called from two goroutines at once.
-	onLine func(stream, line string)
+	// lines, when set, switches to line mode: it is called once for "stdout" and once for
+	// "stderr", and the sink it returns receives that stream's lines.
+	lines func(stream string) lineSink
+}
+
+// lineSink receives one output stream of a process in line mode, from that stream's reader
+// goroutine (the two streams of a process are read concurrently, each by its own goroutine).
+type lineSink interface {
+	// line is called for every output line: trailing "\n" and one trailing "\r" removed, at
+	// most streamLineCap bytes, raw bytes that may be invalid UTF-8. The slice is only valid
+	// during the call.
+	line(b []byte)
+	// idle is called when every line read so far was delivered and the reader is about to wait
+	// for more output, and once after the last line.
+	idle()
 }
 
 // procResult is what a finished process reports.
@@ -215,8 +226,12 @@ func (r *runner) start(spec procSpec) (*process, error) {
 
 	var readers sync.WaitGroup
 	readers.Add(2)
-	go p.drain(&readers, outR, "stdout", p.outBuf, spec.onLine)
-	go p.drain(&readers, errR, "stderr", p.errBuf, spec.onLine)
+	var outLines, errLines lineSink
+	if spec.lines != nil {
+		outLines, errLines = spec.lines("stdout"), spec.lines("stderr")
+	}
+	go p.drain(&readers, outR, p.outBuf, outLines)
+	go p.drain(&readers, errR, p.errBuf, errLines)
 	go p.supervise(spec.timeout, &readers, outR, errR)
 	return p, nil
 }
@@ -276,20 +291,23 @@ func (p *process) supervise(timeout time.Duration, readers *sync.WaitGroup, outR
 	close(p.done)
 }
 
-// drain copies one pipe into its capture buffer and, in line mode, hands out lines.
-func (p *process) drain(wg *sync.WaitGroup, r io.Reader, stream string, buf *capBuffer, onLine func(stream, line string)) {
+// drain copies one pipe into its capture buffer and, in line mode, hands its lines to sink. In
+// line mode the capture holds the lines as delivered, each ended by "\n"; it is decoded as lossy
+// UTF-8 when read, which gives the same text as decoding every line on its own.
+func (p *process) drain(wg *sync.WaitGroup, r io.Reader, buf *capBuffer, sink lineSink) {
 	defer wg.Done()
-	if onLine == nil {
+	if sink == nil {
 		_, _ = io.Copy(buf, r)
 		return
 	}
 	readLines(r, streamLineCap, func(line []byte) {
-		s := lossyString(line)
-		buf.WriteString(s)
-		buf.WriteString("\n")
-		onLine(stream, s)
-	})
+		_, _ = buf.Write(line)
+		_, _ = buf.Write(newline)
+		sink.line(line)
+	}, sink.idle)
 }
+
+var newline = []byte{'\n'}
 
 // signalLocked sends sig to the whole process group unless the leader was reaped. p.mu held.
 func (p *process) signalLocked(sig groupSignal) {

@@ -4,49 +4,78 @@ package testserver
 // decoding, and line splitting for the streaming route.
 
 import (
-	"bufio"
-	"errors"
+	"bytes"
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
+// lineBufSize is how much the line reader asks for per read. A line longer than this is put
+// together in a separate buffer, up to its limit.
+const lineBufSize = 64 << 10
+
 // readLines calls fn for every line of r with the trailing "\n" and one trailing "\r" removed.
 // A line longer than limit bytes is cut at limit and the rest of it discarded. A final line
-// without a newline is delivered too.
-func readLines(r io.Reader, limit int, fn func(line []byte)) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var line []byte
-	pending := false
+// without a newline is delivered too. The slice passed to fn is only valid during the call.
+//
+// idle, when not nil, is called after the lines of each read were delivered, before the next
+// read (which may wait for the writer), and once at the end: the moment to pass on what fn
+// collected.
+func readLines(r io.Reader, limit int, fn func(line []byte), idle func()) {
+	buf := make([]byte, lineBufSize)
+	var long []byte   // the start of a line that did not fit in buf, at most limit bytes
+	spanning := false // long holds the start of the current line
+	emit := func(tail []byte) {
+		line := tail
+		if spanning {
+			long = appendUpTo(long, tail, limit)
+			line = long
+		} else if len(line) > limit {
+			line = line[:limit]
+		}
+		fn(trimCR(line))
+		long, spanning = long[:0], false
+	}
+	start, end := 0, 0
 	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(chunk) > 0 {
-			pending = true
-		}
-		if room := limit - len(line); room > 0 {
-			take := chunk
-			if len(take) > 0 && take[len(take)-1] == '\n' && err == nil {
-				take = take[:len(take)-1]
+		n, err := r.Read(buf[end:])
+		end += n
+		for {
+			i := bytes.IndexByte(buf[start:end], '\n')
+			if i < 0 {
+				break
 			}
-			if len(take) > room {
-				take = take[:room]
-			}
-			line = append(line, take...)
+			emit(buf[start : start+i])
+			start += i + 1
 		}
-		switch {
-		case err == nil:
-			fn(trimCR(line))
-			line, pending = line[:0], false
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		default: // EOF or read error
-			if pending {
-				fn(trimCR(line))
+		if err != nil { // EOF or a read error: what is left is the last line
+			if spanning || start < end {
+				emit(buf[start:end])
+			}
+			if idle != nil {
+				idle()
 			}
 			return
 		}
+		end = copy(buf, buf[start:end])
+		start = 0
+		if end == len(buf) {
+			long, spanning, end = appendUpTo(long, buf, limit), true, 0
+		}
+		if idle != nil {
+			idle()
+		}
 	}
+}
+
+// appendUpTo appends as much of p to dst as keeps dst at most limit bytes long.
+func appendUpTo(dst, p []byte, limit int) []byte {
+	if room := limit - len(dst); len(p) > room {
+		p = p[:max(room, 0)]
+	}
+	return append(dst, p...)
 }
 
 func trimCR(b []byte) []byte {
@@ -62,9 +91,13 @@ type capBuffer struct {
 	mu   sync.Mutex
 	b    []byte
 	more bool
+	full atomic.Bool // more is set: later writes are dropped without taking mu
 }
 
 func (c *capBuffer) Write(p []byte) (int, error) {
+	if c.full.Load() {
+		return len(p), nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	keep := outputCap + utf8.UTFMax - len(c.b)
@@ -74,6 +107,7 @@ func (c *capBuffer) Write(p []byte) (int, error) {
 	if len(p) > keep {
 		c.b = append(c.b, p[:keep]...)
 		c.more = true
+		c.full.Store(true)
 	} else {
 		c.b = append(c.b, p...)
 	}

@@ -183,7 +183,7 @@ func TestReadLines(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var got []string
-			readLines(strings.NewReader(tt.in), tt.limit, func(l []byte) { got = append(got, string(l)) })
+			readLines(strings.NewReader(tt.in), tt.limit, func(l []byte) { got = append(got, string(l)) }, nil)
 			if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
 				t.Errorf("lines = %q, want %q", got, tt.want)
 			}
@@ -198,33 +198,48 @@ func TestReadLinesBeyondBuffer(t *testing.T) {
 	var got [][]byte
 	readLines(bytes.NewReader(append(append([]byte{}, line...), '\n')), streamLineCap, func(l []byte) {
 		got = append(got, append([]byte(nil), l...))
-	})
+	}, nil)
 	if len(got) != 1 || !bytes.Equal(got[0], line) {
 		t.Fatalf("got %d lines, first %d bytes; want one line of %d", len(got), len(got[0]), len(line))
 	}
 }
 
+// recordSink keeps the lines of one stream and notes whether each was followed by idle.
+type recordSink struct {
+	lines     []string
+	idleAfter bool // idle was called after the last line
+}
+
+func (s *recordSink) line(b []byte) { s.lines, s.idleAfter = append(s.lines, string(b)), false }
+func (s *recordSink) idle()         { s.idleAfter = true }
+
 func TestRunnerLineMode(t *testing.T) {
 	t.Parallel()
 	r := testRunner(t, 1)
 	var mu sync.Mutex
-	lines := map[string][]string{}
+	sinks := map[string]*recordSink{}
 	res := runSpec(t, r, procSpec{
-		argv: []string{"sh", "-c", `printf 'one\n\n  two\nbar\rcr\n'; printf 'err\n' >&2`},
-		onLine: func(stream, line string) {
+		argv: []string{"sh", "-c", `printf 'one\n\n  two\nbar\rcr\n\377\n'; printf 'err\n' >&2`},
+		lines: func(stream string) lineSink {
 			mu.Lock()
-			lines[stream] = append(lines[stream], line)
-			mu.Unlock()
+			defer mu.Unlock()
+			sinks[stream] = &recordSink{}
+			return sinks[stream]
 		},
 	})
 	if res.exitCode != 0 {
 		t.Fatalf("exit %d", res.exitCode)
 	}
-	if got := strings.Join(lines["stdout"], "|"); got != "one||  two|bar\rcr" {
-		t.Errorf("stdout lines = %q", lines["stdout"])
+	out, errs := sinks["stdout"], sinks["stderr"]
+	if got := strings.Join(out.lines, "|"); got != "one||  two|bar\rcr|\xff" || !out.idleAfter {
+		t.Errorf("stdout lines = %q, idle after the last %v", out.lines, out.idleAfter)
 	}
-	if got := strings.Join(lines["stderr"], "|"); got != "err" {
-		t.Errorf("stderr lines = %q", lines["stderr"])
+	if got := strings.Join(errs.lines, "|"); got != "err" || !errs.idleAfter {
+		t.Errorf("stderr lines = %q, idle after the last %v", errs.lines, errs.idleAfter)
+	}
+	// The capture holds the lines as delivered, decoded as lossy UTF-8.
+	if res.stdout != "one\n\n  two\nbar\rcr\n\uFFFD\n" || res.stderr != "err\n" {
+		t.Errorf("captured stdout %q stderr %q", res.stdout, res.stderr)
 	}
 }
 

@@ -18,15 +18,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"strings"
-	"sync"
 	"time"
 )
-
-// sseLine is one output line waiting to be framed.
-type sseLine struct {
-	stream, text string
-}
 
 // streamCompleted is the data of the terminal completed event: no io_* fields. The real server
 // builds it with serde_json's json! macro, whose map sorts keys (no preserve_order feature), so
@@ -83,20 +76,13 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 	}
 	defer os.RemoveAll(dir)
 
-	lines := make(chan sseLine, 64)
-	// stop releases output readers blocked on a full channel once nobody reads it any more.
-	stop := make(chan struct{})
-	stopReaders := sync.OnceFunc(func() { close(stop) })
-	defer stopReaders()
+	ob := newOutbox()
+	// Once nobody takes output any more, readers waiting for room must not wait for ever.
+	defer ob.close()
 	p, err := e.run.start(procSpec{
 		argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath},
 		timeout: js.timeout(),
-		onLine: func(stream, line string) {
-			select {
-			case lines <- sseLine{stream, line}:
-			case <-stop:
-			}
-		},
+		lines:   ob.sink,
 	})
 	if err != nil {
 		// Like the real route, a spawn failure leaves no ledger row: the row is opened only once
@@ -112,24 +98,22 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 	defer stats.Stop()
 	idle := time.NewTimer(keepAlive)
 	defer idle.Stop()
+	out := newPump(ob, sw)
+	defer out.stop()
 	for {
 		select {
-		case ln := <-lines:
-			sw.text(ln.stream, ln.text)
+		case <-ob.ready:
+			out.ready()
+		case <-out.due():
+			out.send()
 		case <-stats.C:
+			out.send()
 			sw.json("stats", streamStatsOf(p.sample()))
 		case <-idle.C:
 			sw.comment()
 		case <-p.done:
-		drain:
-			for {
-				select {
-				case ln := <-lines:
-					sw.text(ln.stream, ln.text)
-				default:
-					break drain
-				}
-			}
+			// The readers are finished: everything the process printed is queued.
+			out.send()
 			res := p.wait()
 			e.jails.complete(id, res)
 			c := streamCompleted{ExitCode: res.exitCode, DurationMs: res.durationMs(), TimedOut: res.timedOut}
@@ -140,7 +124,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 			return nil
 		case <-r.Context().Done():
 			p.kill()
-			stopReaders()
+			ob.close()
 			e.jails.complete(id, p.wait())
 			return nil
 		}
@@ -149,7 +133,8 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 }
 
 // sseWriter frames events exactly like axum's Sse response: "event: <name>\n", one
-// "data: <piece>\n" per LF-separated piece, then "\n"; flushed after every frame.
+// "data: <piece>\n" per LF-separated piece, then "\n". Output lines are framed by
+// appendLineEvent and sent in batches; the other events are flushed one by one.
 type sseWriter struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
@@ -165,18 +150,6 @@ func newSSEWriter(w http.ResponseWriter) *sseWriter {
 	return sw
 }
 
-// text sends an event whose data is s, split on "\n"; a CR left in s is sent as U+FFFD (see
-// the file comment).
-func (sw *sseWriter) text(event, s string) {
-	sw.buf.Reset()
-	sw.buf.WriteString("event: " + event + "\n")
-	for _, piece := range strings.Split(strings.ReplaceAll(s, "\r", "\uFFFD"), "\n") {
-		sw.buf.WriteString("data: " + piece + "\n")
-	}
-	sw.buf.WriteString("\n")
-	sw.flush()
-}
-
 // json sends an event whose data is v as compact JSON (no HTML escaping, like serde_json).
 func (sw *sseWriter) json(event string, v any) {
 	var b bytes.Buffer
@@ -188,17 +161,18 @@ func (sw *sseWriter) json(event string, v any) {
 	sw.buf.WriteString("event: " + event + "\ndata: ")
 	sw.buf.Write(data)
 	sw.buf.WriteString("\n\n")
+	sw.write(sw.buf.Bytes())
 	sw.flush()
 }
 
 // comment sends the keep-alive frame ":\n\n".
 func (sw *sseWriter) comment() {
-	sw.buf.Reset()
-	sw.buf.WriteString(":\n\n")
+	sw.write([]byte(":\n\n"))
 	sw.flush()
 }
 
-func (sw *sseWriter) flush() {
-	_, _ = sw.w.Write(sw.buf.Bytes())
-	_ = sw.rc.Flush()
-}
+// write adds framed events to the response; they may wait in its buffer until flush.
+func (sw *sseWriter) write(b []byte) { _, _ = sw.w.Write(b) }
+
+// flush sends everything written so far to the client.
+func (sw *sseWriter) flush() { _ = sw.rc.Flush() }
