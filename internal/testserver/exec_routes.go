@@ -24,8 +24,9 @@ type execEngine struct {
 	cfgMu      sync.Mutex
 	keepAlive  time.Duration
 	statsEvery time.Duration
-	gitEnv     []string // extra environment for git clones (tests: trust a local TLS server)
-	poolDir    string   // incremental snapshot pool; "" = classic full copies
+	gitEnv     []string      // extra environment for git clones (tests: trust a local TLS server)
+	outboxHook func(*outbox) // sees each stream's outbox before its process starts (tests)
+	poolDir    string        // incremental snapshot pool; "" = classic full copies
 }
 
 // newExecEngine creates the engine of s; s.stateDir, s.maxConcurrent and s.log must be set.

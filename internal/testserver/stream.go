@@ -76,7 +76,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 	}
 	defer os.RemoveAll(dir)
 
-	ob := newOutbox()
+	ob := e.newOutbox()
 	// Once nobody takes output any more, readers waiting for room must not wait for ever.
 	defer ob.close()
 	p, err := e.run.start(procSpec{

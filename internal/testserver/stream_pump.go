@@ -66,6 +66,25 @@ func newOutbox() *outbox {
 	return ob
 }
 
+// newOutbox returns the outbox of a new stream, shown first to the hook tests may set.
+func (e *execEngine) newOutbox() *outbox {
+	ob := newOutbox()
+	e.cfgMu.Lock()
+	hook := e.outboxHook
+	e.cfgMu.Unlock()
+	if hook != nil {
+		hook(ob)
+	}
+	return ob
+}
+
+// setOutboxHook makes later streams call hook with their outbox before their process starts.
+func (e *execEngine) setOutboxHook(hook func(*outbox)) {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	e.outboxHook = hook
+}
+
 // sink returns the line sink of one output stream, framing its lines as events named stream.
 func (ob *outbox) sink(stream string) lineSink {
 	return &eventSink{ob: ob, head: "event: " + stream + "\ndata: "}

@@ -6,9 +6,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -202,4 +207,155 @@ func awaitJailEnded(t *testing.T, srv *Server, id int64) jailRecord {
 		t.Fatalf("ledger row %d never ended: %v", id, err)
 	}
 	return rec
+}
+
+// streamLine is the 99-byte line the volume tests print, 100 bytes with its newline.
+const streamLine = "2026-11-25T21:04:11.123Z INFO  worker-07 processed item 000042 in 3.2 ms (queue depth 17, ok)......"
+
+// awkLines is shell code printing n copies of streamLine through stdio, like most programs.
+func awkLines(n int) string {
+	return fmt.Sprintf(`awk 'BEGIN { for (i = 0; i < %d; i++) print "%s" }'`, n, streamLine)
+}
+
+// liveHeap collects garbage and returns the bytes still allocated.
+func liveHeap() int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
+// readLineFrames reads a stream's frames to its end. Every stdout event must carry
+// streamLine; every nth of them calls sample (when n > 0). It returns how many stdout events
+// arrived and the completed event's exit code.
+func readLineFrames(t *testing.T, br *bufio.Reader, every int, sample func()) (lines int, exit string) {
+	t.Helper()
+	next := func() string {
+		b, err := br.ReadSlice('\n')
+		if err != nil {
+			t.Fatalf("after %d lines: %v", lines, err)
+		}
+		return string(b)
+	}
+	data := "data: " + streamLine + "\n"
+	for {
+		switch ev := next(); ev {
+		case "event: stdout\n":
+			if d := next(); d != data {
+				t.Fatalf("line %d is %q", lines, d)
+			}
+			lines++
+			if every > 0 && lines%every == 0 {
+				sample()
+			}
+		case "event: completed\n":
+			m := completedFrame.FindStringSubmatch(ev + next() + next())
+			if m == nil {
+				t.Fatal("malformed completed event")
+			}
+			return lines, m[1]
+		case "event: started\n", "event: stats\n":
+			next()
+		case ":\n":
+			continue
+		default:
+			t.Fatalf("unexpected %q after %d lines", ev, lines)
+		}
+		if blank := next(); blank != "\n" {
+			t.Fatalf("frame not ended by a blank line: %q", blank)
+		}
+	}
+}
+
+// TestStreamGiBFlatHeap streams 1 GiB of ordinary lines (64 MiB under -short or -race) to a
+// client that keeps up: the fake's retained heap, sampled after a forced collection eight
+// times along the way, must not grow by 4 MiB.
+func TestStreamGiBFlatHeap(t *testing.T) {
+	// Not parallel: it measures the heap.
+	total := 1 << 30
+	if testing.Short() || raceEnabled {
+		total = 64 << 20
+	}
+	lines := total / (len(streamLine) + 1)
+	srv := Start(t)
+	before := liveHeap()
+	peak := before
+	body, _ := json.Marshal(map[string]any{"language": "sh", "code": awkLines(lines)})
+	resp := openStream(t, context.Background(), srv, string(body))
+	got, exit := readLineFrames(t, bufio.NewReaderSize(resp.Body, 64<<10), lines/8, func() { peak = max(peak, liveHeap()) })
+	if got != lines || exit != "0" {
+		t.Fatalf("%d lines of %d, exit %s", got, lines, exit)
+	}
+	if grown := peak - before; grown > 4<<20 {
+		t.Fatalf("retained heap grew by %d KiB while streaming %d MiB", grown>>10, total>>20)
+	} else {
+		t.Logf("retained heap growth %d KiB over %d MiB streamed", grown>>10, total>>20)
+	}
+}
+
+// TestStreamSlowClientStallsTheJob: a client that stops reading makes the job wait instead of
+// the fake buffering its output. The stream's pipe readers must come to wait for room while
+// the job still has most of its output to print, without the fake's heap growing; once the
+// client reads again, every line arrives.
+func TestStreamSlowClientStallsTheJob(t *testing.T) {
+	// Not parallel: it measures the heap.
+	srv := Start(t)
+	srv.exec.setStreamTimings(time.Hour, time.Hour)
+	waiting := make(chan struct{}, 1)
+	srv.exec.setOutboxHook(func(ob *outbox) { ob.blocked = func() { notify(waiting) } })
+	finished := filepath.Join(t.TempDir(), "finished")
+	// 32 MiB: far more than the pipe, the outbox and the socket buffers (the client's receive
+	// buffer is kept small) hold together.
+	lines := 32 << 20 / (len(streamLine) + 1)
+	body, _ := json.Marshal(map[string]any{"language": "sh", "code": awkLines(lines) + " && : > " + finished})
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(64 << 10)
+		}
+		return c, err
+	}}
+	defer tr.CloseIdleConnections()
+	before := liveHeap()
+	req, err := http.NewRequest("POST", srv.URL()+"/v1/runs/stream", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReaderSize(resp.Body, 4<<10)
+	if ev, _ := br.ReadString('\n'); ev != "event: started\n" {
+		t.Fatalf("first line %q", ev)
+	}
+	// The client reads nothing more until the fake's readers wait for room.
+	select {
+	case <-waiting:
+	case <-time.After(time.Minute):
+		t.Fatal("the fake's pipe readers never waited: it buffers what the client does not read")
+	}
+	grown := liveHeap() - before
+	if _, err := os.Stat(finished); err == nil {
+		t.Fatal("the job finished while the client read nothing: its output was buffered")
+	}
+	if grown > 4<<20 {
+		t.Fatalf("heap grew by %d KiB while the client read nothing", grown>>10)
+	}
+	t.Logf("heap growth %d KiB with the client stalled", grown>>10)
+	if _, err := br.ReadString('\n'); err != nil { // the rest of the started frame
+		t.Fatal(err)
+	}
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	got, exit := readLineFrames(t, br, 0, nil)
+	if got != lines || exit != "0" {
+		t.Fatalf("%d lines of %d, exit %s", got, lines, exit)
+	}
+	if _, err := os.Stat(finished); err != nil {
+		t.Fatalf("the job did not finish: %v", err)
+	}
 }
