@@ -1,3 +1,5 @@
+//go:build unix
+
 package agentjail_test
 
 import (
@@ -5,10 +7,14 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
 	"github.com/agentjail/agentjail-go/internal/testserver"
@@ -115,4 +121,68 @@ func (t replayTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 		Body: io.NopCloser(bytes.NewReader(t)), Request: r}, nil
+}
+
+// TestRunStreamFakeLineLatency: a line a job prints while it keeps running reaches Runs.Stream
+// at once, not with later output or the end of the job. The job waits on a FIFO, prints (after
+// a burst, in the second case) one last line and sleeps 2 s; that line must arrive within
+// 100 ms of the test releasing the job.
+func TestRunStreamFakeLineLatency(t *testing.T) {
+	// Not parallel: the bound is on time, and the other tests would compete for the CPU.
+	need(t, "sh", "awk")
+	srv := testserver.Start(t)
+	c, err := agentjail.NewClient(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, before string // shell code run between the release and the last line
+		lines        int    // lines it prints
+	}{
+		{name: "single line", before: "", lines: 0},
+		{name: "line right after a burst", before: `awk 'BEGIN { for (i = 0; i < 1000; i++) print "burst" }';`, lines: 1000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gate := filepath.Join(t.TempDir(), "gate")
+			if err := syscall.Mkfifo(gate, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := c.Runs.Stream(context.Background(), agentjail.RunParams{Language: agentjail.LanguageBash,
+				Code: "read x < " + gate + "; " + tt.before + " echo last; sleep 2"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close() // ends the job without waiting for its sleep
+			if !s.Next() || s.Event().Type() != agentjail.EventStarted {
+				t.Fatalf("first event %v, %v", s.Event(), s.Err())
+			}
+			// Opening the FIFO waits until the job opened it too.
+			f, err := os.OpenFile(gate, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			released := time.Now()
+			if _, err := f.WriteString("go\n"); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			for n := 0; n < tt.lines; n++ {
+				if !s.Next() {
+					t.Fatalf("stream ended after %d lines: %v", n, s.Err())
+				}
+			}
+			if !s.Next() {
+				t.Fatalf("stream ended: %v", s.Err())
+			}
+			took := time.Since(released)
+			if ev, ok := s.Event().(agentjail.StdoutEvent); !ok || ev.Line != "last" {
+				t.Fatalf("event %#v, want the last line", s.Event())
+			}
+			if took > 100*time.Millisecond {
+				t.Fatalf("the last line arrived %v after the job was released; want within 100ms", took)
+			}
+			t.Logf("the last line arrived %v after the job was released", took)
+		})
+	}
 }
