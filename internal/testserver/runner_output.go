@@ -16,6 +16,9 @@ import (
 // together in a separate buffer, up to its limit.
 const lineBufSize = 64 << 10
 
+// lineBufPool holds the read buffers of finished line readers.
+var lineBufPool = sync.Pool{New: func() any { return new([lineBufSize]byte) }}
+
 // readLines calls fn for every line of r with the trailing "\n" and one trailing "\r" removed.
 // A line longer than limit bytes is cut at limit and the rest of it discarded. A final line
 // without a newline is delivered too. The slice passed to fn is only valid during the call.
@@ -24,7 +27,9 @@ const lineBufSize = 64 << 10
 // read (which may wait for the writer), and once at the end: the moment to pass on what fn
 // collected.
 func readLines(r io.Reader, limit int, fn func(line []byte), idle func()) {
-	buf := make([]byte, lineBufSize)
+	pooled := lineBufPool.Get().(*[lineBufSize]byte)
+	defer lineBufPool.Put(pooled)
+	buf := pooled[:]
 	var long []byte   // the start of a line that did not fit in buf, at most limit bytes
 	spanning := false // long holds the start of the current line
 	emit := func(tail []byte) {
