@@ -20,7 +20,19 @@ type Language string
 const (
 	LanguageJavaScript Language = "javascript" // run as main.mjs with node
 	LanguagePython     Language = "python"     // run as main.py with python3
-	LanguageBash       Language = "bash"       // run as main.sh with /bin/sh
+
+	// LanguageBash runs the code as main.sh with /bin/sh, not with bash. On Debian and
+	// Ubuntu hosts /bin/sh is dash, which has no bash syntax: a [[ ]] test is a command
+	// "not found" (the test is false and the script carries on), and an array or
+	// ${var//a/b} stops the script with exit code 2. A #!/bin/bash first line changes
+	// nothing, because the file is handed to sh as an argument. Write POSIX sh, or start
+	// the code with a line that re-runs the file under bash:
+	//
+	//	[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+	//
+	// For a single command, SessionsService.Exec and WorkspacesService.Exec run any
+	// program: Cmd "/bin/bash" with Args {"-c", script} (Cmd is not looked up in PATH).
+	LanguageBash Language = "bash"
 )
 
 // RunParams are the arguments of RunsService.Create and RunsService.Stream.
@@ -240,10 +252,17 @@ type CompletedEvent struct {
 	PIDsCurrent        int64 `json:"pids_current"`         // processes at the end; 0 when unavailable
 }
 
-// ErrorEvent ends a stream whose run failed inside the engine. Message is the server's
-// raw error text.
+// ErrorEvent ends a stream whose run failed inside the jail engine: the jail could not
+// be set up or the process could not be waited for. A program that exits non-zero, times
+// out or is killed ends with a CompletedEvent instead.
 type ErrorEvent struct {
-	Message string `json:"message"` // the raw, unmasked engine error text
+	// Message is the engine's error text, unmasked: unlike an HTTP 500, whose cause the
+	// server replaces with "internal server error", it is passed on as is, for example
+	// "cgroup setup failed: Permission denied (os error 13)" or "path does not exist:
+	// /tmp/…". It can therefore name paths and OS errors of the server's host. It holds
+	// no credential secrets, since a run's process is given none. Show it to whoever
+	// operates the server; think before showing it to the authors of the code that ran.
+	Message string `json:"message"`
 }
 
 // Type returns EventStarted.
@@ -397,7 +416,10 @@ func (e *CompletedEvent) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Event returns the event Next advanced to.
+// Event returns the event the last call to Next advanced to. It is nil before the first
+// Next, and nil after a Next that returned false because the stream failed, was closed
+// or its context ended. After the terminal event it stays that CompletedEvent or
+// ErrorEvent, while Next keeps returning false.
 func (s *RunStream) Event() StreamEvent { return s.event }
 
 // Err returns the error that ended the stream, or nil when it ended with a completed or
