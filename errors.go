@@ -68,16 +68,24 @@ type Error struct {
 
 	err        error         // transport or decoding cause
 	retryAfter time.Duration // the server's Retry-After hint, if any
+	hint       string        // what to change in the client's set-up, if that is the likely cause
 }
 
 // Error returns "agentjail <status>: <message>", or "agentjail: <message>" when no
-// response was received. The text is one line: runs of whitespace and control
-// characters in the message (a proxy's HTML page, say) become a single space.
+// response was received. When the client's own set-up is the likely cause, a hint
+// follows in parentheses: a base URL ending in /v1 (the SDK adds /v1 itself) on a 404,
+// or an API key in the server's token@tenant:role form on a 401. The text is one line:
+// runs of whitespace and control characters in the message (a proxy's HTML page, say)
+// become a single space.
 func (e *Error) Error() string {
 	if e.StatusCode == 0 {
 		return "agentjail: " + oneLine(e.Message)
 	}
-	return "agentjail " + strconv.Itoa(e.StatusCode) + ": " + oneLine(e.Message)
+	text := "agentjail " + strconv.Itoa(e.StatusCode) + ": " + oneLine(e.Message)
+	if e.hint != "" {
+		text += " (" + e.hint + ")"
+	}
+	return text
 }
 
 // oneLine replaces each run of whitespace and control characters in s with one space.
