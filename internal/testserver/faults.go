@@ -85,7 +85,7 @@ func (s *Server) InjectFault(f Fault) error {
 		f.Status = http.StatusInternalServerError
 	}
 	if f.Status < 200 || f.Status > 599 {
-		return fmt.Errorf("testserver: fault status %d is not between 200 and 599", f.Status)
+		return fmt.Errorf("fault status %d is not between 200 and 599", f.Status)
 	}
 	if f.Times == 0 {
 		f.Times = 1
