@@ -134,82 +134,87 @@ func TestCloseIsIdempotent(t *testing.T) {
 // log: what was retried, and that a call the server may have acted on was not.
 func TestRetriesShowInTheLog(t *testing.T) {
 	t.Parallel()
+	whoami := func(ctx context.Context, c *agentjail.Client) error {
+		_, err := c.Settings.Whoami(ctx)
+		return err
+	}
+	createSession := func(ctx context.Context, c *agentjail.Client) error {
+		_, err := c.Sessions.Create(ctx, agentjail.SessionCreateParams{Services: []agentjail.Service{agentjail.ServiceOpenAI}})
+		return err
+	}
+	get := func(status int) agentjailtest.Request {
+		return agentjailtest.Request{Method: "GET", Path: "/v1/whoami", Status: status}
+	}
+	post := func(status int) agentjailtest.Request {
+		return agentjailtest.Request{Method: "POST", Path: "/v1/sessions", Status: status}
+	}
+	tests := []struct {
+		name    string
+		fault   agentjailtest.Fault
+		call    func(context.Context, *agentjail.Client) error
+		wantErr error // nil: the call succeeds
+		want    []agentjailtest.Request
+		minWait time.Duration
+	}{
+		{name: "503 on a GET is retried", fault: agentjailtest.Fault{Method: "GET", Path: "/v1/whoami", Status: 503},
+			call: whoami, want: []agentjailtest.Request{get(503), get(200)}},
+		{name: "a dropped GET is retried", fault: agentjailtest.Fault{Path: "/v1/whoami", Drop: true},
+			call: whoami, want: []agentjailtest.Request{get(0), get(200)}},
+		{name: "429 on a POST is retried after Retry-After, rounded up to 1s", fault: agentjailtest.Fault{Method: "POST", Path: "/v1/sessions", Status: 429, RetryAfter: 900 * time.Millisecond},
+			call: createSession, want: []agentjailtest.Request{post(429), post(201)}, minWait: time.Second},
+		{name: "500 on a POST is not retried", fault: agentjailtest.Fault{Method: "POST", Path: "/v1/sessions"},
+			call: createSession, wantErr: agentjail.ErrServerError, want: []agentjailtest.Request{post(500)}},
+		{name: "a dropped POST is not retried", fault: agentjailtest.Fault{Method: "POST", Path: "/v1/sessions", Drop: true},
+			call: createSession, wantErr: agentjail.ErrNetwork, want: []agentjailtest.Request{post(0)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := agentjailtest.NewServer(t, agentjailtest.WithCredential("dev", "openai", "sk-test"))
+			srv.InjectFault(tt.fault)
+			start := time.Now()
+			err := tt.call(context.Background(), srv.Client())
+			took := time.Since(start)
+			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Fatalf("got %v, want %v", err, tt.wantErr)
+			}
+			// Without Retry-After the first wait is at most 500 ms.
+			if took < tt.minWait {
+				t.Fatalf("retried after %v, before the server's Retry-After", took)
+			}
+			wantLog(t, srv, tt.want...)
+		})
+	}
+}
+
+// TestDroppedRunRanNothing drops a run after the server read it: the SDK must not send
+// it again, and the server must not have run it.
+func TestDroppedRunRanNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	t.Run("503 on a GET is retried", func(t *testing.T) {
-		t.Parallel()
-		srv := agentjailtest.NewServer(t)
-		srv.InjectFault(agentjailtest.Fault{Method: "GET", Path: "/v1/whoami", Status: 503})
-		if _, err := srv.Client().Settings.Whoami(ctx); err != nil {
-			t.Fatal(err)
-		}
-		wantLog(t, srv,
-			agentjailtest.Request{Method: "GET", Path: "/v1/whoami", Status: 503},
-			agentjailtest.Request{Method: "GET", Path: "/v1/whoami", Status: 200})
-	})
-	t.Run("a dropped POST is not repeated and nothing ran", func(t *testing.T) {
-		t.Parallel()
-		srv := agentjailtest.NewServer(t)
-		client := srv.Client()
-		marker := t.TempDir() + "/ran"
-		srv.InjectFault(agentjailtest.Fault{Method: "POST", Path: "/v1/runs", Drop: true})
-		_, err := client.Runs.Create(ctx, agentjail.RunParams{Language: agentjail.LanguageBash, Code: "touch " + marker})
-		if !errors.Is(err, agentjail.ErrNetwork) {
-			t.Fatalf("got %v, want a network error", err)
-		}
-		wantLog(t, srv, agentjailtest.Request{Method: "POST", Path: "/v1/runs", Status: 0})
-		if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("the dropped run's code ran: %v", err)
-		}
-		stats, err := client.Public.Stats(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ledger, err := client.Jails.List(ctx, agentjail.JailListParams{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if stats.TotalExecs != 0 || ledger.Total != 0 {
-			t.Fatalf("a dropped run left traces: %+v, %d ledger rows", stats, ledger.Total)
-		}
-	})
-	t.Run("a dropped GET is retried", func(t *testing.T) {
-		t.Parallel()
-		srv := agentjailtest.NewServer(t)
-		srv.InjectFault(agentjailtest.Fault{Path: "/v1/whoami", Drop: true})
-		if _, err := srv.Client().Settings.Whoami(ctx); err != nil {
-			t.Fatal(err)
-		}
-		wantLog(t, srv,
-			agentjailtest.Request{Method: "GET", Path: "/v1/whoami", Status: 0},
-			agentjailtest.Request{Method: "GET", Path: "/v1/whoami", Status: 200})
-	})
-	t.Run("429 with Retry-After on a POST waits and retries", func(t *testing.T) {
-		t.Parallel()
-		srv := agentjailtest.NewServer(t, agentjailtest.WithCredential("dev", "openai", "sk-test"))
-		srv.InjectFault(agentjailtest.Fault{Method: "POST", Path: "/v1/sessions", Status: 429, RetryAfter: 900 * time.Millisecond})
-		start := time.Now()
-		if _, err := srv.Client().Sessions.Create(ctx, agentjail.SessionCreateParams{Services: []agentjail.Service{agentjail.ServiceOpenAI}}); err != nil {
-			t.Fatal(err)
-		}
-		// Retry-After is whole seconds rounded up; without it the first wait is at most 500 ms.
-		if took := time.Since(start); took < time.Second {
-			t.Fatalf("retried after %v, before the server's Retry-After of 1s", took)
-		}
-		wantLog(t, srv,
-			agentjailtest.Request{Method: "POST", Path: "/v1/sessions", Status: 429},
-			agentjailtest.Request{Method: "POST", Path: "/v1/sessions", Status: 201})
-	})
-	t.Run("500 on a POST is not retried", func(t *testing.T) {
-		t.Parallel()
-		srv := agentjailtest.NewServer(t)
-		srv.InjectFault(agentjailtest.Fault{Method: "POST", Path: "/v1/sessions"})
-		_, err := srv.Client().Sessions.Create(ctx, agentjail.SessionCreateParams{Services: []agentjail.Service{agentjail.ServiceOpenAI}})
-		var e *agentjail.Error
-		if !errors.As(err, &e) || e.StatusCode != 500 || e.Message != "internal server error" {
-			t.Fatalf("got %v, want the server's 500", err)
-		}
-		wantLog(t, srv, agentjailtest.Request{Method: "POST", Path: "/v1/sessions", Status: 500})
-	})
+	srv := agentjailtest.NewServer(t)
+	client := srv.Client()
+	marker := t.TempDir() + "/ran"
+	srv.InjectFault(agentjailtest.Fault{Method: "POST", Path: "/v1/runs", Drop: true})
+	_, err := client.Runs.Create(ctx, agentjail.RunParams{Language: agentjail.LanguageBash, Code: "touch " + marker})
+	if !errors.Is(err, agentjail.ErrNetwork) {
+		t.Fatalf("got %v, want a network error", err)
+	}
+	wantLog(t, srv, agentjailtest.Request{Method: "POST", Path: "/v1/runs", Status: 0})
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the dropped run's code ran: %v", err)
+	}
+	stats, err := client.Public.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, err := client.Jails.List(ctx, agentjail.JailListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.TotalExecs != 0 || ledger.Total != 0 {
+		t.Fatalf("a dropped run left traces: %+v, %d ledger rows", stats, ledger.Total)
+	}
 }
 
 func TestFaultTimesAndClearFaults(t *testing.T) {

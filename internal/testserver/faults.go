@@ -18,42 +18,30 @@ import (
 )
 
 // Fault makes the control plane answer matching requests with a failure
-// instead of handling them.
+// instead of handling them. Package agentjailtest documents each field for
+// its users; in short: Method "" and Path "" match everything, a Path ending
+// in "*" is a prefix of the escaped path; Status 0 is 500; Body "" is the
+// JSON error envelope with the lower-case status text, a valid JSON Body is
+// sent as application/json and any other as text/plain; RetryAfter is sent
+// in whole seconds rounded up; Drop reads the request and closes the
+// connection unanswered; Times 0 is 1 and negative is forever.
 type Fault struct {
-	// Method is the request method to match; "" matches every method.
-	// Case does not matter.
-	Method string
-	// Path is the escaped request path to match, without the query: an
-	// exact path ("/v1/runs"), or a prefix ending in "*" ("/v1/sessions/*").
-	// "" matches every path.
-	Path string
-	// Status is the status to answer, 200 to 599; 0 means 500.
-	Status int
-	// Body is the response body. "" answers the server's usual JSON error
-	// envelope, {"error":"<status text>"} (e.g. "service unavailable"). A
-	// body that is valid JSON is sent as application/json, any other as
-	// text/plain.
-	Body string
-	// RetryAfter, when positive, sets the Retry-After header, in whole
-	// seconds rounded up.
+	Method     string
+	Path       string
+	Status     int
+	Body       string
 	RetryAfter time.Duration
-	// Drop reads the whole request, then closes the connection without
-	// answering, as a server that crashed after acting would. Status, Body
-	// and RetryAfter are ignored.
-	Drop bool
-	// Times is how many matching requests fail: 0 means 1, a negative
-	// number means all of them.
-	Times int
+	Drop       bool
+	Times      int
 }
 
-// Request is one control-plane request the server received, whatever its
-// outcome.
+// Request is one control-plane request the server received: its escaped
+// path, raw query and the status answered (0 for a Drop fault, and while it
+// is not answered yet).
 type Request struct {
 	Method string
-	Path   string // escaped path, no query
-	Query  string // raw query, "" when none
-	// Status is the status answered. It is 0 when a Drop fault closed the
-	// connection, and while the request has not been answered yet.
+	Path   string
+	Query  string
 	Status int
 }
 
@@ -64,10 +52,10 @@ const maxLoggedRequests = 10_000
 // controlTap holds the fault rules and the request log.
 type controlTap struct {
 	mu    sync.Mutex
-	rules []Fault // in the order added; Times > 0 counts down, < 0 is forever
-	log   []loggedRequest
-	next  uint64 // sequence number of the next request; log[seq%limit] holds seq
-	limit int    // log capacity; 0 means maxLoggedRequests
+	rules []Fault         // in the order added; Times > 0 counts down, < 0 is forever
+	log   []loggedRequest // oldest first, consecutive sequence numbers
+	next  uint64          // sequence number of the next request
+	limit int             // requests kept; 0 means maxLoggedRequests
 }
 
 type loggedRequest struct {
@@ -107,16 +95,11 @@ func (s *Server) ClearFaults() {
 // including those answered 401, 404 or by a fault: the last 10,000 of them.
 // The slice is a copy the caller may keep.
 func (s *Server) Requests() []Request {
-	t := &s.tap
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]Request, 0, len(t.log))
-	start := 0
-	if len(t.log) == t.capacity() {
-		start = int(t.next % uint64(len(t.log)))
-	}
-	for i := range t.log {
-		out = append(out, t.log[(start+i)%len(t.log)].Request)
+	s.tap.mu.Lock()
+	defer s.tap.mu.Unlock()
+	out := make([]Request, len(s.tap.log))
+	for i, e := range s.tap.log {
+		out[i] = e.Request
 	}
 	return out
 }
@@ -136,11 +119,7 @@ func (t *controlTap) arrive(r *http.Request, hostOK bool) (uint64, Fault, bool) 
 	seq := t.next
 	t.next++
 	entry := loggedRequest{Request: Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery}, seq: seq}
-	if len(t.log) < t.capacity() {
-		t.log = append(t.log, entry)
-	} else {
-		t.log[seq%uint64(len(t.log))] = entry
-	}
+	t.log = appendCapped(t.log, entry, t.capacity())
 	if !hostOK {
 		return seq, Fault{}, false
 	}
@@ -164,11 +143,10 @@ func (t *controlTap) arrive(r *http.Request, hostOK bool) (uint64, Fault, bool) 
 func (t *controlTap) answered(seq uint64, status int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	i := seq % uint64(t.capacity())
-	if i >= uint64(len(t.log)) {
+	if len(t.log) == 0 || seq < t.log[0].seq || seq-t.log[0].seq >= uint64(len(t.log)) {
 		return
 	}
-	if e := &t.log[i]; e.seq == seq && e.Status == 0 {
+	if e := &t.log[seq-t.log[0].seq]; e.Status == 0 {
 		e.Status = status
 	}
 }

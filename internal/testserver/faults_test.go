@@ -1,3 +1,5 @@
+//go:build unix
+
 package testserver
 
 import (
@@ -300,18 +302,7 @@ func TestRequestLogIsBounded(t *testing.T) {
 func TestRequestLogHasTheStatusBeforeTheAnswer(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "POST", s.URL()+"/v1/runs/stream", strings.NewReader(`{"language":"bash","code":"sleep 60"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	openStream(t, context.Background(), s, `{"language":"bash","code":"sleep 60"}`)
 	if got := lastRequest(t, s); got != (Request{Method: "POST", Path: "/v1/runs/stream", Status: 200}) {
 		t.Fatalf("logged %+v while the stream runs", got)
 	}
