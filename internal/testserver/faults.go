@@ -169,9 +169,11 @@ func (s *Server) tapped(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seq, f, faulted := s.tap.arrive(r, s.ctlHosts.allowed(r.Host))
 		if faulted {
-			if status := answerFault(w, r, f); status != 0 {
-				s.tap.answered(seq, status)
+			if !f.Drop {
+				// Logged before the answer leaves, as for handled requests.
+				s.tap.answered(seq, f.Status)
 			}
+			answerFault(w, r, f)
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w, tap: &s.tap, seq: seq}
@@ -181,8 +183,8 @@ func (s *Server) tapped(next http.Handler) http.Handler {
 	})
 }
 
-// answerFault answers r with f and returns the status sent, 0 for a drop.
-func answerFault(w http.ResponseWriter, r *http.Request, f Fault) int {
+// answerFault answers r with f, or closes the connection for a drop.
+func answerFault(w http.ResponseWriter, r *http.Request, f Fault) {
 	if f.Drop {
 		_, _ = io.Copy(io.Discard, r.Body)
 		conn, _, err := http.NewResponseController(w).Hijack()
@@ -192,7 +194,7 @@ func answerFault(w http.ResponseWriter, r *http.Request, f Fault) int {
 			panic(http.ErrAbortHandler)
 		}
 		conn.Close()
-		return 0
+		return
 	}
 	if f.RetryAfter > 0 {
 		secs := (f.RetryAfter + time.Second - 1) / time.Second
@@ -200,17 +202,16 @@ func answerFault(w http.ResponseWriter, r *http.Request, f Fault) int {
 	}
 	if f.Body == "" {
 		writeJSON(w, f.Status, map[string]string{"error": statusText(f.Status)})
-		return f.Status
+		return
 	}
 	if json.Valid([]byte(f.Body)) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
 		w.WriteHeader(f.Status)
 		_, _ = io.WriteString(w, f.Body)
-		return f.Status
+		return
 	}
 	writePlain(w, f.Status, f.Body)
-	return f.Status
 }
 
 // statusText is the message of a status in the real server's error

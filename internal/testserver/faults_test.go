@@ -53,6 +53,8 @@ func TestFaultAnswers(t *testing.T) {
 		{name: "JSON body", fault: Fault{Status: 400, Body: `{"error":"bad request: nope"}`}, status: 400, body: `{"error":"bad request: nope"}`, ctype: "application/json"},
 		{name: "plain body", fault: Fault{Status: 502, Body: "upstream sad"}, status: 502, body: "upstream sad", ctype: "text/plain; charset=utf-8"},
 		{name: "a 200 with a broken body", fault: Fault{Status: 200, Body: "{"}, status: 200, body: "{", ctype: "text/plain; charset=utf-8"},
+		// Larger than the connection's buffer, so it leaves before the fault handler returns.
+		{name: "large body", fault: Fault{Status: 502, Body: strings.Repeat("x", 100<<10)}, status: 502, body: strings.Repeat("x", 100<<10), ctype: "text/plain; charset=utf-8"},
 		{name: "unknown status", fault: Fault{Status: 599}, status: 599, body: `{"error":"status 599"}`, ctype: "application/json"},
 	}
 	for _, tt := range tests {
