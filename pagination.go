@@ -25,8 +25,8 @@ func pageQuery(limit, offset int, q string) (url.Values, error) {
 	return v, nil
 }
 
-// Server-side list paging: the default and the largest page of /v1/workspaces,
-// /v1/snapshots and /v1/jails (WIRE.md §8).
+// Server-side list paging: the server answers /v1/workspaces, /v1/snapshots and /v1/jails
+// with 50 rows when no limit is given and never more than 500, whatever the limit asked.
 const (
 	defaultPageSize = 50
 	maxPageSize     = 500

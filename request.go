@@ -10,16 +10,23 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
-// idPath builds prefix + escaped id + suffix. It rejects the IDs that would change the
-// meaning of the path (empty, "." and "..") with ErrInvalidParams before any I/O.
-func idPath(prefix, what, id, suffix string) (string, error) {
-	if err := checkID(what, id); err != nil {
+// path returns the escaped path of one resource: "/v1/<collection>/<id>", followed by
+// the literal segments of sub ("exec", "manifest", …). The ID is path-escaped, so a "/"
+// or "?" in it stays inside its segment; an ID that is empty, "." or ".." would still
+// name another resource, so it is rejected with ErrInvalidParams before any I/O.
+func path(collection, id string, sub ...string) (string, error) {
+	if err := checkID(strings.TrimSuffix(collection, "s"), id); err != nil {
 		return "", err
 	}
-	return prefix + url.PathEscape(id) + suffix, nil
+	p := "/v1/" + collection + "/" + url.PathEscape(id)
+	for _, s := range sub {
+		p += "/" + s
+	}
+	return p, nil
 }
 
 // checkID refuses an ID that is empty or would change the path it is escaped into.
