@@ -201,6 +201,10 @@ func TestReadmeShowsTheConsumerModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocks := readmeGoBlocks(t, doc)
+	if _, err := os.Stat(filepath.Join("testdata", "consumer", "go.mod")); errors.Is(err, fs.ErrNotExist) {
+		// Module downloads leave out nested modules: this is a copy from the module cache.
+		t.Skip("testdata/consumer is not in this copy of the module")
+	}
 	files, err := filepath.Glob(filepath.Join("testdata", "consumer", "checks", "*.go"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no Go files in testdata/consumer/checks: %v", err)

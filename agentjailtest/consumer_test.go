@@ -2,6 +2,8 @@ package agentjailtest_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +27,10 @@ func TestConsumerModule(t *testing.T) {
 	dir, err := filepath.Abs(filepath.Join("..", "testdata", "consumer"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); errors.Is(err, fs.ErrNotExist) {
+		// Module downloads leave out nested modules: this is a copy from the module cache.
+		t.Skip("testdata/consumer is not in this copy of the module")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
