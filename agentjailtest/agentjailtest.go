@@ -25,7 +25,7 @@
 // after the request was read) without any side effect, and Requests lists
 // what your code sent, retries included.
 //
-// Like the real server, the fake listens on loopback ports by default, sends
+// Because it runs code, the fake listens on loopback ports by default, sends
 // no CORS headers, refuses requests whose Host header is not a loopback name
 // or address, and never logs secrets. Resource limits, network modes and
 // seccomp are accepted but not enforced; timeouts are.
