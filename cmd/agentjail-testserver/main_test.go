@@ -152,9 +152,9 @@ type auditJSON struct {
 	Total uint64           `json:"total"`
 }
 
-// TestIntegrationSuiteFlows replays flows 1–10 of the upstream TypeScript
-// integration suite with that suite's environment (see suiteEnv), except
-// that the OpenAI upstream is a local recorder instead of the internet.
+// TestIntegrationSuiteFlows replays flows 1–10 of the upstream project's
+// TypeScript integration suite with that suite's environment (suiteEnv),
+// except that the OpenAI upstream is a local recorder instead of the internet.
 func TestIntegrationSuiteFlows(t *testing.T) {
 	t.Parallel()
 	seen := make(chan http.Header, 8)
@@ -404,9 +404,9 @@ func TestIntegrationSuiteExecFlows(t *testing.T) {
 	}
 }
 
-// suiteEnv is the environment the upstream TypeScript integration suite gives the server,
-// on free loopback ports. That suite sets AGENTJAIL_API_KEY to the bare token, which the
-// real server skips as malformed (so it runs with authentication off) and this command
+// suiteEnv is the environment the upstream project's TypeScript integration suite gives the
+// server, on free loopback ports. That suite sets AGENTJAIL_API_KEY to the bare token, which
+// the real server skips as malformed (so it runs with authentication off) and this command
 // refuses; here the entry is written out as token@dev:admin, and clients still send only
 // the token.
 func suiteEnv(apiKey string) map[string]string {
