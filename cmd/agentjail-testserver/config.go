@@ -32,15 +32,18 @@ var seededKeys = []struct{ env, service string }{
 	{"STRIPE_API_KEY", "stripe"},
 }
 
+// skipMalformedKeysEnv restores the real server's handling of malformed
+// AGENTJAIL_API_KEY entries (skip them, with a warning) for harnesses that pass a
+// bare token on purpose, such as the upstream SDK's integration suite.
+const skipMalformedKeysEnv = "AGENTJAIL_TESTSERVER_SKIP_MALFORMED_KEYS"
+
 // apiKeys splits AGENTJAIL_API_KEY like the real server does (commas, each entry
-// trimmed, empty entries dropped), but refuses the whole value when an entry is
-// malformed. The real server skips such an entry, so a key pasted in the client's
-// form (a bare token) silently turns authentication off and every caller becomes
-// admin; failing here keeps a user's auth tests honest. The error names each bad
-// entry by its position and never contains a token.
-func apiKeys(raw string) ([]string, error) {
+// trimmed, empty entries dropped). It returns the well-formed entries and, for each
+// malformed one, a description naming its position but never its token. The real
+// server skips a malformed entry, so a key pasted in the client's form (a bare
+// token) silently turns authentication off and every caller becomes admin.
+func apiKeys(raw string) (keys, bad []string) {
 	fields := strings.Split(raw, ",")
-	var keys, bad []string
 	for i, entry := range fields {
 		entry = strings.TrimSpace(entry)
 		if entry == "" {
@@ -52,13 +55,18 @@ func apiKeys(raw string) ([]string, error) {
 		}
 		keys = append(keys, entry)
 	}
-	if len(bad) > 0 {
-		return nil, &configError{"AGENTJAIL_API_KEY: " + strings.Join(bad, "; ") +
-			". Each comma-separated entry must be token@tenant:role with role admin or operator," +
-			" e.g. mytoken@dev:admin, and clients send only the token (mytoken)." +
-			" Refusing to start: skipping the entry, as the real server does, could leave authentication off"}
-	}
-	return keys, nil
+	return keys, bad
+}
+
+// malformedKeysError refuses to start over the malformed entries described by bad:
+// skipping them, as the real server does, could leave authentication off and keep a
+// user's auth tests passing wrongly.
+func malformedKeysError(bad []string) error {
+	return &configError{"AGENTJAIL_API_KEY: " + strings.Join(bad, "; ") +
+		". Each comma-separated entry must be token@tenant:role with role admin or operator," +
+		" e.g. mytoken@dev:admin, and clients send only the token (mytoken)." +
+		" Refusing to start: skipping the entry, as the real server does, could leave authentication off" +
+		" (set " + skipMalformedKeysEnv + "=1 to skip it anyway)"}
 }
 
 // listenError turns a failure to listen into one that names the variable to change.

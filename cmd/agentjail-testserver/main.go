@@ -44,6 +44,10 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
                         skips it, which can leave authentication off). Unset
                         or empty means authentication is OFF (every caller is
                         the admin of tenant "dev")
+  AGENTJAIL_TESTSERVER_SKIP_MALFORMED_KEYS
+                        1 skips malformed AGENTJAIL_API_KEY entries with a
+                        warning, as the real server does, instead of refusing
+                        to start (for harnesses that pass a bare token)
   OPENAI_API_KEY, ANTHROPIC_API_KEY, GITHUB_TOKEN, STRIPE_API_KEY
                         real upstream keys, seeded for tenant "dev"
   AGENTJAIL_STATE_DIR   directory for jails, workspaces, snapshots and flavors
@@ -97,9 +101,10 @@ const readyPrefix = "agentjail-testserver: listening"
 // before the configuration has been accepted and both listeners are up.
 func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer) error {
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	keys, err := apiKeys(getenv("AGENTJAIL_API_KEY"))
-	if err != nil {
-		return err
+	keys, bad := apiKeys(getenv("AGENTJAIL_API_KEY"))
+	skipBad := strings.TrimSpace(getenv(skipMalformedKeysEnv)) == "1"
+	if len(bad) > 0 && !skipBad {
+		return malformedKeysError(bad)
 	}
 	ctlAddr := envOr(getenv, "CTL_ADDR", "127.0.0.1:7000")
 	proxyAddr := envOr(getenv, "PROXY_ADDR", "127.0.0.1:8443")
@@ -136,6 +141,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer
 	srv, err := testserver.New(opts...)
 	if err != nil {
 		return listenError(err, ctlAddr, proxyAddr)
+	}
+	for _, b := range bad {
+		log.Warn("AGENTJAIL_API_KEY: skipping an entry as the real server does (" + skipMalformedKeysEnv + "=1): " + b)
 	}
 	if len(keys) == 0 {
 		log.Warn("AUTHENTICATION IS DISABLED: AGENTJAIL_API_KEY has no entry; every caller is the admin of tenant \"dev\"")
