@@ -51,4 +51,3 @@ func TestCredentials(t *testing.T) {
 	runCLI(t, url, "", "credential", "list", "-json").check(t, 0, "[]\n", "")
 	runCLI(t, url, "", "credential", "delete", "openai").check(t, 1, "", "agentjail: 404: not found: credential openai\n")
 }
-

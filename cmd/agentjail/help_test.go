@@ -44,4 +44,3 @@ func TestHelp(t *testing.T) {
 		})
 	}
 }
-
