@@ -35,20 +35,14 @@ var (
 
 func runAudit(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.path)
-	n := fs.Int("n", 0, "show the newest `N` rows (default: the server's, 100; at most 1000)")
+	n := fs.Uint("n", 0, "show the newest `N` rows (default: the server's, 100; at most 1000)")
 	follow := fs.Bool("f", false, "keep printing new rows until interrupted")
 	asJSON := fs.Bool("json", false, "print one JSON array (with -f: one JSON object per line)")
-	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
-		return err
-	}
-	if *n < 0 {
-		return usagef(cmd, fs, "-n must not be negative")
-	}
-	client, err := c.api()
+	_, client, err := c.connect(cmd, fs, args, 0, 0, nil)
 	if err != nil {
 		return err
 	}
-	list, err := client.Audit.Recent(ctx, *n)
+	list, err := client.Audit.Recent(ctx, int(min(*n, auditPollLimit)))
 	if err != nil {
 		return err
 	}

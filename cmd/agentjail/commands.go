@@ -8,6 +8,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	agentjail "github.com/agentjail/agentjail-go"
 )
 
 // command is one node of the command tree: a group (subs) or a leaf (run).
@@ -151,9 +153,47 @@ func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string, min, max int)
 	return p, nil
 }
 
-// usagef returns a usage error for cmd with its help.
-func usagef(cmd *command, fs *flag.FlagSet, format string, a ...any) error {
-	return &usageError{fmt.Sprintf(format, a...), leafUsage(cmd, fs, false)}
+// connect parses cmd's flags and arguments like parse, runs check (when not nil) on
+// them, then returns the client: the first steps of every command that talks to the
+// control plane. An error from check is a usage error, reported before a missing URL.
+func (c *cli) connect(cmd *command, fs *flag.FlagSet, args []string, min, max int, check func(parsed) error) (parsed, *agentjail.Client, error) {
+	p, err := c.parse(cmd, fs, args, min, max)
+	if err != nil {
+		return p, nil, err
+	}
+	if check != nil {
+		if err := check(p); err != nil {
+			return p, nil, &usageError{err.Error(), leafUsage(cmd, fs, false)}
+		}
+	}
+	client, err := c.api()
+	return p, client, err
+}
+
+// listCommand returns the run function of a listing: flags defines the listing's own
+// flags (-json is added) and returns how to fetch the rows, which are printed under
+// header, one line of cells each, or as one JSON array.
+func listCommand[T any](header []string, cells func(T) []string,
+	flags func(fs *flag.FlagSet) func(context.Context, *agentjail.Client) ([]T, error)) func(context.Context, *cli, *command, []string) error {
+	return func(ctx context.Context, c *cli, cmd *command, args []string) error {
+		fs := newFlagSet(cmd.path)
+		fetch := flags(fs)
+		asJSON := fs.Bool("json", false, "print one JSON array")
+		_, client, err := c.connect(cmd, fs, args, 0, 0, nil)
+		if err != nil {
+			return err
+		}
+		rows, err := fetch(ctx, client)
+		if err != nil {
+			return err
+		}
+		return listing(c.stdout, *asJSON, rows, header, cells)
+	}
+}
+
+// noFlags is the flags function of a listing without flags of its own.
+func noFlags[T any](fetch func(context.Context, *agentjail.Client) ([]T, error)) func(*flag.FlagSet) func(context.Context, *agentjail.Client) ([]T, error) {
+	return func(*flag.FlagSet) func(context.Context, *agentjail.Client) ([]T, error) { return fetch }
 }
 
 // listFlag collects every value of a repeatable flag.

@@ -31,7 +31,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad scope", nil, []string{"session", "create", "-service", "openai", "-scope", "openai"}, `agentjail: -scope "openai": want SERVICE=GLOB`, "Usage: agentjail session create"},
 		{"bad format", nil, []string{"session", "create", "-service", "openai", "-format", "yaml"}, `agentjail: -format "yaml": want env or json`, "Usage: agentjail session create"},
 		{"restore without parent", nil, []string{"snapshot", "restore", "snap_1"}, "agentjail: -parent is required", "Usage: agentjail snapshot restore"},
-		{"negative limit", nil, []string{"jail", "list", "-limit", "-1"}, "agentjail: -limit must not be negative", "Usage: agentjail jail list"},
+		{"negative limit", nil, []string{"jail", "list", "-limit", "-1"}, `agentjail: invalid value "-1" for flag -limit: parse error`, "Usage: agentjail jail list"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

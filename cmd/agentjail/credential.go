@@ -15,7 +15,11 @@ var credentialCommands = []*command{
 			"history would show it. Surrounding whitespace is dropped:\n\n" +
 			"\tprintf %s \"$OPENAI_API_KEY\" | agentjail credential put openai",
 		run: credentialPut},
-	{name: "list", aliases: []string{"ls"}, args: "[-json]", summary: "list the stored keys by fingerprint, never the secrets", run: credentialList},
+	{name: "list", aliases: []string{"ls"}, args: "[-json]", summary: "list the stored keys by fingerprint, never the secrets",
+		run: listCommand([]string{"SERVICE", "TENANT", "FINGERPRINT", "ADDED", "UPDATED"}, credentialCells,
+			noFlags(func(ctx context.Context, client *agentjail.Client) ([]agentjail.Credential, error) {
+				return client.Credentials.List(ctx)
+			}))},
 	{name: "delete", args: "SERVICE", summary: "delete the stored key of a service", run: credentialDelete},
 }
 
@@ -40,24 +44,8 @@ func credentialPut(ctx context.Context, c *cli, cmd *command, args []string) err
 	})
 }
 
-func credentialList(ctx context.Context, c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.path)
-	asJSON := fs.Bool("json", false, "print one JSON array")
-	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
-		return err
-	}
-	client, err := c.api()
-	if err != nil {
-		return err
-	}
-	rows, err := client.Credentials.List(ctx)
-	if err != nil {
-		return err
-	}
-	return listing(c.stdout, *asJSON, rows, []string{"SERVICE", "TENANT", "FINGERPRINT", "ADDED", "UPDATED"},
-		func(cr agentjail.Credential) []string {
-			return []string{cell(string(cr.Service)), cell(cr.TenantID), cell(cr.Fingerprint), timeText(cr.AddedAt), timeText(cr.UpdatedAt)}
-		})
+func credentialCells(cr agentjail.Credential) []string {
+	return []string{cell(string(cr.Service)), cell(cr.TenantID), cell(cr.Fingerprint), timeText(cr.AddedAt), timeText(cr.UpdatedAt)}
 }
 
 func credentialDelete(ctx context.Context, c *cli, cmd *command, args []string) error {

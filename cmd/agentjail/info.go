@@ -22,10 +22,7 @@ var (
 )
 
 func runHealth(ctx context.Context, c *cli, cmd *command, args []string) error {
-	if _, err := c.parse(cmd, newFlagSet(cmd.path), args, 0, 0); err != nil {
-		return err
-	}
-	client, err := c.api()
+	_, client, err := c.connect(cmd, newFlagSet(cmd.path), args, 0, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -41,10 +38,7 @@ func runHealth(ctx context.Context, c *cli, cmd *command, args []string) error {
 func show(ctx context.Context, c *cli, cmd *command, args []string, get func(*agentjail.Client) (any, error)) error {
 	fs := newFlagSet(cmd.path)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
-		return err
-	}
-	client, err := c.api()
+	_, client, err := c.connect(cmd, fs, args, 0, 0, nil)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -11,64 +13,52 @@ import (
 
 var jailCommands = []*command{
 	{name: "list", aliases: []string{"ls"}, args: "[-status S] [-kind K] [-q TEXT] [-limit N] [-json]",
-		summary: "list the jails the server ran, newest first", run: jailList},
+		summary: "list the jails the server ran, newest first",
+		run:     listCommand([]string{"ID", "KIND", "STATUS", "EXIT", "DURATION", "STARTED", "LABEL"}, jailCells, jailListFlags)},
 	{name: "get", args: "[-json] ID", summary: "show one jail: its settings, result and captured output", run: jailGet},
 }
 
-func jailList(ctx context.Context, c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.path)
+// jailListFlags defines the filters of jail list and returns how to fetch its rows.
+func jailListFlags(fs *flag.FlagSet) func(context.Context, *agentjail.Client) ([]agentjail.Jail, error) {
 	status := fs.String("status", "", "only jails in state `S`: running, completed or error")
 	kind := fs.String("kind", "", "only jails of kind `K`: run, exec, fork, stream or workspace")
 	query := fs.String("q", "", "only jails whose label, session ID or error contains `TEXT`")
-	limit := fs.Int("limit", 50, "show at most `N` jails (0: all)")
-	asJSON := fs.Bool("json", false, "print one JSON array")
-	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
-		return err
+	limit := fs.Uint("limit", 50, "show at most `N` jails (0: all)")
+	return func(ctx context.Context, client *agentjail.Client) ([]agentjail.Jail, error) {
+		params := agentjail.JailListParams{Status: agentjail.JailStatus(*status), Kind: agentjail.JailKind(*kind), Query: *query}
+		n := int(min(*limit, math.MaxInt32))
+		if n > 0 {
+			params.Limit = min(n, 500)
+		}
+		return collect(client.Jails.All(ctx, params), n)
 	}
-	if *limit < 0 {
-		return usagef(cmd, fs, "-limit must not be negative")
+}
+
+func jailCells(j agentjail.Jail) []string {
+	exit, duration := "-", "-"
+	if j.ExitCode != nil {
+		exit = strconv.Itoa(*j.ExitCode)
 	}
-	client, err := c.api()
-	if err != nil {
-		return err
+	if j.TimedOut != nil && *j.TimedOut {
+		exit += " (timed out)"
 	}
-	params := agentjail.JailListParams{Status: agentjail.JailStatus(*status), Kind: agentjail.JailKind(*kind), Query: *query}
-	if *limit > 0 {
-		params.Limit = min(*limit, 500)
+	if j.DurationMS != nil {
+		duration = durationText(*j.DurationMS)
 	}
-	rows, err := collect(client.Jails.All(ctx, params), *limit)
-	if err != nil {
-		return err
-	}
-	return listing(c.stdout, *asJSON, rows, []string{"ID", "KIND", "STATUS", "EXIT", "DURATION", "STARTED", "LABEL"},
-		func(j agentjail.Jail) []string {
-			exit, duration := "-", "-"
-			if j.ExitCode != nil {
-				exit = strconv.Itoa(*j.ExitCode)
-			}
-			if j.TimedOut != nil && *j.TimedOut {
-				exit += " (timed out)"
-			}
-			if j.DurationMS != nil {
-				duration = durationText(*j.DurationMS)
-			}
-			return []string{strconv.FormatInt(j.ID, 10), cell(string(j.Kind)), cell(string(j.Status)), exit, duration,
-				timeText(j.StartedAt), cell(j.Label)}
-		})
+	return []string{strconv.FormatInt(j.ID, 10), cell(string(j.Kind)), cell(string(j.Status)), exit, duration,
+		timeText(j.StartedAt), cell(j.Label)}
 }
 
 func jailGet(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.path)
 	asJSON := fs.Bool("json", false, "print the jail as JSON")
-	p, err := c.parse(cmd, fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	id, err := strconv.ParseInt(p.pos[0], 10, 64)
-	if err != nil {
-		return usagef(cmd, fs, "jail ID %q is not a number", p.pos[0])
-	}
-	client, err := c.api()
+	var id int64
+	_, client, err := c.connect(cmd, fs, args, 1, 1, func(p parsed) (err error) {
+		if id, err = strconv.ParseInt(p.pos[0], 10, 64); err != nil {
+			return fmt.Errorf("jail ID %q is not a number", p.pos[0])
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

@@ -41,24 +41,21 @@ func runRun(ctx context.Context, c *cli, cmd *command, args []string) error {
 	lang := fs.String("lang", "", "the `language` of the code: bash, python or javascript (default: from the file extension)")
 	jf := addJailFlags(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON when the run ends instead of streaming")
-	p, err := c.parse(cmd, fs, args, 1, 1)
+	var (
+		language agentjail.Language
+		opts     agentjail.ExecOptions
+	)
+	p, client, err := c.connect(cmd, fs, args, 1, 1, func(p parsed) (err error) {
+		if language, err = languageOf(*lang, p.pos[0]); err != nil {
+			return err
+		}
+		opts, err = jf.options()
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	file := p.pos[0]
-	language, err := languageOf(*lang, file)
-	if err != nil {
-		return usagef(cmd, fs, "%v", err)
-	}
-	opts, err := jf.options()
-	if err != nil {
-		return usagef(cmd, fs, "%v", err)
-	}
-	code, err := readCode(c.stdin, file)
-	if err != nil {
-		return err
-	}
-	client, err := c.api()
+	code, err := readCode(c.stdin, p.pos[0])
 	if err != nil {
 		return err
 	}

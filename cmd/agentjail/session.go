@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
 )
@@ -17,7 +19,11 @@ var sessionCommands = []*command{
 			"and AGENTJAIL_SESSION_ID, so that this sets them in the current shell:\n\n" +
 			"\teval \"$(agentjail session create -service openai)\"",
 		run: sessionCreate},
-	{name: "list", aliases: []string{"ls"}, args: "[-json]", summary: "list the sessions", run: sessionList},
+	{name: "list", aliases: []string{"ls"}, args: "[-json]", summary: "list the sessions (-json includes their live tokens)",
+		run: listCommand([]string{"ID", "SERVICES", "CREATED", "EXPIRES"}, sessionCells,
+			noFlags(func(ctx context.Context, client *agentjail.Client) ([]agentjail.Session, error) {
+				return client.Sessions.List(ctx)
+			}))},
 	{name: "exec", args: "[-timeout D] ID -- CMD [ARG...]", summary: "run a command in a jail with the session's environment",
 		about: "CMD runs without a shell. Its stdout and stderr are printed when it ends, and its exit code is\n" +
 			"agentjail's (124 when it timed out).",
@@ -32,33 +38,32 @@ func sessionCreate(ctx context.Context, c *cli, cmd *command, args []string) err
 	fs.Var(&scopes, "scope", "restrict service S to upstream paths matching `S=GLOB`, e.g. github=/repos/acme/* (repeatable)")
 	ttl := fs.Duration("ttl", 0, "the tokens' lifetime `D` (default: no expiry)")
 	format := fs.String("format", "env", "output `format`: env or json")
-	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
-		return err
-	}
-	params := agentjail.SessionCreateParams{TTL: *ttl}
-	if len(services) == 0 {
-		return usagef(cmd, fs, "at least one -service is required")
-	}
-	for _, s := range services {
-		params.Services = append(params.Services, agentjail.Service(s))
-	}
-	for _, sc := range scopes {
-		svc, glob, ok := strings.Cut(sc, "=")
-		if !ok || svc == "" || glob == "" {
-			return usagef(cmd, fs, "-scope %q: want SERVICE=GLOB", sc)
+	var params agentjail.SessionCreateParams
+	_, client, err := c.connect(cmd, fs, args, 0, 0, func(parsed) error {
+		switch {
+		case len(services) == 0:
+			return errors.New("at least one -service is required")
+		case *format != "env" && *format != "json":
+			return fmt.Errorf("-format %q: want env or json", *format)
+		case *ttl < 0:
+			return errors.New("-ttl must not be negative")
 		}
-		if params.Scopes == nil {
-			params.Scopes = map[agentjail.Service][]string{}
+		params.TTL = *ttl
+		for _, s := range services {
+			params.Services = append(params.Services, agentjail.Service(s))
 		}
-		params.Scopes[agentjail.Service(svc)] = append(params.Scopes[agentjail.Service(svc)], glob)
-	}
-	if *format != "env" && *format != "json" {
-		return usagef(cmd, fs, "-format %q: want env or json", *format)
-	}
-	if *ttl < 0 {
-		return usagef(cmd, fs, "-ttl must not be negative")
-	}
-	client, err := c.api()
+		for _, sc := range scopes {
+			svc, glob, ok := strings.Cut(sc, "=")
+			if !ok || svc == "" || glob == "" {
+				return fmt.Errorf("-scope %q: want SERVICE=GLOB", sc)
+			}
+			if params.Scopes == nil {
+				params.Scopes = map[agentjail.Service][]string{}
+			}
+			params.Scopes[agentjail.Service(svc)] = append(params.Scopes[agentjail.Service(svc)], glob)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -103,54 +108,19 @@ func isShellName(s string) bool {
 	return s != ""
 }
 
-func sessionList(ctx context.Context, c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.path)
-	asJSON := fs.Bool("json", false, "print one JSON array (it includes the live tokens)")
-	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
-		return err
+func sessionCells(s agentjail.Session) []string {
+	services := make([]string, len(s.Services))
+	for i, svc := range s.Services {
+		services[i] = string(svc)
 	}
-	client, err := c.api()
-	if err != nil {
-		return err
-	}
-	rows, err := client.Sessions.List(ctx)
-	if err != nil {
-		return err
-	}
-	return listing(c.stdout, *asJSON, rows, []string{"ID", "SERVICES", "CREATED", "EXPIRES"},
-		func(s agentjail.Session) []string {
-			services := make([]string, len(s.Services))
-			for i, svc := range s.Services {
-				services[i] = string(svc)
-			}
-			return []string{s.ID, cell(strings.Join(services, ",")), timeText(s.CreatedAt), optTime(s.ExpiresAt)}
-		})
+	return []string{s.ID, cell(strings.Join(services, ",")), timeText(s.CreatedAt), optTime(s.ExpiresAt)}
 }
 
 func sessionExec(ctx context.Context, c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.path)
-	timeout := fs.Duration("timeout", 0, "kill the command after `D` (default: the server's, 300s)")
-	p, err := c.parse(cmd, fs, args, 1, -1)
-	if err != nil {
-		return err
-	}
-	id, argv, err := execTarget(p)
-	if err != nil {
-		return usagef(cmd, fs, "%v", err)
-	}
-	if *timeout < 0 {
-		return usagef(cmd, fs, "-timeout must not be negative")
-	}
-	client, err := c.api()
-	if err != nil {
-		return err
-	}
-	res, err := client.Sessions.Exec(ctx, id, agentjail.SessionExecParams{Cmd: argv[0], Args: argv[1:], Timeout: *timeout})
-	if err != nil {
-		return err
-	}
-	c.printOutput(res)
-	return jailExit(res.ExitCode, res.TimedOut)
+	return c.exec(cmd, newFlagSet(cmd.path), args, "the server's, 300s", nil,
+		func(client *agentjail.Client, id string, argv []string, timeout time.Duration) (*agentjail.ExecResult, error) {
+			return client.Sessions.Exec(ctx, id, agentjail.SessionExecParams{Cmd: argv[0], Args: argv[1:], Timeout: timeout})
+		})
 }
 
 func sessionClose(ctx context.Context, c *cli, cmd *command, args []string) error {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 
 	agentjail "github.com/agentjail/agentjail-go"
@@ -9,7 +11,14 @@ import (
 
 var snapshotCommands = []*command{
 	{name: "create", args: "[-name N] WORKSPACE", summary: "snapshot a workspace's files and print the snapshot's ID", run: snapshotCreate},
-	{name: "list", aliases: []string{"ls"}, args: "[-workspace ID] [-json]", summary: "list the snapshots, newest first", run: snapshotList},
+	{name: "list", aliases: []string{"ls"}, args: "[-workspace ID] [-json]", summary: "list the snapshots, newest first",
+		run: listCommand([]string{"ID", "WORKSPACE", "NAME", "SIZE", "CREATED"}, snapshotCells,
+			func(fs *flag.FlagSet) func(context.Context, *agentjail.Client) ([]agentjail.Snapshot, error) {
+				workspace := fs.String("workspace", "", "only the snapshots of workspace `ID`")
+				return func(ctx context.Context, client *agentjail.Client) ([]agentjail.Snapshot, error) {
+					return collect(client.Snapshots.All(ctx, agentjail.SnapshotListParams{WorkspaceID: *workspace}), 0)
+				}
+			})},
 	{name: "restore", args: "-parent WORKSPACE [-label L] SNAPSHOT", summary: "create a workspace from a snapshot and print its ID", run: snapshotRestore},
 	{name: "delete", args: "ID", summary: "delete a snapshot", run: snapshotDelete},
 }
@@ -17,11 +26,7 @@ var snapshotCommands = []*command{
 func snapshotCreate(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.path)
 	name := fs.String("name", "", "a `name` for the snapshot")
-	p, err := c.parse(cmd, fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	client, err := c.api()
+	p, client, err := c.connect(cmd, fs, args, 1, 1, nil)
 	if err != nil {
 		return err
 	}
@@ -33,39 +38,20 @@ func snapshotCreate(ctx context.Context, c *cli, cmd *command, args []string) er
 	return nil
 }
 
-func snapshotList(ctx context.Context, c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.path)
-	workspace := fs.String("workspace", "", "only the snapshots of workspace `ID`")
-	asJSON := fs.Bool("json", false, "print one JSON array")
-	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
-		return err
-	}
-	client, err := c.api()
-	if err != nil {
-		return err
-	}
-	rows, err := collect(client.Snapshots.All(ctx, agentjail.SnapshotListParams{WorkspaceID: *workspace}), 0)
-	if err != nil {
-		return err
-	}
-	return listing(c.stdout, *asJSON, rows, []string{"ID", "WORKSPACE", "NAME", "SIZE", "CREATED"},
-		func(s agentjail.Snapshot) []string {
-			return []string{s.ID, cell(s.WorkspaceID), cell(s.Name), sizeText(s.SizeBytes), timeText(s.CreatedAt)}
-		})
+func snapshotCells(s agentjail.Snapshot) []string {
+	return []string{s.ID, cell(s.WorkspaceID), cell(s.Name), sizeText(s.SizeBytes), timeText(s.CreatedAt)}
 }
 
 func snapshotRestore(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.path)
 	parent := fs.String("parent", "", "the `WORKSPACE` the snapshot was taken of (required)")
 	label := fs.String("label", "", "a `label` for the new workspace (default: a generated slug)")
-	p, err := c.parse(cmd, fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	if *parent == "" {
-		return usagef(cmd, fs, "-parent is required")
-	}
-	client, err := c.api()
+	p, client, err := c.connect(cmd, fs, args, 1, 1, func(parsed) error {
+		if *parent == "" {
+			return errors.New("-parent is required")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

@@ -2,15 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"strings"
+	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
 )
 
 var workspaceCommands = []*command{
 	{name: "create", args: "[flags]", summary: "create a workspace and print its ID", run: workspaceCreate},
-	{name: "list", aliases: []string{"ls"}, args: "[-json]", summary: "list the workspaces, newest first", run: workspaceList},
+	{name: "list", aliases: []string{"ls"}, args: "[-json]", summary: "list the workspaces, newest first",
+		run: listCommand([]string{"ID", "LABEL", "CREATED", "LAST EXEC", "GIT"}, workspaceCells,
+			noFlags(func(ctx context.Context, client *agentjail.Client) ([]agentjail.Workspace, error) {
+				return collect(client.Workspaces.All(ctx, agentjail.WorkspaceListParams{}), 0)
+			}))},
 	{name: "exec", args: "[-timeout D] [-env K=V]... ID -- CMD [ARG...]", summary: "run a command in a workspace",
 		about: "CMD runs without a shell in the workspace's /workspace. Its stdout and stderr are printed when\n" +
 			"it ends, and its exit code is agentjail's (124 when it timed out).",
@@ -25,17 +32,14 @@ func workspaceCreate(ctx context.Context, c *cli, cmd *command, args []string) e
 	var flavors listFlag
 	fs.Var(&flavors, "flavor", "a runtime `flavor` to add (repeatable)")
 	jf := addJailFlags(fs)
-	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
+	var opts agentjail.ExecOptions
+	_, client, err := c.connect(cmd, fs, args, 0, 0, func(parsed) (err error) {
+		if *idle < 0 {
+			return errors.New("-idle-timeout must not be negative")
+		}
+		opts, err = jf.options()
 		return err
-	}
-	opts, err := jf.options()
-	if err != nil {
-		return usagef(cmd, fs, "%v", err)
-	}
-	if *idle < 0 {
-		return usagef(cmd, fs, "-idle-timeout must not be negative")
-	}
-	client, err := c.api()
+	})
 	if err != nil {
 		return err
 	}
@@ -50,61 +54,62 @@ func workspaceCreate(ctx context.Context, c *cli, cmd *command, args []string) e
 	return nil
 }
 
-func workspaceList(ctx context.Context, c *cli, cmd *command, args []string) error {
-	fs := newFlagSet(cmd.path)
-	asJSON := fs.Bool("json", false, "print one JSON array")
-	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
-		return err
+func workspaceCells(w agentjail.Workspace) []string {
+	git := w.GitRepo
+	if git != "" && w.GitRef != "" {
+		git += "#" + w.GitRef
 	}
-	client, err := c.api()
-	if err != nil {
-		return err
-	}
-	rows, err := collect(client.Workspaces.All(ctx, agentjail.WorkspaceListParams{}), 0)
-	if err != nil {
-		return err
-	}
-	return listing(c.stdout, *asJSON, rows, []string{"ID", "LABEL", "CREATED", "LAST EXEC", "GIT"},
-		func(w agentjail.Workspace) []string {
-			git := w.GitRepo
-			if git != "" && w.GitRef != "" {
-				git += "#" + w.GitRef
-			}
-			return []string{w.ID, cell(w.Label), timeText(w.CreatedAt), optTime(w.LastExecAt), cell(git)}
-		})
+	return []string{w.ID, cell(w.Label), timeText(w.CreatedAt), optTime(w.LastExecAt), cell(git)}
 }
 
 func workspaceExec(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.path)
-	timeout := fs.Duration("timeout", 0, "kill the command after `D` (default: the workspace's timeout)")
 	var env listFlag
 	fs.Var(&env, "env", "set the environment variable `K=V` for the command (repeatable)")
-	p, err := c.parse(cmd, fs, args, 1, -1)
-	if err != nil {
-		return err
-	}
-	id, argv, err := execTarget(p)
-	if err != nil {
-		return usagef(cmd, fs, "%v", err)
-	}
-	vars := make(map[string]string, len(env))
-	for _, kv := range env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return usagef(cmd, fs, "-env %q: want K=V", kv)
+	vars := map[string]string{}
+	checkEnv := func() error {
+		for _, kv := range env {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return fmt.Errorf("-env %q: want K=V", kv)
+			}
+			vars[k] = v
 		}
-		vars[k] = v
+		return nil
 	}
-	if *timeout < 0 {
-		return usagef(cmd, fs, "-timeout must not be negative")
-	}
-	client, err := c.api()
+	return c.exec(cmd, fs, args, "the workspace's timeout", checkEnv,
+		func(client *agentjail.Client, id string, argv []string, timeout time.Duration) (*agentjail.ExecResult, error) {
+			return client.Workspaces.Exec(ctx, id, agentjail.WorkspaceExecParams{Cmd: argv[0], Args: argv[1:], Timeout: timeout, Env: vars})
+		})
+}
+
+// exec runs the exec command cmd: it adds -timeout (whose default is described by
+// timeoutDefault) to fs, parses "ID -- CMD [ARG...]", runs check for the command's
+// own flags, then do. The output is printed when the command ends, and its exit code
+// becomes agentjail's.
+func (c *cli) exec(cmd *command, fs *flag.FlagSet, args []string, timeoutDefault string, check func() error,
+	do func(client *agentjail.Client, id string, argv []string, timeout time.Duration) (*agentjail.ExecResult, error)) error {
+	timeout := fs.Duration("timeout", 0, "kill the command after `D` (default: "+timeoutDefault+")")
+	var (
+		id   string
+		argv []string
+	)
+	_, client, err := c.connect(cmd, fs, args, 1, -1, func(p parsed) (err error) {
+		if id, argv, err = execTarget(p); err != nil {
+			return err
+		}
+		if *timeout < 0 {
+			return errors.New("-timeout must not be negative")
+		}
+		if check != nil {
+			return check()
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	res, err := client.Workspaces.Exec(ctx, id, agentjail.WorkspaceExecParams{
-		Cmd: argv[0], Args: argv[1:], Timeout: *timeout, Env: vars,
-	})
+	res, err := do(client, id, argv, *timeout)
 	if err != nil {
 		return err
 	}
@@ -135,12 +140,7 @@ func workspaceDelete(ctx context.Context, c *cli, cmd *command, args []string) e
 
 // withID runs a command whose only argument is an ID, such as a delete.
 func withID(c *cli, cmd *command, args []string, do func(*agentjail.Client, string) error) error {
-	fs := newFlagSet(cmd.path)
-	p, err := c.parse(cmd, fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	client, err := c.api()
+	p, client, err := c.connect(cmd, newFlagSet(cmd.path), args, 1, 1, nil)
 	if err != nil {
 		return err
 	}
