@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
 	"github.com/agentjail/agentjail-go/internal/testserver"
@@ -80,7 +79,7 @@ func (f *auditFixture) rows(t *testing.T) []string {
 		if r.RejectReason != nil {
 			reject = *r.RejectReason
 		}
-		out = append(out, auditLine(strconv.FormatInt(r.ID, 10), r.At.UTC().Format(time.RFC3339), session, service, r.Method,
+		out = append(out, auditLine(strconv.FormatInt(r.ID, 10), rfc(r.At), session, service, r.Method,
 			strconv.Itoa(r.Status), upstream, reject, r.Path))
 	}
 	return out

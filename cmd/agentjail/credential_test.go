@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
 )
@@ -31,7 +30,6 @@ func TestCredentials(t *testing.T) {
 		t.Fatalf("credentials: %+v, %v", creds, err)
 	}
 	c := creds[0]
-	rfc := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	row := "%-10s%-9s%-19s%-23s%s\n"
 	want := fmt.Sprintf(row, "SERVICE", "TENANT", "FINGERPRINT", "ADDED", "UPDATED") +
 		fmt.Sprintf(row, "openai", "dev", c.Fingerprint, rfc(c.AddedAt), rfc(c.UpdatedAt))

@@ -54,7 +54,7 @@ func TestJailList(t *testing.T) {
 			exit += " (timed out)"
 		}
 		return []string{strconv.FormatInt(j.ID, 10), string(j.Kind), string(j.Status), exit,
-			(time.Duration(*j.DurationMS) * time.Millisecond).String(), j.StartedAt.UTC().Format(time.RFC3339), j.Label}
+			(time.Duration(*j.DurationMS) * time.Millisecond).String(), rfc(j.StartedAt), j.Label}
 	}
 	stream, timedOut, failed := rowOf(list.Rows[0]), rowOf(list.Rows[1]), rowOf(list.Rows[2])
 	if timedOut[3] != "137 (timed out)" || failed[3] != "2" || stream[1] != "stream" {
@@ -118,7 +118,7 @@ func TestJailGet(t *testing.T) {
 	want := map[string]string{
 		"id": "0", "tenant_id": "dev", "kind": "run", "status": "completed", "exit_code": "2", "timed_out": "false",
 		"session_id": "-", "parent_id": "-", "label": "bash", "stdout": `"  out\n"`, "stderr": "-",
-		"started_at": j.StartedAt.UTC().Format(time.RFC3339), "config.timeout_secs": "300", "config.network_mode": "none",
+		"started_at": rfc(j.StartedAt), "config.timeout_secs": "300", "config.network_mode": "none",
 		"error": "-",
 	}
 	for k, v := range want {

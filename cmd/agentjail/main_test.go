@@ -215,3 +215,6 @@ func TestJailExit(t *testing.T) {
 		}
 	}
 }
+
+// rfc is how listings show a time: RFC 3339, UTC, to the second.
+func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }

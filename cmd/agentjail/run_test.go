@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,5 +202,39 @@ func TestSecondSignal(t *testing.T) {
 	s.signals <- os.Interrupt
 	if code := s.wait(t); code != 130 {
 		t.Errorf("exit %d, want 130", code)
+	}
+}
+
+// TestRunStreamEnds covers the ends of a stream the fake never sends, from a server
+// that answers /v1/runs/stream with a fixed body.
+func TestRunStreamEnds(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		body           string
+		code           int
+		stdout, stderr string
+	}{
+		{"error event", "event: started\ndata: {\"pid\":1}\n\nevent: stdout\ndata: partial\n\n" +
+			"event: error\ndata: {\"message\":\"spawn failed: no such file\"}\n\n", 1, "partial\n", "agentjail: run failed: spawn failed: no such file\n"},
+		{"cut before the end", "event: started\ndata: {\"pid\":1}\n\nevent: stderr\ndata:   x\n\n", 1, "",
+			"  x\nagentjail: run stream ended before a completed or error event: unexpected EOF\n"},
+		{"oom kill keeps the code", "event: completed\ndata: {\"exit_code\":137,\"oom_killed\":true}\n\n", 137, "", ""},
+		{"empty lines are lines", "event: stdout\ndata:\n\nevent: stdout\ndata: \n\nevent: completed\ndata: {\"exit_code\":0}\n\n", 0, "\n\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/v1/runs/stream" {
+					http.NotFound(w, r)
+					return
+				}
+				w.Header().Set("Content-Type", "text/event-stream")
+				io.WriteString(w, tt.body)
+			}))
+			t.Cleanup(srv.Close)
+			runCLI(t, srv.URL, "true", "run", "-lang", "bash", "-").check(t, tt.code, tt.stdout, tt.stderr)
+		})
 	}
 }

@@ -89,7 +89,6 @@ func TestSessionListExecClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := "%-32s%-11s%-23s%s\n"
-	rfc := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	want := fmt.Sprintf(row, "ID", "SERVICES", "CREATED", "EXPIRES") + fmt.Sprintf(row, s.ID, "openai", rfc(s.CreatedAt), rfc(*s.ExpiresAt))
 	runCLI(t, url, "", "session", "ls").check(t, 0, want, "")
 

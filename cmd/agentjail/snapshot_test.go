@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
 )
@@ -31,7 +30,6 @@ func TestSnapshotLifecycle(t *testing.T) {
 		t.Errorf("snapshot create made %+v", snapNamed)
 	}
 
-	rfc := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	row := "%-32s%-31s%-17s%-7s%s\n"
 	header := fmt.Sprintf(row, "ID", "WORKSPACE", "NAME", "SIZE", "CREATED")
 	lineNamed := fmt.Sprintf(row, named, ws, "before-upgrade", fmt.Sprintf("%d B", snapNamed.SizeBytes), rfc(snapNamed.CreatedAt))

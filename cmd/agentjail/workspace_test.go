@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
 )
@@ -57,7 +56,6 @@ func TestWorkspaceList(t *testing.T) {
 	if err := errors.Join(err1, err2); err != nil {
 		t.Fatal(err)
 	}
-	rfc := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	row := "%-31s%-8s%-23s%-23s%s\n"
 	want := fmt.Sprintf(row, "ID", "LABEL", "CREATED", "LAST EXEC", "GIT") +
 		fmt.Sprintf(row, newer, "b", rfc(wsNew.CreatedAt), "-", "-") +
