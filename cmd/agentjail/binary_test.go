@@ -11,8 +11,11 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	agentjail "github.com/agentjail/agentjail-go"
 )
 
 // goBuild builds the package in dir into a fresh directory and returns the binary.
@@ -95,7 +98,7 @@ func TestBinary(t *testing.T) {
 		t.Skip("builds two binaries")
 	}
 	if runtime.GOOS == "windows" {
-		t.Skip("interrupts a process with SIGINT")
+		t.Skip("interrupts a process with SIGINT and SIGTERM")
 	}
 	t.Parallel()
 	cli := goBuild(t, ".", "agentjail")
@@ -142,29 +145,36 @@ func TestBinary(t *testing.T) {
 		})
 	}
 
-	t.Run("SIGINT", func(t *testing.T) {
-		cmd := exec.Command(cli, "run", "-lang", "bash", "-")
-		cmd.Env = env
-		cmd.Stdin = strings.NewReader("echo ready\nexec sleep 600\n")
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, err := bufio.NewReader(out).ReadString('\n')
-		if line != "ready\n" {
-			cmd.Process.Kill()
-			t.Fatalf("first line %q (%v)", line, err)
-		}
-		if err := cmd.Process.Signal(os.Interrupt); err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, out)
-		var exit *exec.ExitError
-		if err := cmd.Wait(); !errors.As(err, &exit) || exit.ExitCode() != 130 {
-			t.Errorf("after SIGINT: %v, want exit status 130", err)
-		}
-	})
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(cli, "run", "-lang", "bash", "-")
+			cmd.Env = env
+			cmd.Stdin = strings.NewReader("echo ready\nexec sleep 600\n")
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if line != "ready\n" {
+				cmd.Process.Kill()
+				t.Fatalf("first line %q (%v)", line, err)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, out)
+			var exit *exec.ExitError
+			if err := cmd.Wait(); !errors.As(err, &exit) || exit.ExitCode() != 130 {
+				t.Errorf("after %v: %v, want exit status 130", sig, err)
+			}
+		})
+	}
+	client, err := agentjail.NewClient(url, agentjail.WithAPIKey("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitNoRunningJail(t, client, 2)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,21 +171,34 @@ func TestRunInterrupt(t *testing.T) {
 	s.signals <- os.Interrupt
 	result{s.wait(t), s.stdout.String(), s.stderr.String()}.check(t, 130, "ready\n", "")
 
-	// The server notices the closed stream on its own schedule: ask until it has.
+	waitNoRunningJail(t, client, 1)
+}
+
+// waitNoRunningJail waits until the server has noticed the closed streams: no
+// streamed jail is running and no execution is active, and the newest killed ones
+// ended with exit code 137. The server does this on its own schedule, so the test asks
+// until it has.
+func waitNoRunningJail(t *testing.T, client *agentjail.Client, killed int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
 		list, err := client.Jails.List(ctx, agentjail.JailListParams{Kind: agentjail.JailKindStream})
 		if err != nil {
-			t.Fatalf("the job is still running: %v", err)
+			t.Fatalf("a job is still running: %v", err)
 		}
 		stats, err := client.Public.Stats(ctx)
 		if err != nil {
-			t.Fatalf("the job is still running: %v", err)
+			t.Fatalf("a job is still running: %v", err)
 		}
-		if len(list.Rows) == 1 && list.Rows[0].Status != agentjail.JailRunning && stats.ActiveExecs == 0 {
-			if j := list.Rows[0]; j.ExitCode == nil || *j.ExitCode != 137 {
-				t.Errorf("the job ended with %v, want 137 (killed)", j.ExitCode)
+		if len(list.Rows) < killed {
+			t.Fatalf("%d streamed jails in the ledger, want at least %d", len(list.Rows), killed)
+		}
+		if stats.ActiveExecs == 0 && !slices.ContainsFunc(list.Rows, func(j agentjail.Jail) bool { return j.Status == agentjail.JailRunning }) {
+			for _, j := range list.Rows[:killed] {
+				if j.ExitCode == nil || *j.ExitCode != 137 {
+					t.Errorf("jail %d ended with %v, want 137 (killed)", j.ID, j.ExitCode)
+				}
 			}
 			return
 		}
