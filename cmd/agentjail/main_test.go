@@ -151,8 +151,10 @@ func TestAPIErrors(t *testing.T) {
 		error string // the error line, or its start when it ends in "…"
 		hint  string // the hint line; "" for none
 	}{
-		{"401 hint", map[string]string{"AGENTJAIL_URL": srv.URL(), "AGENTJAIL_API_KEY": "tok@acme:operator"}, []string{"whoami"},
+		{"401 hint", map[string]string{"AGENTJAIL_URL": srv.URL(), "AGENTJAIL_API_KEY": "wrong-token"}, []string{"whoami"},
 			"agentjail: 401: invalid api key", "hint: is AGENTJAIL_API_KEY set to the token part of token@tenant:role?"},
+		{"401 hint for a pasted server entry", map[string]string{"AGENTJAIL_URL": srv.URL(), "AGENTJAIL_API_KEY": "tok@acme:operator"}, []string{"whoami"},
+			"agentjail: 401: invalid api key (the API key contains '@'…", "hint: is AGENTJAIL_API_KEY set to the token part of token@tenant:role?"},
 		{"404", map[string]string{"AGENTJAIL_URL": srv.URL(), "AGENTJAIL_API_KEY": "tok"}, []string{"workspace", "delete", "wrk_nope"},
 			"agentjail: 404: not found: workspace wrk_nope", ""},
 		{"-url wins over the environment", map[string]string{"AGENTJAIL_URL": refused, "AGENTJAIL_API_KEY": "tok"}, []string{"-url", srv.URL(), "jail", "get", "7"},
