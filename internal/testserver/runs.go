@@ -23,6 +23,8 @@ type runRequest struct {
 	execOptions
 }
 
+func (q *runRequest) missing() string { return absent(q.Code, "code") }
+
 // language is a resolved run language: the file the code goes to and its interpreter.
 type language struct {
 	file, interpreter string
@@ -54,9 +56,6 @@ func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
 	var req runRequest
 	if err := decodeBody(r, &req); err != nil {
 		return req, jailSettings{}, err
-	}
-	if req.Code == nil {
-		return req, jailSettings{}, missingField("code")
 	}
 	return req, req.defaultSettings(req.TimeoutSecs, req.MemoryMB), nil
 }
@@ -148,6 +147,8 @@ func (e *execEngine) runDir(ctx context.Context, lang language, code string, git
 	return dir, nil
 }
 
+func (q *forkRequest) missing() string { return absent(q.ParentCode, "parent_code") }
+
 type forkChild struct {
 	Code *string `json:"code"`
 }
@@ -190,9 +191,6 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	var req forkRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
-	}
-	if req.ParentCode == nil {
-		return missingField("parent_code")
 	}
 	var codes []string
 	for _, c := range req.Children {
