@@ -13,15 +13,18 @@ import (
 	"testing"
 )
 
-// Helpers shared by the fake's tests: raw HTTP requests with exact bodies, response checks,
-// the tenancy keys, and small readers of the audit log and the ledger.
+// Helpers shared by the fake's tests: raw HTTP requests and exact response checks, the tenancy
+// keys, workspace and audit shortcuts, a recording upstream, and the table runners for
+// front-door cases and refused bodies.
 
+// wireResp is a response as it came off the wire.
 type wireResp struct {
 	status int
 	header http.Header
 	body   string
 }
 
+// wireOpt changes a request before wireDo sends it.
 type wireOpt func(*http.Request)
 
 // wireKey sends "Authorization: Bearer <k>".
@@ -29,10 +32,12 @@ func wireKey(k string) wireOpt {
 	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+k) }
 }
 
+// wireHeader sets header k to v.
 func wireHeader(k, v string) wireOpt {
 	return func(r *http.Request) { r.Header.Set(k, v) }
 }
 
+// wireHost sends h as the Host header.
 func wireHost(h string) wireOpt { return func(r *http.Request) { r.Host = h } }
 
 // wireDo sends one request; a non-empty body gets Content-Type
@@ -135,13 +140,14 @@ func (r wireResp) wantJSON(t *testing.T, status int, v any) {
 	}
 }
 
-// Keys used across the platform tests.
+// API keys of tenancyServer: an admin of tenant acme and operators of beta and gamma.
 const (
 	adminKey  = "adm-token"
 	opBetaKey = "op-beta-token"
 	opGamKey  = "op-gamma-token"
 )
 
+// tenancyServer starts a server with authentication on and the three keys above.
 func tenancyServer(t *testing.T, opts ...Option) *Server {
 	t.Helper()
 	base := []Option{WithAPIKeys(adminKey+"@acme:admin", opBetaKey+"@beta:operator", opGamKey+"@gamma:operator")}
@@ -186,11 +192,13 @@ func asyncCall(srv *Server, key, method, path string, body any) <-chan asyncResu
 	return ch
 }
 
+// asyncResult is the outcome of an asyncCall.
 type asyncResult struct {
 	resp wireResp
 	err  error
 }
 
+// await returns the response of an asyncCall, failing the test on a transport error.
 func await(t *testing.T, ch <-chan asyncResult) wireResp {
 	t.Helper()
 	res := <-ch
@@ -200,6 +208,7 @@ func await(t *testing.T, ch <-chan asyncResult) wireResp {
 	return res.resp
 }
 
+// createWS creates a workspace from body as the holder of key.
 func createWS(t *testing.T, srv *Server, key string, body map[string]any) workspace {
 	t.Helper()
 	var ws workspace
@@ -215,8 +224,10 @@ func wsExec(t *testing.T, srv *Server, key, id string, args ...string) execRespo
 	return out
 }
 
+// rfc3339Z matches a UTC timestamp as the server renders it: RFC 3339, Z, no trailing zeros.
 var rfc3339Z = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$`)
 
+// tail is the end of s, for failure messages about long strings.
 func tail(s string) string {
 	if len(s) > 12 {
 		return s[len(s)-12:]
@@ -224,6 +235,7 @@ func tail(s string) string {
 	return s
 }
 
+// deref is *p, or "<nil>".
 func deref(p *string) string {
 	if p == nil {
 		return "<nil>"
@@ -231,6 +243,7 @@ func deref(p *string) string {
 	return *p
 }
 
+// auditIDs lists the ids of GET /v1/audit<query> and the total it reports.
 func auditIDs(t *testing.T, s *Server, query string, opts ...wireOpt) ([]uint64, uint64) {
 	t.Helper()
 	var page auditPage
