@@ -117,7 +117,7 @@ func TestBinary(t *testing.T) {
 		{"run fails the job with the script's code", env, []string{"run", script}, 3, "  checking\n", "  warning\n", false},
 		{"whoami", env, []string{"whoami"}, 0, "tenant   dev\nrole     admin\n", "", false},
 		{"-url instead of the environment", []string{"AGENTJAIL_API_KEY=s3cret"}, []string{"-url", url, "health"}, 0, "ok\n", "", false},
-		{"wrong key", []string{"AGENTJAIL_URL=" + url, "AGENTJAIL_API_KEY=s3cret@dev:admin"}, []string{"jail", "ls"}, 1, "",
+		{"wrong key", []string{"AGENTJAIL_URL=" + url, "AGENTJAIL_API_KEY=wrong-token"}, []string{"jail", "ls"}, 1, "",
 			"agentjail: 401: invalid api key\nhint: is AGENTJAIL_API_KEY set to the token part of token@tenant:role?\n", false},
 		{"usage", env, []string{"run"}, 2, "", "agentjail: missing arguments\n\nUsage: agentjail run [flags] FILE|-\n", true},
 		{"help", nil, []string{"help", "run"}, 0, "Usage: agentjail run [flags] FILE|-\n", "", true},
