@@ -1,0 +1,394 @@
+package testserver
+
+// Runs: code in a language (javascript, python or bash) run to completion, forked after a while
+// into children that continue from a copy of its directory, or streamed as Server-Sent Events.
+// Every run is a REAL host process; see runner.go.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+type runRequest struct {
+	Code        *string         `json:"code"`
+	Language    defaultedString `json:"language"`
+	TimeoutSecs *uint64         `json:"timeout_secs"`
+	MemoryMB    *uint64         `json:"memory_mb"`
+	Git         *gitSpec        `json:"git"`
+	execOptions
+}
+
+func (q *runRequest) missing() string { return absent(q.Code, "code") }
+
+// language is a resolved run language: the file the code goes to and its interpreter.
+type language struct {
+	file, interpreter string
+}
+
+// languageOf maps a run language (default javascript) to its file and interpreter.
+func languageOf(lang *string) (string, language, error) {
+	name := "javascript"
+	if lang != nil {
+		name = *lang
+	}
+	switch name {
+	case "javascript", "js":
+		return name, language{"main.mjs", "node"}, nil
+	case "python", "py":
+		return name, language{"main.py", "python3"}, nil
+	case "bash", "sh":
+		return name, language{"main.sh", "sh"}, nil
+	}
+	return name, language{}, errBadRequest("unsupported language: %s", name)
+}
+
+// argv is the command line that runs the main file in the current directory.
+func (l language) argv() []string { return []string{l.interpreter, l.file} }
+
+// readRunRequest decodes the body shared by /v1/runs and /v1/runs/stream, with its
+// timeout and memory clamped.
+func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
+	var req runRequest
+	if err := decodeBody(r, &req); err != nil {
+		return req, jailSettings{}, err
+	}
+	return req, req.defaultSettings(req.TimeoutSecs, req.MemoryMB), nil
+}
+
+// handleRun runs code to completion in a fresh scratch directory.
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	req, js, err := readRunRequest(r)
+	if err != nil {
+		return err
+	}
+	e := s.exec
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, req.Git, &js)
+	if err != nil {
+		return err
+	}
+	defer run.release()
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: run.label, config: js.snapshot()},
+		procSpec{argv: run.lang.argv(), dir: run.dir, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, responseOf(res))
+	return nil
+}
+
+// preparedRun is a run ready to start: its execution slot, its language and the scratch
+// directory holding its code (and git seed).
+type preparedRun struct {
+	label string // the language as sent, which names the ledger row
+	lang  language
+	dir   string
+	slot  *permit
+}
+
+// release removes the directory and frees the execution slot.
+func (p *preparedRun) release() {
+	os.RemoveAll(p.dir)
+	p.slot.release()
+}
+
+// prepareRun is the shared start of a run, a fork parent and a stream, in the real server's
+// order of checks: a free execution slot, the language, the git seed, then the allowlist. The
+// caller must release the result.
+func (e *execEngine) prepareRun(ctx context.Context, langName *string, code string, git *gitSpec, js *jailSettings) (*preparedRun, error) {
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return nil, errTooManyExecs()
+	}
+	label, lang, err := languageOf(langName)
+	if err == nil {
+		var dir string
+		if dir, err = e.runDir(ctx, lang, code, git, js); err == nil {
+			return &preparedRun{label: label, lang: lang, dir: dir, slot: pm}, nil
+		}
+	}
+	pm.release()
+	return nil, err
+}
+
+// runDir creates a run's scratch directory with the git seed cloned and the code written, and
+// validates the allowlist.
+func (e *execEngine) runDir(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dir string, err error) {
+	dir, err = e.jailDir()
+	if err != nil {
+		return "", errInternal(err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+			dir = ""
+		}
+	}()
+	if git != nil {
+		clones, err := git.plan()
+		if err != nil {
+			return "", err
+		}
+		if err := e.cloneInto(ctx, dir, clones); err != nil {
+			return "", err
+		}
+		js.gitRepo, js.gitRef = git.primary()
+	}
+	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(code), 0o644); err != nil {
+		return "", errInternal(err)
+	}
+	if err := js.validate(); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+func (q *forkRequest) missing() string { return absent(q.ParentCode, "parent_code") }
+
+type forkChild struct {
+	Code *string `json:"code"`
+}
+
+type forkRequest struct {
+	ParentCode  *string         `json:"parent_code"`
+	ChildCode   *string         `json:"child_code"`
+	Children    seq[forkChild]  `json:"children"`
+	Language    defaultedString `json:"language"`
+	ForkAfterMs *uint64         `json:"fork_after_ms"`
+	TimeoutSecs *uint64         `json:"timeout_secs"`
+	MemoryMB    *uint64         `json:"memory_mb"`
+	Git         *gitSpec        `json:"git"`
+	execOptions
+}
+
+// forkMeta is ForkMeta: how one child's copy of the parent was made.
+type forkMeta struct {
+	CloneMs     uint64 `json:"clone_ms"`
+	FilesCloned uint64 `json:"files_cloned"`
+	FilesCow    uint64 `json:"files_cow"`
+	BytesCloned uint64 `json:"bytes_cloned"`
+	Method      string `json:"method"`
+	WasFrozen   bool   `json:"was_frozen"`
+}
+
+type forkResponse struct {
+	Parent   execResponse   `json:"parent"`
+	Child    execResponse   `json:"child"`
+	Children []execResponse `json:"children"`
+	Fork     forkMeta       `json:"fork"`
+	Forks    []forkMeta     `json:"forks"`
+}
+
+// handleForkRun starts the parent run, freezes its process group after fork_after_ms (default
+// 1500, at most 30000), copies its working directory once per child, resumes it, and runs the
+// children in their copies. Unlike the real server the parent's output is capped like every
+// other output.
+func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req forkRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	var codes []string
+	for _, c := range req.Children {
+		if c.Code == nil {
+			return missingField("code")
+		}
+		codes = append(codes, *c.Code)
+	}
+	if len(codes) == 0 && req.ChildCode != nil {
+		codes = []string{*req.ChildCode}
+	}
+	if len(codes) == 0 {
+		return errBadRequest("children or child_code is required")
+	}
+	if len(codes) > 16 {
+		return errBadRequest("at most 16 children per fork")
+	}
+	js := req.defaultSettings(req.TimeoutSecs, req.MemoryMB)
+	forkAfter := uint64(1500)
+	if req.ForkAfterMs != nil {
+		forkAfter = min(*req.ForkAfterMs, 30000)
+	}
+
+	e := s.exec
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.ParentCode, req.Git, &js)
+	if err != nil {
+		return err
+	}
+	defer run.release()
+	lang, l, parentDir := run.label, run.lang, run.dir
+	timeout := js.timeout()
+	env := []string{"PATH=" + jailPath}
+
+	parentID := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: lang + " · parent", config: js.snapshot()})
+	rows := []int64{parentID}
+	failAll := func(err error) error {
+		for _, id := range rows {
+			e.jails.fail(id, err.Error())
+		}
+		return errInternal(err)
+	}
+	parent, err := e.run.start(procSpec{argv: l.argv(), dir: parentDir, env: env, timeout: timeout})
+	if err != nil {
+		return failAll(err)
+	}
+	forkAt := time.NewTimer(time.Duration(forkAfter) * time.Millisecond)
+	select {
+	case <-forkAt.C:
+	case <-parent.done:
+	case <-r.Context().Done():
+	}
+	forkAt.Stop()
+
+	frozen := parent.freeze()
+	metas := make([]forkMeta, len(codes))
+	childDirs := make([]string, len(codes))
+	var copyErr error
+	for i := range codes {
+		dir, err := e.jailDir()
+		if err != nil {
+			copyErr = err
+			break
+		}
+		childDirs[i] = dir
+		defer os.RemoveAll(dir)
+		began := time.Now()
+		files, bytes, err := copyTree(parentDir, dir)
+		if err != nil {
+			copyErr = err
+			break
+		}
+		metas[i] = forkMeta{CloneMs: uint64(time.Since(began) / time.Millisecond), FilesCloned: files, BytesCloned: bytes, Method: "copy", WasFrozen: frozen}
+	}
+	if frozen {
+		parent.thaw()
+	}
+	if copyErr != nil {
+		parent.kill()
+		parent.wait()
+		return failAll(copyErr)
+	}
+
+	children := make([]execResponse, len(codes))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var childErr error
+	for i, code := range codes {
+		label := lang + " · child"
+		if len(codes) > 1 {
+			label = fmt.Sprintf("%s · child %d", lang, i)
+		}
+		pid := parentID
+		id := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: label, parentID: &pid, config: js.snapshot()})
+		rows = append(rows, id)
+		if err := os.WriteFile(filepath.Join(childDirs[i], l.file), []byte(code), 0o644); err != nil {
+			childErr = err
+			break
+		}
+		p, err := e.run.start(procSpec{argv: l.argv(), dir: childDirs[i], env: env, timeout: timeout})
+		if err != nil {
+			childErr = err
+			break
+		}
+		wg.Add(1)
+		go func(i int, id int64, p *process) {
+			defer wg.Done()
+			res := waitOrKill(r.Context(), p)
+			e.jails.complete(id, res)
+			mu.Lock()
+			children[i] = responseOf(res)
+			mu.Unlock()
+		}(i, id, p)
+	}
+	if childErr != nil {
+		ctx, cancel := context.WithCancel(r.Context())
+		cancel()
+		waitOrKill(ctx, parent)
+		wg.Wait()
+		return failAll(childErr)
+	}
+	parentRes := waitOrKill(r.Context(), parent)
+	e.jails.complete(parentID, parentRes)
+	wg.Wait()
+	writeJSON(w, http.StatusCreated, forkResponse{
+		Parent: responseOf(parentRes), Child: children[0], Children: children, Fork: metas[0], Forks: metas,
+	})
+	return nil
+}
+
+// handleStreamRun is a run whose output lines and periodic stats arrive as Server-Sent Events,
+// ending with a completed event; see stream.go for the framing.
+func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	req, js, err := readRunRequest(r)
+	if err != nil {
+		return err
+	}
+	e := s.exec
+	// git is recorded but never cloned or validated, like the real route.
+	js.gitRepo, js.gitRef = req.Git.primary()
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, nil, &js)
+	if err != nil {
+		return err
+	}
+	defer run.release()
+	label, lang, dir := run.label, run.lang, run.dir
+
+	ob := e.newOutbox()
+	// Once nobody takes output any more, readers waiting for room must not wait for ever.
+	defer ob.close()
+	p, err := e.run.start(procSpec{
+		argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath},
+		timeout: js.timeout(),
+		lines:   ob.sink,
+	})
+	if err != nil {
+		// Like the real route, a spawn failure leaves no ledger row: the row is opened only once
+		// the process is running.
+		return errInternal(err)
+	}
+	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
+
+	sw := newSSEWriter(w)
+	sw.json("started", map[string]int{"pid": p.pid()})
+	keepAlive, statsEvery := e.streamTimings()
+	stats := time.NewTicker(statsEvery)
+	defer stats.Stop()
+	idle := time.NewTimer(keepAlive)
+	defer idle.Stop()
+	out := newPump(ob, sw)
+	defer out.stop()
+	for {
+		select {
+		case <-ob.ready:
+			out.ready()
+		case <-out.due():
+			out.send()
+		case <-stats.C:
+			out.send()
+			sw.json("stats", streamStatsOf(p.sample()))
+		case <-idle.C:
+			sw.comment()
+		case <-p.done:
+			// The readers are finished: everything the process printed is queued.
+			out.send()
+			res := p.wait()
+			e.jails.complete(id, res)
+			c := streamCompleted{ExitCode: res.exitCode, DurationMs: res.durationMs(), TimedOut: res.timedOut}
+			if st := res.stats; st != nil {
+				c.MemoryPeakBytes, c.MemoryCurrentBytes, c.CPUUsageUsec, c.PidsCurrent = st.MemoryPeakBytes, st.MemoryCurrentBytes, st.CPUUsageUsec, st.PidsCurrent
+			}
+			sw.json("completed", c)
+			return nil
+		case <-r.Context().Done():
+			p.kill()
+			ob.close()
+			e.jails.complete(id, p.wait())
+			return nil
+		}
+		idle.Reset(keepAlive)
+	}
+}
