@@ -316,7 +316,7 @@ func TestStreamSlowClientStallsTheJob(t *testing.T) {
 		}
 		return c, err
 	}}
-	defer tr.CloseIdleConnections()
+	t.Cleanup(tr.CloseIdleConnections)
 	before := liveHeap()
 	req, err := http.NewRequest("POST", srv.URL()+"/v1/runs/stream", strings.NewReader(string(body)))
 	if err != nil {
@@ -327,7 +327,7 @@ func TestStreamSlowClientStallsTheJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	t.Cleanup(func() { resp.Body.Close() })
 	br := bufio.NewReaderSize(resp.Body, 4<<10)
 	if ev, _ := br.ReadString('\n'); ev != "event: started\n" {
 		t.Fatalf("first line %q", ev)
