@@ -90,10 +90,10 @@ func (ob *outbox) sink(stream string) lineSink {
 	return &eventSink{ob: ob, head: "event: " + stream + "\ndata: "}
 }
 
-// put queues the events in c, waiting while the outbox is full, and returns an empty chunk for
-// the reader to fill next. Small chunks are merged into the last queued one, so the pump writes
-// few large pieces. Once the outbox is closed, the events are dropped.
-func (ob *outbox) put(c *chunk) *chunk {
+// put queues the events in c, waiting while the outbox is full, and takes c over. Small chunks
+// are merged into the last queued one, so the pump writes few large pieces. Once the outbox is
+// closed, the events are dropped.
+func (ob *outbox) put(c *chunk) {
 	ob.mu.Lock()
 	for ob.size >= outboxLimit && !ob.closed {
 		if ob.blocked != nil {
@@ -103,17 +103,16 @@ func (ob *outbox) put(c *chunk) *chunk {
 	}
 	if ob.closed {
 		ob.mu.Unlock()
-		c.b = c.b[:0]
-		return c
+		releaseChunk(c)
+		return
 	}
 	before := ob.size
 	ob.size += len(c.b)
 	if n := len(ob.queued); n > 0 && len(ob.queued[n-1].b)+len(c.b) <= chunkCap {
 		ob.queued[n-1].b = append(ob.queued[n-1].b, c.b...)
-		c.b = c.b[:0]
+		releaseChunk(c)
 	} else {
 		ob.queued = append(ob.queued, c)
-		c = nil
 	}
 	wake := before == 0 || before < chunkSize && ob.size >= chunkSize
 	ob.mu.Unlock()
@@ -123,10 +122,6 @@ func (ob *outbox) put(c *chunk) *chunk {
 		default:
 		}
 	}
-	if c == nil {
-		c = chunkPool.Get().(*chunk)
-	}
-	return c
 }
 
 // queuedBytes reports how many bytes wait for the pump.
@@ -216,11 +211,11 @@ func (p *pump) send() {
 func (p *pump) stop() { p.timer.Stop() }
 
 // eventSink frames the lines of one stream into a chunk, queued in its outbox when it is full
-// or when the reader runs out of output.
+// or when the reader runs out of output. Between reads it holds no chunk.
 type eventSink struct {
 	ob   *outbox
 	head string // "event: <stream>\ndata: "
-	c    *chunk // nil until the first line
+	c    *chunk // nil while nothing is framed
 }
 
 func (s *eventSink) line(b []byte) {
@@ -229,13 +224,17 @@ func (s *eventSink) line(b []byte) {
 	}
 	s.c.b = appendLineEvent(s.c.b, s.head, b)
 	if len(s.c.b) >= chunkSize {
-		s.c = s.ob.put(s.c)
+		s.queue()
 	}
 }
 
-func (s *eventSink) idle() {
-	if s.c != nil && len(s.c.b) > 0 {
-		s.c = s.ob.put(s.c)
+func (s *eventSink) idle() { s.queue() }
+
+// queue hands what is framed to the outbox.
+func (s *eventSink) queue() {
+	if s.c != nil {
+		s.ob.put(s.c)
+		s.c = nil
 	}
 }
 
