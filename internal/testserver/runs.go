@@ -368,7 +368,7 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 		case <-out.due():
 			out.send()
 		case <-stats.C:
-			out.send()
+			out.send() // output read before the sample goes first
 			sw.json("stats", streamStatsOf(p.sample()))
 		case <-idle.C:
 			sw.comment()
