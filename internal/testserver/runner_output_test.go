@@ -4,6 +4,7 @@ package testserver
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 )
@@ -71,7 +72,7 @@ func TestReadLines(t *testing.T) {
 
 func TestReadLinesBeyondBuffer(t *testing.T) {
 	t.Parallel()
-	// A line longer than the bufio buffer (64 KiB) but under the limit arrives whole.
+	// A line longer than the read buffer (64 KiB) but under the limit arrives whole.
 	line := bytes.Repeat([]byte("y"), 200<<10)
 	var got [][]byte
 	readLines(bytes.NewReader(append(append([]byte{}, line...), '\n')), streamLineCap, func(l []byte) {
@@ -79,6 +80,48 @@ func TestReadLinesBeyondBuffer(t *testing.T) {
 	}, nil)
 	if len(got) != 1 || !bytes.Equal(got[0], line) {
 		t.Fatalf("got %d lines, first %d bytes; want one line of %d", len(got), len(got[0]), len(line))
+	}
+}
+
+// pieces is a reader that returns one piece per Read.
+type pieces []string
+
+func (p *pieces) Read(b []byte) (int, error) {
+	if len(*p) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, (*p)[0])
+	if n == len((*p)[0]) {
+		*p = (*p)[1:]
+	} else {
+		(*p)[0] = (*p)[0][n:]
+	}
+	return n, nil
+}
+
+func TestReadLinesIdleBetweenReads(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("z", 150<<10)
+	tests := []struct {
+		name  string
+		in    pieces
+		limit int
+		want  string // lines, and "~" for each idle call
+	}{
+		{name: "idle after the lines of each read and at the end", in: pieces{"a\nb", "c\n", "d\ne\n"}, limit: 10, want: "a ~ bc ~ d e ~ ~"},
+		{name: "a line split over reads", in: pieces{"ab", "cd", "ef\n"}, limit: 10, want: "~ ~ abcdef ~ ~"},
+		{name: "a long line split over reads is cut", in: pieces{"xxxx", "yyyy\n", "next"}, limit: 6, want: "~ xxxxyy ~ ~ next ~"},
+		{name: "a cut line longer than the buffer", in: pieces{big + "\nnext\n"}, limit: 100 << 10, want: "~ ~ " + strings.Repeat("z", 100<<10) + " next ~ ~"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			readLines(&tt.in, tt.limit, func(l []byte) { got = append(got, string(l)) }, func() { got = append(got, "~") })
+			if g := strings.Join(got, " "); g != tt.want {
+				t.Errorf("got %.80q, want %.80q", g, tt.want)
+			}
+		})
 	}
 }
 
