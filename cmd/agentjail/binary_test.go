@@ -118,7 +118,7 @@ func TestBinary(t *testing.T) {
 		{"whoami", env, []string{"whoami"}, 0, "tenant   dev\nrole     admin\n", "", false},
 		{"-url instead of the environment", []string{"AGENTJAIL_API_KEY=s3cret"}, []string{"-url", url, "health"}, 0, "ok\n", "", false},
 		{"wrong key", []string{"AGENTJAIL_URL=" + url, "AGENTJAIL_API_KEY=wrong-token"}, []string{"jail", "ls"}, 1, "",
-			"agentjail: 401: invalid api key\nhint: is AGENTJAIL_API_KEY set to the token part of token@tenant:role?\n", false},
+			"agentjail: 401: invalid api key; is AGENTJAIL_API_KEY set to the token part of token@tenant:role?\n", false},
 		{"usage", env, []string{"run"}, 2, "", "agentjail: missing arguments\n\nUsage: agentjail run [flags] FILE|-\n", true},
 		{"help", nil, []string{"help", "run"}, 0, "Usage: agentjail run [flags] FILE|-\n", "", true},
 	}

@@ -29,8 +29,10 @@ func TestUsageErrors(t *testing.T) {
 		{"bad env", nil, []string{"workspace", "exec", "-env", "novalue", "wrk_1", "--", "ls"}, `agentjail: -env "novalue": want K=V`, "Usage: agentjail workspace exec"},
 		{"no service", nil, []string{"session", "create"}, "agentjail: at least one -service is required", "Usage: agentjail session create"},
 		{"bad scope", nil, []string{"session", "create", "-service", "openai", "-scope", "openai"}, `agentjail: -scope "openai": want SERVICE=GLOB`, "Usage: agentjail session create"},
-		{"bad format", nil, []string{"session", "create", "-service", "openai", "-format", "yaml"}, `agentjail: -format "yaml": want env or json`, "Usage: agentjail session create"},
+		{"bad format", nil, []string{"session", "create", "-service", "openai", "-format", "yaml"}, `agentjail: invalid value "yaml" for flag -format: want env or json`, "Usage: agentjail session create"},
 		{"restore without parent", nil, []string{"snapshot", "restore", "snap_1"}, "agentjail: -parent is required", "Usage: agentjail snapshot restore"},
+		{"bad status", nil, []string{"jail", "list", "-status", "done"}, `agentjail: invalid value "done" for flag -status: want running, completed or error`, "Usage: agentjail jail list"},
+		{"bad kind", nil, []string{"jail", "ls", "-kind", "job"}, `agentjail: invalid value "job" for flag -kind: want run, exec, fork, stream or workspace`, "Usage: agentjail jail list"},
 		{"negative limit", nil, []string{"jail", "list", "-limit", "-1"}, `agentjail: invalid value "-1" for flag -limit: parse error`, "Usage: agentjail jail list"},
 	}
 	for _, tt := range tests {

@@ -117,10 +117,11 @@ func (c *cli) exit(err error, interrupted bool) int {
 	case errors.As(err, &usage):
 		return c.usageFailure(usage.msg, usage.usage)
 	}
-	fmt.Fprintln(c.stderr, "agentjail:", errorText(err))
+	msg := errorText(err)
 	if hint := c.hint(err); hint != "" {
-		fmt.Fprintln(c.stderr, "hint:", hint)
+		msg += "; " + hint
 	}
+	fmt.Fprintln(c.stderr, "agentjail:", msg)
 	return exitError
 }
 
@@ -130,10 +131,10 @@ func (c *cli) usageFailure(msg, usage string) int {
 	return exitUsage
 }
 
-// errorText is err's message without the SDK's own "agentjail" prefix, which the error
-// line already carries.
+// errorText is err's message on one line (a server's message may hold line breaks),
+// without the SDK's own "agentjail" prefix, which the error line already carries.
 func errorText(err error) string {
-	s := err.Error()
+	s := strings.Join(strings.FieldsFunc(err.Error(), func(r rune) bool { return r == '\n' || r == '\r' }), " ")
 	for _, prefix := range []string{"agentjail: ", "agentjail "} {
 		if rest, ok := strings.CutPrefix(s, prefix); ok {
 			return rest
@@ -173,9 +174,12 @@ func (c *cli) api() (*agentjail.Client, error) {
 	if c.url == "" {
 		return nil, &usageError{msg: "no control plane URL: set AGENTJAIL_URL or pass -url", usage: shortTopUsage}
 	}
+	// One retry, not the SDK's two: a control plane that is down is reported within
+	// half a second, and a passing 429 or 503 is still ridden out.
 	client, err := agentjail.NewClient(c.url,
 		agentjail.WithAPIKey(c.getenv("AGENTJAIL_API_KEY")),
-		agentjail.WithUserAgent("agentjail-cli"))
+		agentjail.WithUserAgent("agentjail-cli"),
+		agentjail.WithMaxRetries(1))
 	if err != nil {
 		return nil, err
 	}

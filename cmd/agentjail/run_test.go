@@ -123,10 +123,10 @@ func TestRunUsage(t *testing.T) {
 	}{
 		{"stdin needs -lang", []string{"run", "-"}, "-lang is required when the code comes from standard input"},
 		{"unknown extension", []string{"run", "job.rb"}, "cannot tell the language of job.rb from its extension: pass -lang"},
-		{"bad -lang", []string{"run", "-lang", "ruby", "job.rb"}, `-lang "ruby": want bash, python or javascript`},
+		{"bad -lang", []string{"run", "-lang", "ruby", "job.rb"}, `invalid value "ruby" for flag -lang: want bash, python or javascript`},
 		{"bad -network", []string{"run", "-network", "all", "job.sh"}, `-network "all": want none, loopback or allow:HOST[,HOST...]`},
 		{"empty allowlist", []string{"run", "-network", "allow:", "job.sh"}, `-network "allow:": want none, loopback or allow:HOST[,HOST...]`},
-		{"bad -seccomp", []string{"run", "-seccomp", "off", "job.sh"}, `-seccomp "off": want standard or strict`},
+		{"bad -seccomp", []string{"run", "-seccomp", "off", "job.sh"}, `invalid value "off" for flag -seccomp: want standard or strict`},
 		{"negative -cpu", []string{"run", "-cpu", "-5", "job.sh"}, "-timeout, -memory, -cpu and -pids must not be negative (-memory -1 means no limit)"},
 		{"two files", []string{"run", "a.sh", "b.sh"}, `unexpected argument "b.sh"`},
 	}
