@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"strings"
 
 	agentjail "github.com/agentjail/agentjail-go"
@@ -28,7 +27,7 @@ const maxSecret = 64 << 10
 
 func credentialPut(ctx context.Context, c *cli, cmd *command, args []string) error {
 	return withID(c, cmd, args, func(client *agentjail.Client, service string) error {
-		b, err := io.ReadAll(io.LimitReader(c.stdin, maxSecret+1))
+		b, err := readInput(ctx, c.stdin, maxSecret+1)
 		if err != nil {
 			return err
 		}

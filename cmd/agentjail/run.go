@@ -56,7 +56,7 @@ func runRun(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	code, err := readCode(c.stdin, p.pos[0])
+	code, err := readCode(ctx, c.stdin, p.pos[0])
 	if err != nil {
 		return err
 	}
@@ -97,13 +97,13 @@ func languageOf(lang agentjail.Language, file string) (agentjail.Language, error
 }
 
 // readCode returns the contents of file, or of stdin for "-".
-func readCode(stdin io.Reader, file string) (string, error) {
+func readCode(ctx context.Context, stdin io.Reader, file string) (string, error) {
 	var (
 		b   []byte
 		err error
 	)
 	if file == "-" {
-		b, err = io.ReadAll(stdin)
+		b, err = readInput(ctx, stdin, 0)
 	} else {
 		b, err = os.ReadFile(file)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,17 +207,40 @@ func waitNoRunningJail(t *testing.T, client *agentjail.Client, killed int) {
 }
 
 // TestSecondSignal checks that a second signal ends a command that is stuck even after
-// the first: here one waiting for its code on a standard input that never ends.
+// the first: here a run whose output nobody reads, as when a pager is left paused.
 func TestSecondSignal(t *testing.T) {
 	t.Parallel()
-	stdin, w := io.Pipe()
-	t.Cleanup(func() { w.Close() })
-	s := start(t, "http://127.0.0.1:1", stdin, "run", "-lang", "bash", "-")
-	s.signals <- os.Interrupt
-	s.signals <- os.Interrupt
-	if code := s.wait(t); code != 130 {
-		t.Errorf("exit %d, want 130", code)
+	srv, _ := newServer(t)
+	stuck := &stuckWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	t.Cleanup(func() { close(stuck.release) })
+	signals := make(chan os.Signal, 2)
+	c := &cli{stdin: strings.NewReader("echo hi\n"), stdout: stuck, stderr: io.Discard,
+		getenv: func(string) string { return srv.URL() }, signals: signals}
+	done := make(chan int, 1)
+	go func() { done <- c.main([]string{"run", "-lang", "bash", "-"}) }()
+	<-stuck.entered
+	signals <- os.Interrupt
+	signals <- os.Interrupt
+	select {
+	case code := <-done:
+		if code != 130 {
+			t.Errorf("exit %d, want 130", code)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the CLI did not exit after two signals")
 	}
+}
+
+// stuckWriter blocks every write until release is closed; entered is closed by the first.
+type stuckWriter struct {
+	once             sync.Once
+	entered, release chan struct{}
+}
+
+func (w *stuckWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.entered) })
+	<-w.release
+	return len(p), nil
 }
 
 // TestRunStreamEnds covers the ends of a stream the fake never sends, from a server
