@@ -11,11 +11,14 @@ import (
 	"time"
 )
 
-// writeJSON prints v as indented JSON, the -json output of every command.
+// writeJSON prints v as JSON, the -json output of every command: indented for a
+// person at a terminal, else on one line, as a program reading it line by line needs.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
+	if isTerminal(w) {
+		enc.SetIndent("", "  ")
+	}
 	return enc.Encode(v)
 }
 

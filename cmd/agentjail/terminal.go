@@ -1,13 +1,10 @@
 package main
 
-import (
-	"io"
-	"os"
-)
+import "os"
 
-// isTerminal reports whether r is an interactive terminal. A secret typed there would
-// show on the screen, so credential put asks for it to be piped in instead.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
+// isTerminal reports whether the stream s (a reader or writer) is an interactive
+// terminal, where a person rather than a program reads or types.
+func isTerminal(s any) bool {
+	f, ok := s.(*os.File)
 	return ok && fdIsTerminal(f.Fd())
 }
