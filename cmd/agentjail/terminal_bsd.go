@@ -2,14 +2,7 @@
 
 package main
 
-import (
-	"syscall"
-	"unsafe"
-)
+import "syscall"
 
-// fdIsTerminal reports whether fd has terminal attributes.
-func fdIsTerminal(fd uintptr) bool {
-	var t syscall.Termios
-	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCGETA, uintptr(unsafe.Pointer(&t)))
-	return errno == 0
-}
+// ioctlGetTermios is the ioctl request that reads a terminal's attributes.
+const ioctlGetTermios = syscall.TIOCGETA
