@@ -103,6 +103,11 @@ func TestSessionsRequests(t *testing.T) {
 					Scopes: map[Service][]string{ServiceOpenAI: nil, ServiceGitHub: {"/repos/a/*"}}})
 			},
 			method: "POST", path: "/v1/sessions", body: `{"services":["openai","github"],"scopes":{"github":["/repos/a/*"],"openai":[]}}`},
+		{name: "sessions create huge ttl", reply: fixtureSession,
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Sessions.Create(ctx, SessionCreateParams{Services: []Service{ServiceOpenAI}, TTL: hugeDuration})
+			},
+			method: "POST", path: "/v1/sessions", body: `{"services":["openai"],"ttl_secs":9223372037}`},
 		{name: "sessions create leaves out an empty scope map", reply: fixtureSession,
 			call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Sessions.Create(ctx, SessionCreateParams{Services: []Service{ServiceOpenAI, ServiceGitHub}, Scopes: map[Service][]string{}})
