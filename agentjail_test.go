@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -80,37 +81,25 @@ func TestEnvironmentFallbacks(t *testing.T) {
 	t.Setenv("AGENTJAIL_URL", srv.URL+"/")
 	t.Setenv("AGENTJAIL_API_KEY", "envkey")
 
-	c, err := NewClient("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Credentials.List(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := srv.requests()[0].Header.Get("Authorization"); got != "Bearer envkey" {
-		t.Fatalf("Authorization = %q, want the env key", got)
-	}
-
-	explicit, err := NewClient("", WithAPIKey("optkey"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := explicit.Credentials.List(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := srv.requests()[1].Header.Get("Authorization"); got != "Bearer optkey" {
-		t.Fatalf("Authorization = %q, want the option to win", got)
-	}
-
-	none, err := NewClient("", WithAPIKey(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := none.Credentials.List(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := srv.requests()[2].Header["Authorization"]; ok {
-		t.Fatal("WithAPIKey(\"\") must send no Authorization header")
+	for i, tc := range []struct {
+		name string
+		opts []Option
+		auth []string // the Authorization values sent; nil = none
+	}{
+		{"key from the environment", nil, []string{"Bearer envkey"}},
+		{"the option wins", []Option{WithAPIKey("optkey")}, []string{"Bearer optkey"}},
+		{"an empty key sends none", []Option{WithAPIKey("")}, nil},
+	} {
+		c, err := NewClient("", tc.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Credentials.List(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.requests()[i].Header["Authorization"]; !reflect.DeepEqual(got, tc.auth) {
+			t.Fatalf("%s: Authorization = %q, want %q", tc.name, got, tc.auth)
+		}
 	}
 
 	t.Setenv("AGENTJAIL_API_KEY", "bad key")

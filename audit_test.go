@@ -34,12 +34,8 @@ func TestAuditRequests(t *testing.T) {
 func TestAuditFlow(t *testing.T) {
 	t.Parallel()
 	st := newStack(t)
-	c := st.client
-	ctx := context.Background()
-	sess, err := c.Sessions.Create(ctx, SessionCreateParams{Services: []Service{ServiceOpenAI}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx := st.client, context.Background()
+	sess := openaiSession(t, c)
 	if code := proxyCall(t, "POST", sess.Env["OPENAI_BASE_URL"]+"/chat/completions", sess.Env["OPENAI_API_KEY"]); code != 200 {
 		t.Fatalf("proxy status %d", code)
 	}
@@ -52,11 +48,7 @@ func TestAuditFlow(t *testing.T) {
 		t.Fatalf("audit %+v %v", a, err)
 	}
 
-	scoped, err := c.Sessions.Create(ctx, SessionCreateParams{Services: []Service{ServiceOpenAI},
-		Scopes: map[Service][]string{ServiceOpenAI: {"/v1/models/*"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	scoped := openaiSession(t, c, "/v1/models/*")
 	if code := proxyCall(t, "POST", scoped.Env["OPENAI_BASE_URL"]+"/chat/completions", scoped.Env["OPENAI_API_KEY"]); code != 403 {
 		t.Fatalf("out of scope: %d", code)
 	}

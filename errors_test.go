@@ -412,8 +412,7 @@ func FuzzDecodeError(f *testing.F) {
 func TestServerErrorTexts(t *testing.T) {
 	t.Parallel()
 	st := newStack(t)
-	c := st.client
-	ctx := context.Background()
+	c, ctx := st.client, context.Background()
 	ws, err := c.Workspaces.Create(ctx, WorkspaceCreateParams{})
 	if err != nil {
 		t.Fatal(err)

@@ -397,8 +397,10 @@ type stack struct {
 
 // newStack starts a fake control plane with three tenants (admin dev, operators acme and
 // globex), acme's openai and anthropic keys, and upstreams that record what reached them.
-func newStack(t *testing.T) *stack {
+// It skips the test unless every program in bins is installed.
+func newStack(t *testing.T, bins ...string) *stack {
 	t.Helper()
+	need(t, bins...)
 	st := &stack{openai: newUpstream(t), anthropic: newUpstream(t)}
 	st.srv = testserver.Start(t,
 		testserver.WithAPIKeys(adminKey+"@dev:admin", operatorKey+"@acme:operator", otherKey+"@globex:operator"),
@@ -453,6 +455,20 @@ func (u *upstream) last(t *testing.T) (http.Header, string) {
 		t.Fatal("the upstream saw no request")
 	}
 	return u.seen[len(u.seen)-1], u.path[len(u.path)-1]
+}
+
+// openaiSession creates a session with a phantom token for openai, with scopes if given.
+func openaiSession(t *testing.T, c *Client, scopes ...string) *Session {
+	t.Helper()
+	p := SessionCreateParams{Services: []Service{ServiceOpenAI}}
+	if scopes != nil {
+		p.Scopes = map[Service][]string{ServiceOpenAI: scopes}
+	}
+	sess, err := c.Sessions.Create(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
 }
 
 // proxyCall calls the phantom proxy the way a sandbox would and returns the status.

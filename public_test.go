@@ -41,8 +41,7 @@ func TestPublicRequests(t *testing.T) {
 // no key at all, and stats count the executions that ran.
 func TestPublicFlow(t *testing.T) {
 	t.Parallel()
-	need(t, "sh")
-	st := newStack(t)
+	st := newStack(t, "sh")
 	ctx := context.Background()
 	anon, err := NewClient(st.srv.URL(), WithAPIKey(""))
 	if err != nil {

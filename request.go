@@ -13,19 +13,31 @@ import (
 	"time"
 )
 
-// path returns the escaped path of one resource: "/v1/<collection>/<id>", followed by
-// the literal segments of sub ("exec", "manifest", …). The ID is path-escaped, so a "/"
-// or "?" in it stays inside its segment; an ID that is empty, "." or ".." would still
-// name another resource, so it is rejected with ErrInvalidParams before any I/O.
-func path(collection, id string, sub ...string) (string, error) {
+// route is the escaped path of a request below the base URL, or why it could not be
+// built: the helper returns err before any I/O.
+type route struct {
+	escaped string // e.g. "/v1/sessions/sess_1"
+	err     error  // an invalid ID, matching ErrInvalidParams
+}
+
+// path returns the route of a collection below /v1 ("sessions", "runs/fork"), or of one
+// resource in it when an ID follows, then the literal segments after the ID ("exec",
+// "manifest"). The ID is path-escaped, so a "/" or "?" in it stays inside its segment;
+// an ID that is empty, "." or ".." would still name another resource, so it is refused.
+func path(collection string, idThenSub ...string) route {
+	r := route{escaped: "/v1/" + collection}
+	if len(idThenSub) == 0 {
+		return r
+	}
+	id := idThenSub[0]
 	if err := checkID(strings.TrimSuffix(collection, "s"), id); err != nil {
-		return "", err
+		return route{err: err}
 	}
-	p := "/v1/" + collection + "/" + url.PathEscape(id)
-	for _, s := range sub {
-		p += "/" + s
+	r.escaped += "/" + url.PathEscape(id)
+	for _, s := range idThenSub[1:] {
+		r.escaped += "/" + s
 	}
-	return p, nil
+	return r
 }
 
 // checkID refuses an ID that is empty or would change the path it is escaped into.
@@ -47,18 +59,30 @@ func ctxCheck(ctx context.Context) error {
 // call describes one API request for the request helper.
 type call struct {
 	method string
-	path   string     // escaped path below the base URL, e.g. "/v1/sessions/sess_1"
-	query  url.Values // nil or only the parameters that are set
-	body   any        // JSON request body; POST and PATCH send {} when nil
-	public bool       // no Authorization header (/healthz, /v1/stats)
-	stream bool       // Accept text/event-stream; the 2xx response is handed back unread
-	secret string     // a secret the body carries, kept out of every error like the API key
+	path   route
+	query  queryParams // nil, or what renders the parameters that are set
+	body   any         // JSON request body, or a bodyParams that builds it; POST and PATCH send {} when nil
+	public bool        // no Authorization header (/healthz, /v1/stats)
+	stream bool        // Accept text/event-stream; the 2xx response is handed back unread
+	secret string      // a secret the body carries, kept out of every error like the API key
+}
+
+// bodyParams is a params type that builds its own JSON body: zero fields left out,
+// durations rounded, and invalid values refused with ErrInvalidParams.
+type bodyParams interface {
+	body() (any, error)
+}
+
+// queryParams is a params type that renders its own query, leaving out what is not
+// set and refusing invalid values with ErrInvalidParams.
+type queryParams interface {
+	query() (url.Values, error)
 }
 
 // contextError reports that the caller's context ended the call: it matches
 // context.Canceled or context.DeadlineExceeded, never ErrNetwork.
 func (r call) contextError(err error) error {
-	return fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, err)
+	return fmt.Errorf("agentjail: %s %s: %w", r.method, r.path.escaped, err)
 }
 
 // do sends c with the retry policy and decodes a 2xx JSON body into out (out may be nil:
@@ -77,23 +101,22 @@ func doJSON[T any](ctx context.Context, c *Client, r call) (*T, error) {
 	return &out, nil
 }
 
+// doSlice is do for the routes that answer a JSON array: it returns the decoded elements.
+func doSlice[T any](ctx context.Context, c *Client, r call) ([]T, error) {
+	var out []T
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // send is do for callers that need the response itself (streams) and the number of
 // attempts it took. For a stream, the returned response's body is open and belongs to
 // the caller.
 func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, int, error) {
-	if err := ctxCheck(ctx); err != nil {
+	target, body, err := c.prepare(ctx, r)
+	if err != nil {
 		return nil, 0, err
-	}
-	var body []byte
-	if r.body != nil || r.method == http.MethodPost || r.method == http.MethodPatch {
-		var err error
-		if body, err = encodeBody(r.body); err != nil {
-			return nil, 0, err
-		}
-	}
-	target := c.base + r.path
-	if len(r.query) > 0 {
-		target += "?" + r.query.Encode()
 	}
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
@@ -116,7 +139,7 @@ func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, int
 		}
 		if c.logger != nil {
 			c.logger.LogAttrs(ctx, slog.LevelWarn, "agentjail: retrying request",
-				slog.String("method", r.method), slog.String("path", r.path),
+				slog.String("method", r.method), slog.String("path", r.path.escaped),
 				slog.Int("attempt", attempt), slog.Int("status", apiErr.StatusCode),
 				slog.Duration("wait", wait))
 		}
@@ -125,6 +148,39 @@ func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, int
 				r.contextError(err), attempt, apiErr.Error())
 		}
 	}
+}
+
+// prepare checks everything the caller passed, before any I/O, and renders the URL and
+// the body every attempt sends.
+func (c *Client) prepare(ctx context.Context, r call) (target string, body []byte, err error) {
+	if err := ctxCheck(ctx); err != nil {
+		return "", nil, err
+	}
+	if r.path.err != nil {
+		return "", nil, r.path.err
+	}
+	target = c.base + r.path.escaped
+	if r.query != nil {
+		q, err := r.query.query()
+		if err != nil {
+			return "", nil, err
+		}
+		if len(q) > 0 {
+			target += "?" + q.Encode()
+		}
+	}
+	v := r.body
+	if p, ok := v.(bodyParams); ok {
+		if v, err = p.body(); err != nil {
+			return "", nil, err
+		}
+	}
+	if v != nil || r.method == http.MethodPost || r.method == http.MethodPatch {
+		if body, err = encodeBody(v); err != nil {
+			return "", nil, err
+		}
+	}
+	return target, body, nil
 }
 
 // attempt makes one HTTP request and reports the status it got (0 for none). It returns
@@ -209,6 +265,6 @@ func (c *Client) logAttempt(ctx context.Context, r call, status, attempt int, to
 		return
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "agentjail: request",
-		slog.String("method", r.method), slog.String("path", r.path),
+		slog.String("method", r.method), slog.String("path", r.path.escaped),
 		slog.Int("status", status), slog.Int("attempt", attempt), slog.Duration("duration", took))
 }

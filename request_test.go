@@ -373,6 +373,18 @@ func TestCallsReleaseResources(t *testing.T) {
 			}
 		}
 	}
+	// cancelEach starts every call in turn, cancels it when reached signals, and checks
+	// that it ended with context.Canceled.
+	cancelEach := func(c *Client, reached <-chan struct{}) {
+		for _, m := range calls {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- callErr(ctx, c, m) }()
+			<-reached
+			cancel()
+			want(t, context.Canceled)(m, <-done)
+		}
+	}
 	arrived := make(chan struct{}, 1)
 	cases := []struct {
 		name   string
@@ -396,29 +408,13 @@ func TestCallsReleaseResources(t *testing.T) {
 				var retrying chan struct{}
 				c.logger, retrying = retrySignal()
 				c.retryCap = time.Minute
-				for _, m := range calls {
-					ctx, cancel := context.WithCancel(context.Background())
-					done := make(chan error, 1)
-					go func() { done <- callErr(ctx, c, m) }()
-					<-retrying
-					cancel()
-					want(t, context.Canceled)(m, <-done)
-				}
+				cancelEach(c, retrying)
 			}},
 		{name: "cancel_during_request", script: []http.HandlerFunc{func(w http.ResponseWriter, r *http.Request) {
 			arrived <- struct{}{}
 			<-r.Context().Done()
 		}},
-			run: func(t *testing.T, c *Client, srv *recorder) {
-				for _, m := range calls {
-					ctx, cancel := context.WithCancel(context.Background())
-					done := make(chan error, 1)
-					go func() { done <- callErr(ctx, c, m) }()
-					<-arrived
-					cancel()
-					want(t, context.Canceled)(m, <-done)
-				}
-			}},
+			run: func(t *testing.T, c *Client, srv *recorder) { cancelEach(c, arrived) }},
 		{name: "deadlines", script: []http.HandlerFunc{func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 		}},

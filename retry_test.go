@@ -25,6 +25,15 @@ func callErr(ctx context.Context, c *Client, m apiCall) error {
 	return err
 }
 
+// attempts returns safe for a call that is safe to repeat (GET, DELETE) and unsafe for
+// one that may have acted (POST, PATCH).
+func attempts(m apiCall, safe, unsafe int) int {
+	if m.idempotent {
+		return safe
+	}
+	return unsafe
+}
+
 // TestRetryStatuses counts the attempts every call makes for each status: GET and DELETE
 // are retried on 408, 429, 502, 503 and 504; POST and PATCH, which may have acted, only
 // on 429 and 503; every attempt sends the same body, and the last status is returned.
@@ -46,10 +55,7 @@ func TestRetryStatuses(t *testing.T) {
 				if e.StatusCode != st.code || e.Message != "e"+strconv.Itoa(st.code) {
 					t.Fatalf("err = %v", e)
 				}
-				want := st.unsafe
-				if m.idempotent {
-					want = st.safe
-				}
+				want := attempts(m, st.safe, st.unsafe)
 				reqs := srv.requests()
 				if len(reqs) != want || e.Attempts != want {
 					t.Fatalf("%d requests, Attempts %d; want %d", len(reqs), e.Attempts, want)
@@ -102,10 +108,7 @@ func TestRetryAfter(t *testing.T) {
 					defer cancel()
 					start := time.Now()
 					e := asError(t, callErr(ctx, c, m))
-					want := st.unsafe
-					if m.idempotent {
-						want = st.safe
-					}
+					want := attempts(m, st.safe, st.unsafe)
 					reqs := srv.requests()
 					if e.StatusCode != st.code || e.Attempts != want || len(reqs) != want {
 						t.Fatalf("status %d, Attempts %d, %d requests; want %d attempts", e.StatusCode, e.Attempts, len(reqs), want)
@@ -173,10 +176,7 @@ func TestRetryConnectionDropped(t *testing.T) {
 				t.Parallel()
 				srv := newRecorder(t, f.h)
 				e := asError(t, callErr(context.Background(), testClient(t, srv.URL), m))
-				want := 1
-				if m.idempotent {
-					want = 3
-				}
+				want := attempts(m, 3, 1)
 				if n := len(srv.requests()); e.Code != CodeNetwork || e.StatusCode != 0 || e.Attempts != want || n != want {
 					t.Fatalf("code %s status %d Attempts %d requests %d; want NETWORK after %d", e.Code, e.StatusCode, e.Attempts, n, want)
 				}
@@ -266,10 +266,7 @@ func TestRetryBodyCutShort(t *testing.T) {
 				t.Parallel()
 				srv := newRecorder(t, tc.h)
 				e := asError(t, callErr(context.Background(), testClient(t, srv.URL), m))
-				want := 1
-				if m.idempotent {
-					want = 3
-				}
+				want := attempts(m, 3, 1)
 				if n := len(srv.requests()); e.Code != CodeNetwork || e.Attempts != want || n != want {
 					t.Fatalf("code %s Attempts %d requests %d; want NETWORK after %d", e.Code, e.Attempts, n, want)
 				}

@@ -147,10 +147,8 @@ func TestRunsRequests(t *testing.T) {
 // records one parent and its children in the jail ledger.
 func TestRunsFlow(t *testing.T) {
 	t.Parallel()
-	need(t, "sh")
-	st := newStack(t)
-	c := st.client
-	ctx := context.Background()
+	st := newStack(t, "sh")
+	c, ctx := st.client, context.Background()
 
 	res, err := c.Runs.Create(ctx, RunParams{Code: "echo run-from-sdk", Language: LanguageBash})
 	if err != nil || res.ExitCode != 0 || !strings.Contains(res.Stdout, "run-from-sdk") {

@@ -167,13 +167,9 @@ func TestEnviron(t *testing.T) {
 func TestSessionsFlow(t *testing.T) {
 	t.Parallel()
 	st := newStack(t)
-	c := st.client
-	ctx := context.Background()
+	c, ctx := st.client, context.Background()
 
-	sess, err := c.Sessions.Create(ctx, SessionCreateParams{Services: []Service{ServiceOpenAI}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := openaiSession(t, c)
 	token := sess.Env["OPENAI_API_KEY"]
 	if !strings.HasPrefix(sess.ID, "sess_") || !reflect.DeepEqual(sess.Services, []Service{"openai"}) ||
 		!strings.HasPrefix(token, "phm_") || !strings.HasPrefix(sess.Env["OPENAI_BASE_URL"], st.srv.ProxyURL()) {

@@ -530,9 +530,7 @@ func TestStreamGiBFlatMemory(t *testing.T) {
 // order with their indentation, tabs and empty lines, then its exit code.
 func TestStreamFlow(t *testing.T) {
 	t.Parallel()
-	need(t, "sh")
-	c := newStack(t).client
-	ctx := context.Background()
+	c, ctx := newStack(t, "sh").client, context.Background()
 
 	s, err := c.Runs.Stream(ctx, RunParams{Language: LanguageBash,
 		Code: "echo top; echo '    indented'; printf '\\tTab\\n'; echo; echo oops >&2; exit 3"})

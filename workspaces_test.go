@@ -186,10 +186,8 @@ func TestWorkspacesRequests(t *testing.T) {
 // execs and All lists every live workspace.
 func TestWorkspacesFlow(t *testing.T) {
 	t.Parallel()
-	need(t, "sh")
-	st := newStack(t)
-	c := st.client
-	ctx := context.Background()
+	st := newStack(t, "sh")
+	c, ctx := st.client, context.Background()
 	sh := func(ws, script string) *ExecResult {
 		t.Helper()
 		res, err := c.Workspaces.Exec(ctx, ws, WorkspaceExecParams{Cmd: "/bin/sh", Args: []string{"-c", script}})
@@ -303,8 +301,7 @@ func TestWorkspacesFlow(t *testing.T) {
 // in flight in the same workspace fails with ErrConflict and the server's text.
 func TestWorkspacesExecConflict(t *testing.T) {
 	t.Parallel()
-	need(t, "sh", "mkfifo")
-	st := newStack(t)
+	st := newStack(t, "sh", "mkfifo")
 	ctx := context.Background()
 
 	// An admin sees the workspace's host directory, so the test can hold an exec open on
