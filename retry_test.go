@@ -82,7 +82,6 @@ func TestRetryAfter(t *testing.T) {
 		value  func() string
 		honour bool // the wait between attempts must be the (clamped) hint
 	}{
-		{"none", func() string { return "" }, false},
 		{"seconds", func() string { return "1" }, true},
 		{"http_date", func() string { return time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat) }, true},
 		{"one_hour_clamped", func() string { return "3600" }, true},
