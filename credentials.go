@@ -75,18 +75,18 @@ func (s *CredentialsService) query() (url.Values, error) {
 
 // List returns the credentials visible to the caller, sorted by tenant then service.
 func (s *CredentialsService) List(ctx context.Context) ([]Credential, error) {
-	return doSlice[Credential](ctx, s.c, call{method: http.MethodGet, path: path("credentials"), query: s})
+	return doSlice[Credential](ctx, s.c, call{method: http.MethodGet, path: path("/v1/credentials"), query: s})
 }
 
 // Put stores or rotates the real key of p.Service. The server answers ErrBadRequest for
 // an empty or blank Secret and for an unknown service.
 func (s *CredentialsService) Put(ctx context.Context, p CredentialPutParams) (*Credential, error) {
-	return doJSON[Credential](ctx, s.c, call{method: http.MethodPost, path: path("credentials"), query: s, body: p, secret: p.Secret})
+	return doJSON[Credential](ctx, s.c, call{method: http.MethodPost, path: path("/v1/credentials"), query: s, body: p, secret: p.Secret})
 }
 
 // Delete removes the key of service. Phantom tokens already issued stay valid but the
 // proxy answers them 502 until a key is put again. It returns an error matching
 // ErrNotFound when there is no such credential.
 func (s *CredentialsService) Delete(ctx context.Context, service Service) error {
-	return s.c.do(ctx, call{method: http.MethodDelete, path: path("credentials", string(service)), query: s}, nil)
+	return s.c.do(ctx, call{method: http.MethodDelete, path: path("/v1/credentials", string(service)), query: s}, nil)
 }

@@ -101,7 +101,7 @@ type JailsService struct{ c *Client }
 // List returns one page of the ledger, newest first. The server ignores a Status or Kind
 // it does not know rather than rejecting it.
 func (s *JailsService) List(ctx context.Context, p JailListParams) (*JailList, error) {
-	return doJSON[JailList](ctx, s.c, call{method: http.MethodGet, path: path("jails"), query: p})
+	return doJSON[JailList](ctx, s.c, call{method: http.MethodGet, path: path("/v1/jails"), query: p})
 }
 
 // All ranges over every jail matching p, fetching pages lazily. Breaking out of the loop
@@ -112,5 +112,5 @@ func (s *JailsService) All(ctx context.Context, p JailListParams) iter.Seq2[Jail
 
 // Get returns one jail, or an error matching ErrNotFound.
 func (s *JailsService) Get(ctx context.Context, id int64) (*Jail, error) {
-	return doJSON[Jail](ctx, s.c, call{method: http.MethodGet, path: path("jails", strconv.FormatInt(id, 10))})
+	return doJSON[Jail](ctx, s.c, call{method: http.MethodGet, path: path("/v1/jails", strconv.FormatInt(id, 10))})
 }

@@ -20,24 +20,26 @@ type route struct {
 	err     error  // an invalid ID, matching ErrInvalidParams
 }
 
-// path returns the route of a collection below /v1 ("sessions", "runs/fork"), or of one
-// resource in it when an ID follows, then the literal segments after the ID ("exec",
-// "manifest"). The ID is path-escaped, so a "/" or "?" in it stays inside its segment;
-// an ID that is empty, "." or ".." would still name another resource, so it is refused.
+// path returns the route of a collection, e.g. "/v1/sessions", or of one resource in it
+// when an ID follows, then the literal segments after the ID ("exec", "manifest"). The
+// ID is path-escaped, so a "/" or "?" in it stays inside its segment; an ID that is
+// empty, "." or ".." would still name another resource, so it is refused.
 func path(collection string, idThenSub ...string) route {
-	r := route{escaped: "/v1/" + collection}
 	if len(idThenSub) == 0 {
-		return r
+		return route{escaped: collection}
 	}
-	id := idThenSub[0]
-	if err := checkID(strings.TrimSuffix(collection, "s"), id); err != nil {
+	id, sub := idThenSub[0], idThenSub[1:]
+	if err := checkID(strings.TrimSuffix(collection[strings.LastIndexByte(collection, '/')+1:], "s"), id); err != nil {
 		return route{err: err}
 	}
-	r.escaped += "/" + url.PathEscape(id)
-	for _, s := range idThenSub[1:] {
-		r.escaped += "/" + s
+	// One concatenation for the usual shapes: each is an allocation on every call.
+	switch len(sub) {
+	case 0:
+		return route{escaped: collection + "/" + url.PathEscape(id)}
+	case 1:
+		return route{escaped: collection + "/" + url.PathEscape(id) + "/" + sub[0]}
 	}
-	return r
+	return route{escaped: collection + "/" + url.PathEscape(id) + "/" + strings.Join(sub, "/")}
 }
 
 // checkID refuses an ID that is empty or would change the path it is escaped into.

@@ -136,7 +136,7 @@ type RunsService struct{ c *Client }
 // ErrBadRequest for an unsupported language, an invalid git seed or allowlist, or when
 // the server is at its concurrency limit.
 func (s *RunsService) Create(ctx context.Context, p RunParams) (*ExecResult, error) {
-	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path("runs"), body: p})
+	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path("/v1/runs"), body: p})
 }
 
 // Fork starts ParentCode, freezes it after ForkAfter, copies its state into one jail per
@@ -144,7 +144,7 @@ func (s *RunsService) Create(ctx context.Context, p RunParams) (*ExecResult, err
 // error matching ErrInvalidParams, without sending anything, when neither or both of
 // ChildCode and Children are given or there are more than 16 children.
 func (s *RunsService) Fork(ctx context.Context, p ForkParams) (*ForkResult, error) {
-	return doJSON[ForkResult](ctx, s.c, call{method: http.MethodPost, path: path("runs/fork"), body: p})
+	return doJSON[ForkResult](ctx, s.c, call{method: http.MethodPost, path: path("/v1/runs/fork"), body: p})
 }
 
 // Stream starts p.Code like Create and returns as soon as the response headers arrive,
@@ -157,7 +157,7 @@ func (s *RunsService) Stream(ctx context.Context, p RunParams) (*RunStream, erro
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	r := call{method: http.MethodPost, path: path("runs/stream"), body: p, stream: true}
+	r := call{method: http.MethodPost, path: path("/v1/runs/stream"), body: p, stream: true}
 	resp, attempts, err := s.c.send(sctx, r, nil)
 	if err != nil {
 		cancel()

@@ -103,13 +103,13 @@ type SnapshotsService struct{ c *Client }
 // Create snapshots the workspace's files. It returns an error matching ErrNotFound when
 // the workspace is not visible.
 func (s *SnapshotsService) Create(ctx context.Context, workspaceID string, p SnapshotCreateParams) (*Snapshot, error) {
-	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodPost, path: path("workspaces", workspaceID, "snapshot"), body: p})
+	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodPost, path: path("/v1/workspaces", workspaceID, "snapshot"), body: p})
 }
 
 // List returns one page of snapshots, newest first, including the server's own
 // "fork-origin:" and "auto:" snapshots.
 func (s *SnapshotsService) List(ctx context.Context, p SnapshotListParams) (*SnapshotList, error) {
-	return doJSON[SnapshotList](ctx, s.c, call{method: http.MethodGet, path: path("snapshots"), query: p})
+	return doJSON[SnapshotList](ctx, s.c, call{method: http.MethodGet, path: path("/v1/snapshots"), query: p})
 }
 
 // All ranges over every snapshot matching p, fetching pages lazily. Breaking out of the
@@ -120,13 +120,13 @@ func (s *SnapshotsService) All(ctx context.Context, p SnapshotListParams) iter.S
 
 // Get returns a snapshot, or an error matching ErrNotFound.
 func (s *SnapshotsService) Get(ctx context.Context, id string) (*Snapshot, error) {
-	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodGet, path: path("snapshots", id)})
+	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodGet, path: path("/v1/snapshots", id)})
 }
 
 // Manifest returns the file list of a snapshot (empty for classic snapshots).
 func (s *SnapshotsService) Manifest(ctx context.Context, id string) (*SnapshotManifest, error) {
 	var out SnapshotManifest
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: path("snapshots", id, "manifest")}, &out); err != nil {
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: path("/v1/snapshots", id, "manifest")}, &out); err != nil {
 		return nil, err
 	}
 	if out.Entries == nil {
@@ -138,7 +138,7 @@ func (s *SnapshotsService) Manifest(ctx context.Context, id string) (*SnapshotMa
 // Delete removes a snapshot. It is not idempotent: a second Delete returns an error
 // matching ErrNotFound.
 func (s *SnapshotsService) Delete(ctx context.Context, id string) error {
-	return s.c.do(ctx, call{method: http.MethodDelete, path: path("snapshots", id)}, nil)
+	return s.c.do(ctx, call{method: http.MethodDelete, path: path("/v1/snapshots", id)}, nil)
 }
 
 // CreateWorkspaceFrom restores a snapshot into a new workspace that inherits the
@@ -150,5 +150,5 @@ func (s *SnapshotsService) CreateWorkspaceFrom(ctx context.Context, snapshotID s
 	if err != nil {
 		return nil, err
 	}
-	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: path("workspaces/from-snapshot"), body: body})
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: path("/v1/workspaces/from-snapshot"), body: body})
 }

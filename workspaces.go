@@ -173,12 +173,12 @@ type WorkspacesService struct{ c *Client }
 // as the clone). It returns an error matching ErrBadRequest for an invalid git seed,
 // domain or unknown flavor.
 func (s *WorkspacesService) Create(ctx context.Context, p WorkspaceCreateParams) (*Workspace, error) {
-	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: path("workspaces"), body: p})
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: path("/v1/workspaces"), body: p})
 }
 
 // List returns one page of live workspaces, newest first.
 func (s *WorkspacesService) List(ctx context.Context, p WorkspaceListParams) (*WorkspaceList, error) {
-	return doJSON[WorkspaceList](ctx, s.c, call{method: http.MethodGet, path: path("workspaces"), query: p})
+	return doJSON[WorkspaceList](ctx, s.c, call{method: http.MethodGet, path: path("/v1/workspaces"), query: p})
 }
 
 // All ranges over every workspace matching p, fetching pages of p.Limit lazily from
@@ -190,30 +190,30 @@ func (s *WorkspacesService) All(ctx context.Context, p WorkspaceListParams) iter
 // Get returns a live workspace. It returns an error matching ErrNotFound when it does
 // not exist, was deleted or belongs to another tenant.
 func (s *WorkspacesService) Get(ctx context.Context, id string) (*Workspace, error) {
-	return doJSON[Workspace](ctx, s.c, call{method: http.MethodGet, path: path("workspaces", id)})
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodGet, path: path("/v1/workspaces", id)})
 }
 
 // Update renames a workspace. An empty Label rolls a new generated slug.
 func (s *WorkspacesService) Update(ctx context.Context, id string, p WorkspaceUpdateParams) (*Workspace, error) {
-	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPatch, path: path("workspaces", id), body: p})
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPatch, path: path("/v1/workspaces", id), body: p})
 }
 
 // Delete soft-deletes a workspace and removes its files. Its snapshots survive but can
 // no longer be restored. A second Delete returns an error matching ErrNotFound.
 func (s *WorkspacesService) Delete(ctx context.Context, id string) error {
-	return s.c.do(ctx, call{method: http.MethodDelete, path: path("workspaces", id)}, nil)
+	return s.c.do(ctx, call{method: http.MethodDelete, path: path("/v1/workspaces", id)}, nil)
 }
 
 // Exec runs a command in the workspace and waits for it; files it writes persist. The
 // call lasts as long as the command (bound it with ctx). Only one exec may run in a
 // workspace at a time: a concurrent one returns an error matching ErrConflict.
 func (s *WorkspacesService) Exec(ctx context.Context, id string, p WorkspaceExecParams) (*ExecResult, error) {
-	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path("workspaces", id, "exec"), body: p})
+	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path("/v1/workspaces", id, "exec"), body: p})
 }
 
 // Fork snapshots the workspace once and creates p.Count independent copies of it. It
 // returns an error matching ErrInvalidParams, without sending anything, when Count is
 // outside 1..16.
 func (s *WorkspacesService) Fork(ctx context.Context, id string, p WorkspaceForkParams) (*WorkspaceForkResult, error) {
-	return doJSON[WorkspaceForkResult](ctx, s.c, call{method: http.MethodPost, path: path("workspaces", id, "fork"), body: p})
+	return doJSON[WorkspaceForkResult](ctx, s.c, call{method: http.MethodPost, path: path("/v1/workspaces", id, "fork"), body: p})
 }
