@@ -138,6 +138,13 @@ func (st *jailStore) complete(id int64, res procResult) {
 	})
 }
 
+// completeStream is complete for a stream row: its lines went to the client, so the row keeps
+// "" for stdout and stderr like the real server's.
+func (st *jailStore) completeStream(id int64, res procResult) {
+	res.stdout, res.stderr = "", ""
+	st.complete(id, res)
+}
+
 // fail marks an engine or spawn failure.
 func (st *jailStore) fail(id int64, msg string) {
 	st.update(id, func(r *jailRecord) {

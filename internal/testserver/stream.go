@@ -68,7 +68,9 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 	e := s.exec
 	// git is recorded but never cloned or validated, like the real route.
 	js.gitRepo, js.gitRef = req.Git.primary()
-	pm, ok := e.run.tryAcquire()
+	// The slot is taken now but the execution is counted only once its process runs, like the
+	// real route: a stream refused before that leaves total_execs alone.
+	pm, ok := e.run.tryAcquireSlot()
 	if !ok {
 		return errTooManyExecs()
 	}
@@ -103,6 +105,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 		// the process is running.
 		return errInternal(err)
 	}
+	pm.count()
 	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
 
 	sw := newSSEWriter(w)
@@ -131,7 +134,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 				}
 			}
 			res := p.wait()
-			e.jails.complete(id, res)
+			e.jails.completeStream(id, res)
 			c := streamCompleted{ExitCode: res.exitCode, DurationMs: res.durationMs(), TimedOut: res.timedOut}
 			if st := res.stats; st != nil {
 				c.MemoryPeakBytes, c.MemoryCurrentBytes, c.CPUUsageUsec, c.PidsCurrent = st.MemoryPeakBytes, st.MemoryCurrentBytes, st.CPUUsageUsec, st.PidsCurrent
@@ -141,7 +144,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 		case <-r.Context().Done():
 			p.kill()
 			stopReaders()
-			e.jails.complete(id, p.wait())
+			e.jails.completeStream(id, p.wait())
 			return nil
 		}
 		idle.Reset(keepAlive)
