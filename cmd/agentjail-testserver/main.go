@@ -12,11 +12,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/agentjail/agentjail-go/internal/testserver"
 )
@@ -47,6 +50,13 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
   AGENTJAIL_SNAPSHOT_POOL_DIR
                         turns on incremental (content-addressed) snapshots
                         stored in this directory (default: full copies)
+  AGENTJAIL_SNAPSHOT_MAX_AGE_SECS, AGENTJAIL_SNAPSHOT_MAX_COUNT
+                        snapshot garbage collection limits (default: none)
+  AGENTJAIL_SNAPSHOT_GC_TICK_SECS
+                        seconds between GC passes (default 60)
+  AGENTJAIL_IDLE_CHECK_INTERVAL_SECS
+                        seconds between idle-workspace checks; 0 turns
+                        auto-pause off (default 30)
   AGENTJAIL_UPSTREAM_<SERVICE>
                         where the proxy forwards a service, e.g.
                         AGENTJAIL_UPSTREAM_OPENAI=http://127.0.0.1:9999
@@ -140,6 +150,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if dir := strings.TrimSpace(getenv("AGENTJAIL_SNAPSHOT_POOL_DIR")); dir != "" {
 		opts = append(opts, testserver.WithSnapshotPoolDir(dir))
 	}
+	opts = append(opts, backgroundOptions(getenv, log)...)
 
 	srv, err := testserver.New(opts...)
 	if err != nil {
@@ -150,6 +161,55 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	<-ctx.Done()
 	log.Info("shutting down")
 	return srv.Close()
+}
+
+// backgroundOptions reads the settings of the snapshot GC and the idle reaper the way the real
+// server does: each value trimmed, and a blank or unparsable one counting as unset.
+func backgroundOptions(getenv func(string) string, log *slog.Logger) []testserver.Option {
+	var opts []testserver.Option
+	if v, ok := envUint(getenv, "AGENTJAIL_SNAPSHOT_MAX_AGE_SECS"); ok {
+		if d, fits := secondsDuration(v); fits {
+			opts = append(opts, testserver.WithSnapshotMaxAge(d))
+		} else {
+			// The real server's GC evicts everything or stops for good on such values.
+			log.Warn("AGENTJAIL_SNAPSHOT_MAX_AGE_SECS is too large and is ignored", "value", v)
+		}
+	}
+	if v, ok := envUint(getenv, "AGENTJAIL_SNAPSHOT_MAX_COUNT"); ok {
+		opts = append(opts, testserver.WithSnapshotMaxCount(int(min(v, math.MaxInt))))
+	}
+	if v, ok := envUint(getenv, "AGENTJAIL_SNAPSHOT_GC_TICK_SECS"); ok {
+		d, _ := secondsDuration(v)
+		opts = append(opts, testserver.WithSnapshotGCTick(d))
+	}
+	if v, ok := envUint(getenv, "AGENTJAIL_IDLE_CHECK_INTERVAL_SECS"); ok {
+		d, _ := secondsDuration(v)
+		opts = append(opts, testserver.WithIdleCheckInterval(d))
+	}
+	return opts
+}
+
+// envUint parses a trimmed unsigned decimal, with an optional leading "+" as Rust's integer
+// parser allows; false when the variable is blank or not such a number.
+func envUint(getenv func(string) string, key string) (uint64, bool) {
+	v := strings.TrimSpace(getenv(key))
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimPrefix(v, "+"), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// secondsDuration converts whole seconds to a duration; fits is false, and the duration the
+// longest one, when secs does not fit.
+func secondsDuration(secs uint64) (d time.Duration, fits bool) {
+	if secs > uint64(math.MaxInt64/int64(time.Second)) {
+		return math.MaxInt64, false
+	}
+	return time.Duration(secs) * time.Second, true
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -26,6 +26,8 @@ type execEngine struct {
 	statsEvery time.Duration
 	gitEnv     []string // extra environment for git clones (tests: trust a local TLS server)
 	poolDir    string   // incremental snapshot pool; "" = classic full copies
+
+	idleUnit time.Duration // what one idle_timeout_secs counts; guarded by ws.mu
 }
 
 // newExecEngine creates the engine of s; s.stateDir, s.maxConcurrent and s.log must be set.
@@ -38,6 +40,7 @@ func newExecEngine(s *Server) *execEngine {
 		snaps:      newSnapshotStore(),
 		keepAlive:  15 * time.Second,
 		statsEvery: 500 * time.Millisecond,
+		idleUnit:   time.Second,
 	}
 }
 

@@ -44,6 +44,10 @@ type Server struct {
 
 	fresh freshConns // connections that have not sent a request yet
 
+	gc        snapshotGC    // snapshot garbage collection policy
+	idleCheck time.Duration // idle-reaper interval; 0 = off
+	bg        *background   // periodic tasks, stopped by Close
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -93,6 +97,9 @@ type config struct {
 	proxyAddr     string
 	maxConcurrent int
 	log           *slog.Logger
+	gc            snapshotGC
+	idleCheck     time.Duration
+	gatewayAddr   string
 }
 
 type seedCredential struct{ tenant, service, secret string }
@@ -175,6 +182,40 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.log = l }
 }
 
+// WithSnapshotMaxAge turns on snapshot garbage collection with an age limit (the real
+// server's AGENTJAIL_SNAPSHOT_MAX_AGE_SECS): each pass evicts, among the 500 newest snapshots
+// of all tenants, those created more than d ago. /v1/config reports d in whole seconds,
+// rounded up.
+func WithSnapshotMaxAge(d time.Duration) Option {
+	return func(c *config) { c.gc.maxAge = &d }
+}
+
+// WithSnapshotMaxCount turns on snapshot garbage collection with a count limit (the real
+// server's AGENTJAIL_SNAPSHOT_MAX_COUNT): when more than n of the 500 newest snapshots exist,
+// each pass evicts the oldest surplus among them. n = 0 evicts every snapshot a pass reads; a
+// negative n is ignored.
+func WithSnapshotMaxCount(n int) Option {
+	return func(c *config) {
+		if n >= 0 {
+			c.gc.maxCount = &n
+		}
+	}
+}
+
+// WithSnapshotGCTick sets how often garbage collection passes run (the real server's
+// AGENTJAIL_SNAPSHOT_GC_TICK_SECS): the default is 60 s, zero or less means 1 s. Passes run
+// only when an age or count limit is set; the first is one tick after New.
+func WithSnapshotGCTick(d time.Duration) Option {
+	return func(c *config) { c.gc.tick = max(d, 0) }
+}
+
+// WithIdleCheckInterval sets how often idle workspaces are paused (the real server's
+// AGENTJAIL_IDLE_CHECK_INTERVAL_SECS): the default is 30 s and zero or less turns the idle
+// reaper off. /v1/config reports it in whole seconds, rounded up.
+func WithIdleCheckInterval(d time.Duration) Option {
+	return func(c *config) { c.idleCheck = max(d, 0) }
+}
+
 // defaultUpstreams are the real providers, in the order /v1/config lists them.
 var defaultUpstreams = []struct{ service, base string }{
 	{"openai", "https://api.openai.com"},
@@ -186,7 +227,10 @@ var defaultUpstreams = []struct{ service, base string }{
 // New starts a fake control plane and phantom proxy, by default on two free
 // loopback ports. The caller must call Close.
 func New(opts ...Option) (*Server, error) {
-	cfg := config{ctlAddr: "127.0.0.1:0", proxyAddr: "127.0.0.1:0", maxConcurrent: 16}
+	cfg := config{
+		ctlAddr: "127.0.0.1:0", proxyAddr: "127.0.0.1:0", maxConcurrent: 16,
+		gc: snapshotGC{tick: defaultGCTick}, idleCheck: defaultIdleCheck,
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -198,6 +242,9 @@ func New(opts ...Option) (*Server, error) {
 		creds:         newCredentialStore(),
 		sessions:      newSessionStore(),
 		audit:         newAuditLog(),
+		gc:            cfg.gc,
+		idleCheck:     cfg.idleCheck,
+		bg:            newBackground(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -265,6 +312,7 @@ func New(opts ...Option) (*Server, error) {
 	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
 	go s.serve(s.ctlSrv, s.ctlLn)
 	go s.serve(s.proxySrv, s.proxyLn)
+	s.startBackground()
 	return s, nil
 }
 
@@ -351,7 +399,9 @@ func (s *Server) StateDir() string { return s.stateDir }
 // It is safe to call more than once; later calls return the first result.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		// Kill running processes first so in-flight exec requests finish.
+		// Stop the periodic tasks, then kill running processes so in-flight exec requests
+		// finish.
+		s.bg.close()
 		s.exec.close()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()

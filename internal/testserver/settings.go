@@ -105,8 +105,8 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request, sc scope) error 
 			DefaultTimeoutSecs: 300,
 			MaxConcurrent:      s.maxConcurrent,
 		},
-		Persistence: persistenceSettings{IdleCheckSecs: 30},
-		Snapshots:   snapshotSettings{GC: &gcSettings{TickSecs: 60}},
+		Persistence: persistenceSettings{IdleCheckSecs: ceilSecs(s.idleCheck)},
+		Snapshots:   snapshotSettings{GC: s.gc.settings()},
 	}
 	for _, svc := range serviceIDs {
 		v.Proxy.Providers = append(v.Proxy.Providers, providerSettings{

@@ -67,6 +67,11 @@ func (e *execEngine) snapshotOf(en *wsEntry, name *string) (snapshotRecord, erro
 	if live != nil && live.freeze() {
 		defer live.thaw()
 	}
+	return e.captureSnapshot(ws, name)
+}
+
+// captureSnapshot copies ws's source_dir into a new stored snapshot, without freezing anything.
+func (e *execEngine) captureSnapshot(ws workspace, name *string) (snapshotRecord, error) {
 	id := newID("snap_")
 	dir := filepath.Join(e.s.stateDir, "snapshots", id)
 	err := os.MkdirAll(dir, 0o755)

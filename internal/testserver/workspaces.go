@@ -3,8 +3,7 @@ package testserver
 // Workspaces (WIRE.md §4.6, §5.18–5.22): a directory per workspace on the host (source_dir is
 // the working directory of every exec, so files persist between execs; output_dir exists but
 // nothing uses it), create with git seed and domains, auto-slug labels, rename, soft delete and
-// listing. Exec and fork are in workspaces_exec.go. The idle reaper (auto-pause) of the real
-// server is not simulated: paused_at and auto_snapshot stay null.
+// listing. Exec and fork are in workspaces_exec.go, auto-pause and resume in reaper.go.
 
 import (
 	"crypto/rand"

@@ -50,6 +50,9 @@ func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc 
 		return errConflict("another exec is in flight against this workspace")
 	}
 	defer en.lock.Unlock()
+	if err := e.resumeWorkspace(en); err != nil {
+		return err
+	}
 	pm, ok := e.run.tryAcquire()
 	if !ok {
 		return errTooManyExecs()
