@@ -111,10 +111,13 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 	if err != nil {
 		return failAll(err)
 	}
+	stopParentLive := e.watchLive(parentID, parent, false)
+	defer stopParentLive()
 	forkAt := time.NewTimer(time.Duration(forkAfter) * time.Millisecond)
+	// Like the real server, the children are forked only after fork_after_ms, even when the
+	// parent has already exited.
 	select {
 	case <-forkAt.C:
-	case <-parent.done:
 	case <-r.Context().Done():
 	}
 	forkAt.Stop()
@@ -172,7 +175,9 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 		wg.Add(1)
 		go func(i int, id int64, p *process) {
 			defer wg.Done()
+			stop := e.watchLive(id, p, true)
 			res := waitOrKill(r.Context(), p)
+			stop()
 			e.jails.complete(id, res)
 			mu.Lock()
 			children[i] = responseOf(res)
@@ -187,6 +192,7 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 		return failAll(childErr)
 	}
 	parentRes := waitOrKill(r.Context(), parent)
+	stopParentLive()
 	e.jails.complete(parentID, parentRes)
 	wg.Wait()
 	writeJSON(w, http.StatusCreated, forkResponse{

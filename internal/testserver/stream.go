@@ -107,6 +107,8 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 	}
 	pm.count()
 	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
+	stopLive := e.watchLive(id, p, false)
+	defer stopLive()
 
 	sw := newSSEWriter(w)
 	sw.json("started", map[string]int{"pid": p.pid()})
@@ -134,6 +136,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 				}
 			}
 			res := p.wait()
+			stopLive()
 			e.jails.completeStream(id, res)
 			c := streamCompleted{ExitCode: res.exitCode, DurationMs: res.durationMs(), TimedOut: res.timedOut}
 			if st := res.stats; st != nil {
@@ -144,7 +147,9 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 		case <-r.Context().Done():
 			p.kill()
 			stopReaders()
-			e.jails.completeStream(id, p.wait())
+			res := p.wait()
+			stopLive()
+			e.jails.completeStream(id, res)
 			return nil
 		}
 		idle.Reset(keepAlive)

@@ -92,7 +92,9 @@ func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc 
 	e.ws.mu.Lock()
 	en.live = p
 	e.ws.mu.Unlock()
+	stop := e.watchLive(jid, p, true)
 	res := waitOrKill(r.Context(), p)
+	stop()
 	e.ws.mu.Lock()
 	en.live = nil
 	e.ws.mu.Unlock()
