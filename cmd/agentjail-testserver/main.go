@@ -54,6 +54,10 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
                         snapshot garbage collection limits (default: none)
   AGENTJAIL_SNAPSHOT_GC_TICK_SECS
                         seconds between GC passes (default 60)
+  AGENTJAIL_GATEWAY_ADDR
+                        IP:port for the gateway, which routes HTTP by Host to
+                        workspace domains (default: no gateway; anything but
+                        an IP literal and port is ignored)
   AGENTJAIL_IDLE_CHECK_INTERVAL_SECS
                         seconds between idle-workspace checks; 0 turns
                         auto-pause off (default 30)
@@ -62,8 +66,9 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
                         AGENTJAIL_UPSTREAM_OPENAI=http://127.0.0.1:9999
                         (defaults: the real provider APIs)
 
-Requests whose Host header is not localhost, a loopback IP or the listen
-address are refused with 403; no CORS headers are sent.
+Requests to the control plane or proxy whose Host header is not localhost, a
+loopback IP or the listen address are refused with 403 (the gateway routes by
+Host, so it has no such guard); no CORS headers are sent.
 Stop it with SIGINT or SIGTERM.
 
 Usage: agentjail-testserver [-help]
@@ -151,6 +156,10 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		opts = append(opts, testserver.WithSnapshotPoolDir(dir))
 	}
 	opts = append(opts, backgroundOptions(getenv, log)...)
+	// Like the real server, a value that is not an IP:port socket address is dropped silently.
+	if addr := getenv("AGENTJAIL_GATEWAY_ADDR"); strings.TrimSpace(addr) != "" && testserver.ParseSocketAddr(addr) {
+		opts = append(opts, testserver.WithGateway(addr))
+	}
 
 	srv, err := testserver.New(opts...)
 	if err != nil {
@@ -158,6 +167,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	}
 	log.Warn("agentjail-testserver started: "+notSandbox,
 		"control_url", srv.URL(), "proxy_url", srv.ProxyURL(), "state_dir", srv.StateDir())
+	if u := srv.GatewayURL(); u != "" {
+		log.Info("gateway listening", "gateway_url", u)
+	}
 	<-ctx.Done()
 	log.Info("shutting down")
 	return srv.Close()

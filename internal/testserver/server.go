@@ -48,6 +48,11 @@ type Server struct {
 	idleCheck time.Duration // idle-reaper interval; 0 = off
 	bg        *background   // periodic tasks, stopped by Close
 
+	gatewayAddr   string       // configured gateway address; "" = no gateway
+	gatewayLn     net.Listener // nil when off or not bound
+	gatewaySrv    *http.Server
+	gatewayClient *http.Client
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -249,6 +254,9 @@ func New(opts ...Option) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.gatewayAddr != "" && !ParseSocketAddr(cfg.gatewayAddr) {
+		return nil, fmt.Errorf("testserver: gateway address %q is not an IP:port socket address", cfg.gatewayAddr)
+	}
 	if s.maxConcurrent <= 0 {
 		return nil, fmt.Errorf("testserver: max concurrent executions must be positive, got %d", cfg.maxConcurrent)
 	}
@@ -312,6 +320,9 @@ func New(opts ...Option) (*Server, error) {
 	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
 	go s.serve(s.ctlSrv, s.ctlLn)
 	go s.serve(s.proxySrv, s.proxyLn)
+	if cfg.gatewayAddr != "" {
+		s.startGateway(cfg.gatewayAddr)
+	}
 	s.startBackground()
 	return s, nil
 }
@@ -407,7 +418,11 @@ func (s *Server) Close() error {
 		defer cancel()
 		var errs []error
 		var wg sync.WaitGroup
-		for _, srv := range []*http.Server{s.ctlSrv, s.proxySrv} {
+		servers := []*http.Server{s.ctlSrv, s.proxySrv}
+		if s.gatewaySrv != nil {
+			servers = append(servers, s.gatewaySrv)
+		}
+		for _, srv := range servers {
 			wg.Add(1)
 			go func(srv *http.Server) {
 				defer wg.Done()
@@ -421,6 +436,9 @@ func (s *Server) Close() error {
 		s.fresh.closeAll()
 		wg.Wait()
 		s.upstreamClient.CloseIdleConnections()
+		if s.gatewayClient != nil {
+			s.gatewayClient.CloseIdleConnections()
+		}
 		if err := s.cleanupState(); err != nil {
 			errs = append(errs, fmt.Errorf("testserver: remove state dir: %w", err))
 		}

@@ -115,6 +115,11 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request, sc scope) error 
 			RequestPrefix: "/v1/" + svc + "/",
 		})
 	}
+	if sc.isAdmin() && s.gatewayAddr != "" {
+		v.Gateway = &struct {
+			BindAddr string `json:"bind_addr"`
+		}{s.gatewayBindAddr()}
+	}
 	if sc.isAdmin() {
 		v.Proxy.BindAddr = s.proxyLn.Addr().String()
 		v.ControlPlane.BindAddr = s.ctlLn.Addr().String()

@@ -111,6 +111,9 @@ type wsEntry struct {
 	root string
 	lock sync.Mutex // held for the whole of an exec; TryLock gives the 409
 	live *process   // guarded by workspaceStore.mu
+	// liveAllowlist: live runs with allowlist networking, the only kind the gateway's vm_port
+	// domains reach. Guarded by workspaceStore.mu.
+	liveAllowlist bool
 }
 
 type workspaceStore struct {

@@ -90,13 +90,13 @@ func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc 
 		return errInternal(err)
 	}
 	e.ws.mu.Lock()
-	en.live = p
+	en.live, en.liveAllowlist = p, js.networkMode == "allowlist"
 	e.ws.mu.Unlock()
 	stop := e.watchLive(jid, p, true)
 	res := waitOrKill(r.Context(), p)
 	stop()
 	e.ws.mu.Lock()
-	en.live = nil
+	en.live, en.liveAllowlist = nil, false
 	e.ws.mu.Unlock()
 	e.jails.complete(jid, res)
 	writeJSON(w, http.StatusOK, responseOf(res))
