@@ -243,5 +243,5 @@ func (st *workspaceStore) allowlistLive(id string) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	en, ok := st.byID[id]
-	return ok && en.live != nil && en.liveAllowlist
+	return ok && en.liveAllowlist
 }

@@ -1,7 +1,8 @@
 package testserver
 
-// POST /v1/workspaces/{id}/exec (WIRE.md §5.23) and POST /v1/workspaces/{id}/fork (§5.24). Execs
-// are REAL host processes in the workspace's source_dir; see runner.go.
+// POST /v1/workspaces/{id}/exec, one command at a time per workspace (a second one is a 409),
+// and POST /v1/workspaces/{id}/fork, which snapshots the workspace and restores the snapshot
+// into 1 to 16 new ones. Execs are REAL host processes in the workspace's source_dir; see runner.go.
 
 import (
 	"encoding/json"
@@ -33,7 +34,7 @@ type workspaceExecRequest struct {
 	Env         seq[envPair] `json:"env"`
 }
 
-func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
 	var req workspaceExecRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
@@ -82,7 +83,13 @@ func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc 
 	e.ws.mu.Lock()
 	at := now()
 	en.ws.LastExecAt = &at
+	en.liveAllowlist = js.networkMode == "allowlist"
 	e.ws.mu.Unlock()
+	defer func() {
+		e.ws.mu.Lock()
+		en.liveAllowlist = false
+		e.ws.mu.Unlock()
+	}()
 	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
 	p, err := e.run.start(procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: ws.SourceDir, env: env, timeout: js.timeout()})
 	if err != nil {
@@ -90,13 +97,13 @@ func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc 
 		return errInternal(err)
 	}
 	e.ws.mu.Lock()
-	en.live, en.liveAllowlist = p, js.networkMode == "allowlist"
+	en.live = p
 	e.ws.mu.Unlock()
 	stop := e.watchLive(jid, p, true)
 	res := waitOrKill(r.Context(), p)
 	stop()
 	e.ws.mu.Lock()
-	en.live, en.liveAllowlist = nil, false
+	en.live = nil
 	e.ws.mu.Unlock()
 	e.jails.complete(jid, res)
 	writeJSON(w, http.StatusOK, responseOf(res))

@@ -1,0 +1,409 @@
+package testserver
+
+// Runs: code in a language (javascript, python or bash) run to completion, forked after a while
+// into children that continue from a copy of its directory, or streamed as Server-Sent Events.
+// Every run is a REAL host process; see runner.go.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+type runRequest struct {
+	Code        *string         `json:"code"`
+	Language    defaultedString `json:"language"`
+	TimeoutSecs *uint64         `json:"timeout_secs"`
+	MemoryMB    *uint64         `json:"memory_mb"`
+	Git         *gitSpec        `json:"git"`
+	execOptions
+}
+
+// language is a resolved run language: the file the code goes to and its interpreter.
+type language struct {
+	file, interpreter string
+}
+
+// languageOf maps a run language (default javascript) to its file and interpreter.
+func languageOf(lang *string) (string, language, error) {
+	name := "javascript"
+	if lang != nil {
+		name = *lang
+	}
+	switch name {
+	case "javascript", "js":
+		return name, language{"main.mjs", "node"}, nil
+	case "python", "py":
+		return name, language{"main.py", "python3"}, nil
+	case "bash", "sh":
+		return name, language{"main.sh", "sh"}, nil
+	}
+	return name, language{}, errBadRequest("unsupported language: %s", name)
+}
+
+// argv is the command line that runs the main file in the current directory.
+func (l language) argv() []string { return []string{l.interpreter, l.file} }
+
+// readRunRequest decodes the body shared by /v1/runs and /v1/runs/stream, with its
+// timeout and memory clamped.
+func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
+	var req runRequest
+	if err := decodeBody(r, &req); err != nil {
+		return req, jailSettings{}, err
+	}
+	if req.Code == nil {
+		return req, jailSettings{}, missingField("code")
+	}
+	return req, req.defaultSettings(req.TimeoutSecs, req.MemoryMB), nil
+}
+
+// handleRun runs code to completion in a fresh scratch directory.
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	req, js, err := readRunRequest(r)
+	if err != nil {
+		return err
+	}
+	e := s.exec
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	label, lang, err := languageOf(req.Language.ptr())
+	if err != nil {
+		return err
+	}
+	dir, err := e.prepareRun(r.Context(), lang, *req.Code, req.Git, &js)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: label, config: js.snapshot()},
+		procSpec{argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, responseOf(res))
+	return nil
+}
+
+// prepareRun is the shared start of a run, a fork parent and a stream.
+func (e *execEngine) prepareRun(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dir string, err error) {
+	dir, err = e.jailDir()
+	if err != nil {
+		return "", errInternal(err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+			dir = ""
+		}
+	}()
+	if git != nil {
+		clones, err := git.plan()
+		if err != nil {
+			return "", err
+		}
+		if err := e.cloneInto(ctx, dir, clones); err != nil {
+			return "", err
+		}
+		js.gitRepo, js.gitRef = git.primary()
+	}
+	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(code), 0o644); err != nil {
+		return "", errInternal(err)
+	}
+	if err := js.validate(); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+type forkChild struct {
+	Code *string `json:"code"`
+}
+
+type forkRequest struct {
+	ParentCode  *string         `json:"parent_code"`
+	ChildCode   *string         `json:"child_code"`
+	Children    seq[forkChild]  `json:"children"`
+	Language    defaultedString `json:"language"`
+	ForkAfterMs *uint64         `json:"fork_after_ms"`
+	TimeoutSecs *uint64         `json:"timeout_secs"`
+	MemoryMB    *uint64         `json:"memory_mb"`
+	Git         *gitSpec        `json:"git"`
+	execOptions
+}
+
+// forkMeta is ForkMeta: how one child's copy of the parent was made.
+type forkMeta struct {
+	CloneMs     uint64 `json:"clone_ms"`
+	FilesCloned uint64 `json:"files_cloned"`
+	FilesCow    uint64 `json:"files_cow"`
+	BytesCloned uint64 `json:"bytes_cloned"`
+	Method      string `json:"method"`
+	WasFrozen   bool   `json:"was_frozen"`
+}
+
+type forkResponse struct {
+	Parent   execResponse   `json:"parent"`
+	Child    execResponse   `json:"child"`
+	Children []execResponse `json:"children"`
+	Fork     forkMeta       `json:"fork"`
+	Forks    []forkMeta     `json:"forks"`
+}
+
+// handleForkRun starts the parent run, freezes its process group after fork_after_ms (default
+// 1500, at most 30000), copies its working directory once per child, resumes it, and runs the
+// children in their copies. Unlike the real server the parent's output is capped like every
+// other output.
+func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req forkRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.ParentCode == nil {
+		return missingField("parent_code")
+	}
+	var codes []string
+	for _, c := range req.Children {
+		if c.Code == nil {
+			return missingField("code")
+		}
+		codes = append(codes, *c.Code)
+	}
+	if len(codes) == 0 && req.ChildCode != nil {
+		codes = []string{*req.ChildCode}
+	}
+	if len(codes) == 0 {
+		return errBadRequest("children or child_code is required")
+	}
+	if len(codes) > 16 {
+		return errBadRequest("at most 16 children per fork")
+	}
+	js := req.defaultSettings(req.TimeoutSecs, req.MemoryMB)
+	forkAfter := uint64(1500)
+	if req.ForkAfterMs != nil {
+		forkAfter = min(*req.ForkAfterMs, 30000)
+	}
+
+	e := s.exec
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	lang, l, err := languageOf(req.Language.ptr())
+	if err != nil {
+		return err
+	}
+	parentDir, err := e.prepareRun(r.Context(), l, *req.ParentCode, req.Git, &js)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(parentDir)
+	timeout := js.timeout()
+	env := []string{"PATH=" + jailPath}
+
+	parentID := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: lang + " · parent", config: js.snapshot()})
+	rows := []int64{parentID}
+	failAll := func(err error) error {
+		for _, id := range rows {
+			e.jails.fail(id, err.Error())
+		}
+		return errInternal(err)
+	}
+	parent, err := e.run.start(procSpec{argv: l.argv(), dir: parentDir, env: env, timeout: timeout})
+	if err != nil {
+		return failAll(err)
+	}
+	stopParentLive := e.watchLive(parentID, parent, false)
+	defer stopParentLive()
+	// Like the real server, the children are forked only after fork_after_ms, even when the
+	// parent has already exited.
+	forkAt := time.NewTimer(time.Duration(forkAfter) * time.Millisecond)
+	select {
+	case <-forkAt.C:
+	case <-r.Context().Done():
+	}
+	forkAt.Stop()
+
+	frozen := parent.freeze()
+	metas := make([]forkMeta, len(codes))
+	childDirs := make([]string, len(codes))
+	var copyErr error
+	for i := range codes {
+		dir, err := e.jailDir()
+		if err != nil {
+			copyErr = err
+			break
+		}
+		childDirs[i] = dir
+		defer os.RemoveAll(dir)
+		began := time.Now()
+		files, bytes, err := copyTree(parentDir, dir)
+		if err != nil {
+			copyErr = err
+			break
+		}
+		metas[i] = forkMeta{CloneMs: uint64(time.Since(began) / time.Millisecond), FilesCloned: files, BytesCloned: bytes, Method: "copy", WasFrozen: frozen}
+	}
+	if frozen {
+		parent.thaw()
+	}
+	if copyErr != nil {
+		parent.kill()
+		parent.wait()
+		return failAll(copyErr)
+	}
+
+	children := make([]execResponse, len(codes))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var childErr error
+	for i, code := range codes {
+		label := lang + " · child"
+		if len(codes) > 1 {
+			label = fmt.Sprintf("%s · child %d", lang, i)
+		}
+		pid := parentID
+		id := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: label, parentID: &pid, config: js.snapshot()})
+		rows = append(rows, id)
+		if err := os.WriteFile(filepath.Join(childDirs[i], l.file), []byte(code), 0o644); err != nil {
+			childErr = err
+			break
+		}
+		p, err := e.run.start(procSpec{argv: l.argv(), dir: childDirs[i], env: env, timeout: timeout})
+		if err != nil {
+			childErr = err
+			break
+		}
+		wg.Add(1)
+		go func(i int, id int64, p *process) {
+			defer wg.Done()
+			stop := e.watchLive(id, p, true)
+			res := waitOrKill(r.Context(), p)
+			stop()
+			e.jails.complete(id, res)
+			mu.Lock()
+			children[i] = responseOf(res)
+			mu.Unlock()
+		}(i, id, p)
+	}
+	if childErr != nil {
+		ctx, cancel := context.WithCancel(r.Context())
+		cancel()
+		waitOrKill(ctx, parent)
+		wg.Wait()
+		return failAll(childErr)
+	}
+	parentRes := waitOrKill(r.Context(), parent)
+	stopParentLive()
+	e.jails.complete(parentID, parentRes)
+	wg.Wait()
+	writeJSON(w, http.StatusCreated, forkResponse{
+		Parent: responseOf(parentRes), Child: children[0], Children: children, Fork: metas[0], Forks: metas,
+	})
+	return nil
+}
+
+// handleStreamRun is a run whose output lines and periodic stats arrive as Server-Sent Events,
+// ending with a completed event; see stream.go for the framing.
+func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	req, js, err := readRunRequest(r)
+	if err != nil {
+		return err
+	}
+	e := s.exec
+	// git is recorded but never cloned or validated, like the real route.
+	js.gitRepo, js.gitRef = req.Git.primary()
+	// The slot is taken now but the execution is counted only once its process runs, like the
+	// real route: a stream refused before that leaves total_execs alone.
+	pm, ok := e.run.tryAcquireSlot()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	label, lang, err := languageOf(req.Language.ptr())
+	if err != nil {
+		return err
+	}
+	dir, err := e.prepareRun(r.Context(), lang, *req.Code, nil, &js)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	lines := make(chan sseLine, 64)
+	// stop releases output readers blocked on a full channel once nobody reads it any more.
+	stop := make(chan struct{})
+	stopReaders := sync.OnceFunc(func() { close(stop) })
+	defer stopReaders()
+	p, err := e.run.start(procSpec{
+		argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath},
+		timeout: js.timeout(),
+		onLine: func(stream, line string) {
+			select {
+			case lines <- sseLine{stream, line}:
+			case <-stop:
+			}
+		},
+	})
+	if err != nil {
+		// Like the real route, a spawn failure leaves no ledger row: the row is opened only once
+		// the process is running.
+		return errInternal(err)
+	}
+	pm.count()
+	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
+	stopLive := e.watchLive(id, p, false)
+	defer stopLive()
+
+	sw := newSSEWriter(w)
+	sw.json("started", map[string]int{"pid": p.pid()})
+	keepAlive, statsEvery := e.streamTimings()
+	stats := time.NewTicker(statsEvery)
+	defer stats.Stop()
+	idle := time.NewTimer(keepAlive)
+	defer idle.Stop()
+	for {
+		select {
+		case ln := <-lines:
+			sw.text(ln.stream, ln.text)
+		case <-stats.C:
+			sw.json("stats", streamStatsOf(p.sample()))
+		case <-idle.C:
+			sw.comment()
+		case <-p.done:
+		drain:
+			for {
+				select {
+				case ln := <-lines:
+					sw.text(ln.stream, ln.text)
+				default:
+					break drain
+				}
+			}
+			res := p.wait()
+			stopLive()
+			e.jails.completeStream(id, res)
+			c := streamCompleted{ExitCode: res.exitCode, DurationMs: res.durationMs(), TimedOut: res.timedOut}
+			if st := res.stats; st != nil {
+				c.MemoryPeakBytes, c.MemoryCurrentBytes, c.CPUUsageUsec, c.PidsCurrent = st.MemoryPeakBytes, st.MemoryCurrentBytes, st.CPUUsageUsec, st.PidsCurrent
+			}
+			sw.json("completed", c)
+			return nil
+		case <-r.Context().Done():
+			p.kill()
+			stopReaders()
+			res := p.wait()
+			stopLive()
+			e.jails.completeStream(id, res)
+			return nil
+		}
+		idle.Reset(keepAlive)
+	}
+}
