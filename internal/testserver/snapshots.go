@@ -259,7 +259,7 @@ func (s *Server) handleGetSnapshotManifest(w http.ResponseWriter, r *http.Reques
 		Entries []manifestEntry `json:"entries"`
 	}{Kind: "classic", Entries: []manifestEntry{}}
 	if m, ok := loadManifest(rec.Path); ok {
-		out.Kind, out.Entries = "incremental", m.Entries
+		out.Kind, out.Entries = "incremental", m.served()
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

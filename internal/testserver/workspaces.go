@@ -6,10 +6,9 @@ package testserver
 // listing. Exec and fork are in workspaces_exec.go, auto-pause and resume in reaper.go.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -167,16 +166,26 @@ func (st *workspaceStore) add(en *wsEntry) {
 // newID returns prefix + 24 lowercase hex characters.
 func newID(prefix string) string { return prefix + randomHex(12) }
 
+// The auto-label words of the real server: 40 adjectives and 40 nouns.
 var (
-	slugAdjectives = []string{"amber", "brisk", "calm", "dusky", "eager", "fuzzy", "gentle", "hazy", "icy", "jolly", "keen", "lucky", "misty", "noble", "olive", "proud", "quiet", "rapid", "sunny", "tidy", "urban", "vivid", "witty", "young", "zesty"}
-	slugNouns      = []string{"otter", "falcon", "maple", "river", "comet", "badger", "cedar", "harbor", "lynx", "meadow", "nebula", "orchid", "pebble", "quartz", "raven", "summit", "tundra", "violet", "willow", "yak", "zephyr", "ember", "fjord", "grove", "heron"}
+	slugAdjectives = []string{
+		"amber", "bold", "brave", "bright", "brisk", "calm", "clever", "cozy", "crisp", "deft",
+		"eager", "fair", "feisty", "fleet", "glossy", "hazy", "jolly", "keen", "lively", "lucid",
+		"merry", "mild", "misty", "nimble", "noble", "plucky", "quiet", "rapid", "rustic", "silent",
+		"sleek", "snug", "stoic", "sturdy", "sunny", "swift", "tidy", "vivid", "warm", "wise",
+	}
+	slugNouns = []string{
+		"arbor", "badger", "basin", "beacon", "birch", "bison", "canyon", "cedar", "comet", "cove",
+		"delta", "ember", "falcon", "fern", "forge", "fox", "harbor", "hawk", "heron", "kite",
+		"lark", "lynx", "marsh", "meadow", "moss", "mountain", "orchid", "otter", "owl", "pine",
+		"plover", "quill", "raven", "ridge", "river", "sparrow", "swan", "thicket", "valley", "willow",
+	}
 )
 
-// slug is an auto label "adj-noun-xxxx" (four hex digits).
+// slug is an auto label "adjective-noun-xxxx": both words chosen uniformly, then four hex
+// digits.
 func slug() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%s-%s", slugAdjectives[int(b[0])%len(slugAdjectives)], slugNouns[int(b[1])%len(slugNouns)], hex.EncodeToString(b[2:]))
+	return fmt.Sprintf("%s-%s-%04x", slugAdjectives[mrand.IntN(len(slugAdjectives))], slugNouns[mrand.IntN(len(slugNouns))], mrand.UintN(1<<16))
 }
 
 // labelOrSlug trims label; nil or blank gives a fresh slug.
