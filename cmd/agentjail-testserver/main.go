@@ -58,6 +58,9 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
                         IP:port for the gateway, which routes HTTP by Host to
                         workspace domains (default: no gateway; anything but
                         an IP literal and port is ignored)
+  AGENTJAIL_CLONE_MODE  host: workspace git seeds clone in host mode (the git
+                        on the jail PATH; 500 without one) instead of jail
+                        mode (/usr/bin/git; 400 without it). Read at start-up
   AGENTJAIL_IDLE_CHECK_INTERVAL_SECS
                         seconds between idle-workspace checks; 0 turns
                         auto-pause off (default 30)
@@ -156,6 +159,10 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 		opts = append(opts, testserver.WithSnapshotPoolDir(dir))
 	}
 	opts = append(opts, backgroundOptions(getenv, log)...)
+	// Read once at start-up; the real server rereads it on every workspace creation.
+	if strings.ToLower(getenv("AGENTJAIL_CLONE_MODE")) == "host" {
+		opts = append(opts, testserver.WithHostClones())
+	}
 	// Like the real server, a value that is not an IP:port socket address is dropped silently.
 	if addr := getenv("AGENTJAIL_GATEWAY_ADDR"); strings.TrimSpace(addr) != "" && testserver.ParseSocketAddr(addr) {
 		opts = append(opts, testserver.WithGateway(addr))

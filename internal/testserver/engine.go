@@ -26,6 +26,9 @@ type execEngine struct {
 	statsEvery time.Duration
 	gitEnv     []string // extra environment for git clones (tests: trust a local TLS server)
 	poolDir    string   // incremental snapshot pool; "" = classic full copies
+	// Where clones find git (see findGit); tests point them at empty places.
+	gitSearchPath string
+	jailGit       string
 
 	idleUnit time.Duration // what one idle_timeout_secs counts; guarded by ws.mu
 }
@@ -41,6 +44,9 @@ func newExecEngine(s *Server) *execEngine {
 		keepAlive:  15 * time.Second,
 		statsEvery: 500 * time.Millisecond,
 		idleUnit:   time.Second,
+
+		gitSearchPath: jailPath,
+		jailGit:       jailModeGit,
 	}
 }
 

@@ -114,3 +114,43 @@ func TestGitClone(t *testing.T) {
 		}
 	})
 }
+
+// Without git on the host, host-mode clones are a 500 and jail-mode clones a 400, and nothing
+// is created.
+func TestGitMissingOnHost(t *testing.T) {
+	t.Parallel()
+	const repo = "https://example.invalid/demo.git"
+	tests := []struct {
+		name   string
+		opts   []Option
+		path   string
+		body   map[string]any
+		status int
+		msg    string
+	}{
+		{name: "run (host mode)", path: "/v1/runs", body: map[string]any{"language": "sh", "code": "true", "git": map[string]any{"repo": repo}}, status: 500, msg: "internal server error"},
+		{name: "fork (host mode)", path: "/v1/runs/fork", body: map[string]any{"language": "sh", "parent_code": "true", "child_code": "true", "git": map[string]any{"repo": repo}}, status: 500, msg: "internal server error"},
+		{name: "workspace (jail mode)", path: "/v1/workspaces", body: map[string]any{"git": map[string]any{"repo": repo}}, status: 400,
+			msg: "bad request: git clone failed: exec failed: failed to execute command: No such file or directory (os error 2)"},
+		{name: "workspace (host mode)", opts: []Option{WithHostClones()}, path: "/v1/workspaces", body: map[string]any{"git": map[string]any{"repo": repo}}, status: 500, msg: "internal server error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, tt.opts...)
+			empty := t.TempDir()
+			srv.exec.setGitLocations(empty, filepath.Join(empty, "git"))
+			apiCall(t, srv, "", "POST", tt.path, tt.body).wantError(t, tt.status, tt.msg)
+			var page struct {
+				Total int `json:"total"`
+			}
+			apiCall(t, srv, "", "GET", "/v1/workspaces", nil).wantJSON(t, 200, &page)
+			if page.Total != 0 {
+				t.Fatalf("%d workspaces left behind", page.Total)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(srv.StateDir(), "workspaces")); len(entries) != 0 {
+				t.Fatalf("workspace directories left behind: %v", entries)
+			}
+		})
+	}
+}

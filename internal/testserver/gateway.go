@@ -219,7 +219,7 @@ func (st *workspaceStore) byDomain(host string) (workspace, workspaceDomain, boo
 			continue
 		}
 		for _, d := range en.ws.Domains {
-			if strings.EqualFold(d.Domain, host) && asciiFold(d.Domain) {
+			if equalFoldASCII(d.Domain, host) {
 				return en.ws, d, true
 			}
 		}
@@ -227,10 +227,20 @@ func (st *workspaceStore) byDomain(host string) (workspace, workspaceDomain, boo
 	return workspace{}, workspaceDomain{}, false
 }
 
-// asciiFold reports whether s is ASCII, so strings.EqualFold compares it as ASCII case only.
-func asciiFold(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
+// equalFoldASCII reports whether a and b are equal ignoring ASCII case only; other bytes must
+// match exactly.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	lower := func(c byte) byte {
+		if 'A' <= c && c <= 'Z' {
+			return c + 'a' - 'A'
+		}
+		return c
+	}
+	for i := 0; i < len(a); i++ {
+		if lower(a[i]) != lower(b[i]) {
 			return false
 		}
 	}

@@ -108,7 +108,7 @@ func (e *execEngine) prepareRun(ctx context.Context, lang language, code string,
 		if err != nil {
 			return "", err
 		}
-		if err := e.cloneInto(ctx, dir, clones); err != nil {
+		if err := e.cloneInto(ctx, dir, clones, false); err != nil {
 			return "", err
 		}
 		js.gitRepo, js.gitRef = git.primary()

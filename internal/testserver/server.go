@@ -48,6 +48,7 @@ type Server struct {
 	idleCheck time.Duration // idle-reaper interval; 0 = off
 	bg        *background   // periodic tasks, stopped by Close
 
+	hostClones    bool         // workspace git seeds clone in host mode
 	gatewayAddr   string       // configured gateway address; "" = no gateway
 	gatewayLn     net.Listener // nil when off or not bound
 	gatewaySrv    *http.Server
@@ -105,6 +106,7 @@ type config struct {
 	gc            snapshotGC
 	idleCheck     time.Duration
 	gatewayAddr   string
+	hostClones    bool
 }
 
 type seedCredential struct{ tenant, service, secret string }
@@ -221,6 +223,16 @@ func WithIdleCheckInterval(d time.Duration) Option {
 	return func(c *config) { c.idleCheck = max(d, 0) }
 }
 
+// WithHostClones makes workspace creation clone its git seed in host mode, like the real
+// server with AGENTJAIL_CLONE_MODE=host. The fake clones on the host either way; the mode only
+// decides which git is used and how its absence is reported: host mode runs the git found on
+// /usr/local/bin:/usr/bin:/bin and answers 500 without one, jail mode (the default) runs
+// /usr/bin/git and answers 400 "bad request: git clone failed: …" without it. Runs and forks
+// always clone in host mode.
+func WithHostClones() Option {
+	return func(c *config) { c.hostClones = true }
+}
+
 // defaultUpstreams are the real providers, in the order /v1/config lists them.
 var defaultUpstreams = []struct{ service, base string }{
 	{"openai", "https://api.openai.com"},
@@ -249,6 +261,7 @@ func New(opts ...Option) (*Server, error) {
 		audit:         newAuditLog(),
 		gc:            cfg.gc,
 		idleCheck:     cfg.idleCheck,
+		hostClones:    cfg.hostClones,
 		bg:            newBackground(),
 	}
 	if s.log == nil {

@@ -257,7 +257,7 @@ func (s *Server) handleCreateWorkspace(w http.ResponseWriter, r *http.Request, s
 	if req.Git != nil {
 		clones, err := req.Git.plan()
 		if err == nil {
-			err = e.cloneInto(r.Context(), en.ws.SourceDir, clones)
+			err = e.cloneInto(r.Context(), en.ws.SourceDir, clones, !s.hostClones)
 		}
 		if err != nil {
 			os.RemoveAll(en.root)
