@@ -64,6 +64,7 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
   AGENTJAIL_IDLE_CHECK_INTERVAL_SECS
                         seconds between idle-workspace checks; 0 turns
                         auto-pause off (default 30)
+  LOG_FORMAT            json: JSON log lines (default: text)
   AGENTJAIL_UPSTREAM_<SERVICE>
                         where the proxy forwards a service, e.g.
                         AGENTJAIL_UPSTREAM_OPENAI=http://127.0.0.1:9999
@@ -109,7 +110,11 @@ var seededKeys = []struct{ env, service string }{
 // run starts the server from the environment read through getenv, logs to
 // out, and serves until ctx is cancelled.
 func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
-	log := slog.New(slog.NewTextHandler(out, nil))
+	var handler slog.Handler = slog.NewTextHandler(out, nil)
+	if getenv("LOG_FORMAT") == "json" {
+		handler = slog.NewJSONHandler(out, nil)
+	}
+	log := slog.New(handler)
 	ctlAddr := envOr(getenv, "CTL_ADDR", "127.0.0.1:7000")
 	proxyAddr := envOr(getenv, "PROXY_ADDR", "127.0.0.1:8443")
 	opts := []testserver.Option{

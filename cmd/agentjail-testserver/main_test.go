@@ -28,7 +28,8 @@ func (r *running) logText() string {
 	return r.logs.String()
 }
 
-var urlRe = regexp.MustCompile(`control_url=(\S+) proxy_url=(\S+)`)
+// urlRe finds the start-up line's URLs in text or JSON logs.
+var urlRe = regexp.MustCompile(`control_url"?[=:]"?([^\s"]+)"?,? ?"?proxy_url"?[=:]"?([^\s"]+)`)
 
 // startRun runs the command's main logic with env and waits for its
 // start-up line. Cleanup cancels it and checks it shut down cleanly.
@@ -443,5 +444,19 @@ func TestRunBackgroundSettings(t *testing.T) {
 				t.Fatalf("gc %s idle %s, want %s %s", cfg.Snapshots.GC, cfg.Persistence.IdleCheckSecs, tt.gc, tt.idle)
 			}
 		})
+	}
+}
+
+func TestRunJSONLogs(t *testing.T) {
+	t.Parallel()
+	rn := startRun(t, map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0", "LOG_FORMAT": "json"})
+	for _, line := range strings.Split(strings.TrimSpace(rn.logText()), "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+	}
+	if r := call(t, "GET", rn.ctl+"/healthz", "", ""); r.status != 200 {
+		t.Fatalf("healthz %d", r.status)
 	}
 }
