@@ -94,15 +94,6 @@ func TestSnapshotGCEvictsByAgeAndCount(t *testing.T) {
 	}
 }
 
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // Only the 500 newest snapshots are looked at, so a count limit evicts among those only.
 func TestSnapshotGCWindow(t *testing.T) {
 	t.Parallel()

@@ -128,10 +128,12 @@ func diskSize(dir string) uint64 {
 	return n
 }
 
+type createSnapshotRequest struct {
+	Name *string `json:"name"`
+}
+
 func (s *Server) handleSnapshotWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
-	var req struct {
-		Name *string `json:"name"`
-	}
+	var req createSnapshotRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
@@ -147,12 +149,14 @@ func (s *Server) handleSnapshotWorkspace(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
+type fromSnapshotRequest struct {
+	SnapshotID        *string `json:"snapshot_id"`
+	ParentWorkspaceID *string `json:"parent_workspace_id"`
+	Label             *string `json:"label"`
+}
+
 func (s *Server) handleRestoreSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {
-	var req struct {
-		SnapshotID        *string `json:"snapshot_id"`
-		ParentWorkspaceID *string `json:"parent_workspace_id"`
-		Label             *string `json:"label"`
-	}
+	var req fromSnapshotRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}

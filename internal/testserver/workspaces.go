@@ -323,10 +323,12 @@ func (s *Server) handleGetWorkspace(w http.ResponseWriter, r *http.Request, sc s
 	return nil
 }
 
+type patchWorkspaceRequest struct {
+	Label *string `json:"label"`
+}
+
 func (s *Server) handleRenameWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
-	var req struct {
-		Label *string `json:"label"`
-	}
+	var req patchWorkspaceRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
