@@ -209,12 +209,12 @@ func (r *serdeReader) hexEscape() (rune, *serdeError) {
 			if r.i >= len(r.data) {
 				return 0, r.consumedErr("EOF while parsing a string")
 			}
-			d, err := strconv.ParseUint(string(r.data[r.i]), 16, 8)
+			d := r.data[r.i]
 			r.i++
-			if err != nil {
+			if !isHex(d) {
 				return 0, r.consumedErr("invalid escape")
 			}
-			v = v<<4 | rune(d)
+			v = v<<4 | rune(unhex(d))
 		}
 		return v, nil
 	}

@@ -384,6 +384,8 @@ func (s *Server) listen(cfg config) error {
 	if s.ctlLn, err = net.Listen("tcp", cfg.ctlAddr); err != nil {
 		return fmt.Errorf("testserver: control listener: %w", err)
 	}
+	s.ctlLn = lenientListener{s.ctlLn} // a stray "%" in a path reaches the handlers
+
 	if s.proxyLn, err = net.Listen("tcp", cfg.proxyAddr); err != nil {
 		s.ctlLn.Close()
 		return fmt.Errorf("testserver: proxy listener: %w", err)
