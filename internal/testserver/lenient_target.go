@@ -48,7 +48,8 @@ type lenientConn struct {
 	in      *bufio.Reader
 	state   framing
 	partial []byte // the current line so far
-	out     []byte // processed bytes not yet returned
+	out     []byte // processed bytes not yet returned; aliases partial or buf until read
+	buf     []byte // read buffer of the pass-through states
 
 	bodyLeft  int64 // in inBody
 	afterBody framing
@@ -71,13 +72,15 @@ func (c *lenientConn) Read(p []byte) (int, error) {
 func (c *lenientConn) fill() error {
 	switch c.state {
 	case passThrough, inBody:
-		size := 32 << 10
+		if c.buf == nil {
+			c.buf = make([]byte, 32<<10)
+		}
+		size := len(c.buf)
 		if c.state == inBody && int64(size) > c.bodyLeft {
 			size = int(c.bodyLeft)
 		}
-		buf := make([]byte, size)
-		n, err := c.in.Read(buf)
-		c.out = buf[:n]
+		n, err := c.in.Read(c.buf[:size])
+		c.out = c.buf[:n]
 		if c.state == inBody {
 			c.bodyLeft -= int64(n)
 			if c.bodyLeft == 0 {
@@ -95,14 +98,14 @@ func (c *lenientConn) fill() error {
 	case err == bufio.ErrBufferFull && len(c.partial) < maxLineBytes:
 		return nil
 	case err == bufio.ErrBufferFull:
-		c.out, c.partial, c.state = c.partial, nil, passThrough
+		c.out, c.state = c.partial, passThrough
+		c.partial = c.partial[:0]
 		return nil
 	case err != nil:
 		return err // the partial line is kept for the next read
 	}
-	line := c.partial
-	c.partial = nil
-	c.out = c.line(line)
+	c.out = c.line(c.partial)
+	c.partial = c.partial[:0] // c.out is read before the next fill
 	return nil
 }
 
