@@ -107,24 +107,22 @@ func (r *serdeReader) value(s *shape, optional bool) *serdeError {
 	if !ok {
 		return r.peekErr("EOF while parsing a value")
 	}
-	if optional && c == 'n' {
+	switch {
+	case optional && c == 'n':
 		return r.ident("null")
-	}
-	if r.content {
+	case s.kind == shapeString && c == '"':
+		_, err := r.str()
+		return err
+	case s.kind == shapeString:
+		return r.invalidType("a string")
+	case s.kind == shapeUint && (c == '-' || isDigit(c)):
+		return r.uint(s)
+	case s.kind == shapeUint:
+		return r.invalidType(s.name)
+	case r.content:
 		return r.contentValue(s, c)
 	}
 	switch s.kind {
-	case shapeString:
-		if c == '"' {
-			_, err := r.str()
-			return err
-		}
-		return r.invalidType("a string")
-	case shapeUint:
-		if c == '-' || isDigit(c) {
-			return r.uint(s)
-		}
-		return r.invalidType(s.name)
 	case shapeSeq, shapePair:
 		if c != '[' {
 			return r.invalidType(seqExpectation(s))
