@@ -12,14 +12,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/agentjail/agentjail-go/internal/testserver"
 )
@@ -35,14 +32,22 @@ you would run yourself, and keep it on loopback.
 
 It speaks the same HTTP API as agentjail-server and is configured the same way:
 
-  CTL_ADDR              control plane listen address (default 127.0.0.1:7000)
-  PROXY_ADDR            phantom proxy listen address (default 127.0.0.1:8443)
+  CTL_ADDR              control plane listen address (default 127.0.0.1:7000;
+                        port 0 picks a free port)
+  PROXY_ADDR            phantom proxy listen address (default 127.0.0.1:8443;
+                        port 0 picks a free port)
   PROXY_BASE_URL        proxy URL written into session env maps
                         (default http://<PROXY_ADDR>)
   AGENTJAIL_API_KEY     comma-separated keys, each token@tenant:role with role
-                        admin or operator; malformed entries are skipped with a
-                        warning; none means authentication is OFF (every caller
-                        is the admin of tenant "dev")
+                        admin or operator; clients send only the token. A
+                        malformed entry stops the start-up (the real server
+                        skips it, which can leave authentication off). Unset
+                        or empty means authentication is OFF (every caller is
+                        the admin of tenant "dev")
+  AGENTJAIL_TESTSERVER_SKIP_MALFORMED_KEYS
+                        1 skips malformed AGENTJAIL_API_KEY entries with a
+                        warning, as the real server does, instead of refusing
+                        to start (for harnesses that pass a bare token)
   OPENAI_API_KEY, ANTHROPIC_API_KEY, GITHUB_TOKEN, STRIPE_API_KEY
                         real upstream keys, seeded for tenant "dev"
   AGENTJAIL_STATE_DIR   directory for jails, workspaces, snapshots and flavors
@@ -54,6 +59,9 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
                         snapshot garbage collection limits (default: none)
   AGENTJAIL_SNAPSHOT_GC_TICK_SECS
                         seconds between GC passes (default 60)
+  AGENTJAIL_IDLE_CHECK_INTERVAL_SECS
+                        seconds between idle-workspace checks; 0 turns
+                        auto-pause off (default 30)
   AGENTJAIL_GATEWAY_ADDR
                         IP:port for the gateway, which routes HTTP by Host to
                         workspace domains (default: no gateway; anything but
@@ -61,9 +69,6 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
   AGENTJAIL_CLONE_MODE  host: workspace git seeds clone in host mode (the git
                         on the jail PATH; 500 without one) instead of jail
                         mode (/usr/bin/git; 400 without it). Read at start-up
-  AGENTJAIL_IDLE_CHECK_INTERVAL_SECS
-                        seconds between idle-workspace checks; 0 turns
-                        auto-pause off (default 30)
   LOG_FORMAT            json: JSON log lines (default: text)
   AGENTJAIL_UPSTREAM_<SERVICE>
                         where the proxy forwards a service, e.g.
@@ -73,7 +78,13 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
 Requests to the control plane or proxy whose Host header is not localhost, a
 loopback IP or the listen address are refused with 403 (the gateway routes by
 Host, so it has no such guard); no CORS headers are sent.
-Stop it with SIGINT or SIGTERM.
+
+When both listeners are up it prints one line on stdout (logs go to stderr):
+
+  agentjail-testserver: listening control=http://HOST:PORT proxy=http://HOST:PORT
+
+It exits 2 when the configuration is invalid, 1 when it cannot start for
+another reason (such as a port in use). Stop it with SIGINT or SIGTERM.
 
 Usage: agentjail-testserver [-help]
 `
@@ -92,29 +103,25 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	if err := run(ctx, os.Getenv, os.Stderr); err != nil {
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "agentjail-testserver:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
-// seededKeys maps the environment variables holding real upstream keys to
-// their services; all are seeded under tenant "dev" like the real server.
-var seededKeys = []struct{ env, service string }{
-	{"OPENAI_API_KEY", "openai"},
-	{"ANTHROPIC_API_KEY", "anthropic"},
-	{"GITHUB_TOKEN", "github"},
-	{"STRIPE_API_KEY", "stripe"},
-}
+// readyPrefix starts the one line printed on stdout once both listeners are up.
+const readyPrefix = "agentjail-testserver: listening"
 
-// run starts the server from the environment read through getenv, logs to
-// out, and serves until ctx is cancelled.
-func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
-	var handler slog.Handler = slog.NewTextHandler(out, nil)
-	if getenv("LOG_FORMAT") == "json" {
-		handler = slog.NewJSONHandler(out, nil)
+// run starts the server from the environment read through getenv, prints the ready
+// line to stdout, logs to logs, and serves until ctx is cancelled. Nothing is logged
+// before the configuration has been accepted and both listeners are up.
+func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer) error {
+	log := slog.New(logHandler(getenv, logs))
+	keys, bad := apiKeys(getenv("AGENTJAIL_API_KEY"))
+	skipBad := strings.TrimSpace(getenv(skipMalformedKeysEnv)) == "1"
+	if len(bad) > 0 && !skipBad {
+		return malformedKeysError(bad)
 	}
-	log := slog.New(handler)
 	ctlAddr := envOr(getenv, "CTL_ADDR", "127.0.0.1:7000")
 	proxyAddr := envOr(getenv, "PROXY_ADDR", "127.0.0.1:8443")
 	opts := []testserver.Option{
@@ -127,26 +134,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	} else if _, port, err := net.SplitHostPort(proxyAddr); err == nil && port != "0" {
 		opts = append(opts, testserver.WithProxyBaseURL("http://"+proxyAddr))
 	}
-
-	var keys []string
-	for i, entry := range strings.Split(getenv("AGENTJAIL_API_KEY"), ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		if err := testserver.ParseAPIKey(entry); err != nil {
-			// The reason never includes the token itself.
-			log.Warn("skipping malformed AGENTJAIL_API_KEY entry", "entry", i+1, "reason", err.Error())
-			continue
-		}
-		keys = append(keys, entry)
-	}
-	if len(keys) == 0 {
-		log.Warn("AUTHENTICATION IS DISABLED: no valid AGENTJAIL_API_KEY entry; every caller is the admin of tenant \"dev\"")
-	} else {
+	if len(keys) > 0 {
 		opts = append(opts, testserver.WithAPIKeys(keys...))
 	}
-
 	for _, k := range seededKeys {
 		if v := getenv(k.env); v != "" {
 			opts = append(opts, testserver.WithCredential("dev", k.service, v))
@@ -163,82 +153,29 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if dir := strings.TrimSpace(getenv("AGENTJAIL_SNAPSHOT_POOL_DIR")); dir != "" {
 		opts = append(opts, testserver.WithSnapshotPoolDir(dir))
 	}
-	opts = append(opts, backgroundOptions(getenv, log)...)
-	// Read once at start-up; the real server rereads it on every workspace creation.
-	if strings.ToLower(getenv("AGENTJAIL_CLONE_MODE")) == "host" {
-		opts = append(opts, testserver.WithHostClones())
-	}
-	// Like the real server, a value that is not an IP:port socket address is dropped silently.
-	if addr := getenv("AGENTJAIL_GATEWAY_ADDR"); strings.TrimSpace(addr) != "" && testserver.ParseSocketAddr(addr) {
-		opts = append(opts, testserver.WithGateway(addr))
-	}
+	features, warnings := featureOptions(getenv)
+	opts = append(opts, features...)
 
 	srv, err := testserver.New(opts...)
 	if err != nil {
-		return err
+		return listenError(err, ctlAddr, proxyAddr)
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	for _, b := range bad {
+		log.Warn("AGENTJAIL_API_KEY: skipping an entry as the real server does (" + skipMalformedKeysEnv + "=1): " + b)
+	}
+	if len(keys) == 0 {
+		log.Warn("AUTHENTICATION IS DISABLED: AGENTJAIL_API_KEY has no entry; every caller is the admin of tenant \"dev\"")
 	}
 	log.Warn("agentjail-testserver started: "+notSandbox,
 		"control_url", srv.URL(), "proxy_url", srv.ProxyURL(), "state_dir", srv.StateDir())
 	if u := srv.GatewayURL(); u != "" {
 		log.Info("gateway listening", "gateway_url", u)
 	}
+	fmt.Fprintf(stdout, "%s control=%s proxy=%s\n", readyPrefix, srv.URL(), srv.ProxyURL())
 	<-ctx.Done()
 	log.Info("shutting down")
 	return srv.Close()
-}
-
-// backgroundOptions reads the settings of the snapshot GC and the idle reaper the way the real
-// server does: each value trimmed, and a blank or unparsable one counting as unset.
-func backgroundOptions(getenv func(string) string, log *slog.Logger) []testserver.Option {
-	var opts []testserver.Option
-	if v, ok := envUint(getenv, "AGENTJAIL_SNAPSHOT_MAX_AGE_SECS"); ok {
-		if d, fits := secondsDuration(v); fits {
-			opts = append(opts, testserver.WithSnapshotMaxAge(d))
-		} else {
-			// The real server's GC evicts everything or stops for good on such values.
-			log.Warn("AGENTJAIL_SNAPSHOT_MAX_AGE_SECS is too large and is ignored", "value", v)
-		}
-	}
-	if v, ok := envUint(getenv, "AGENTJAIL_SNAPSHOT_MAX_COUNT"); ok {
-		opts = append(opts, testserver.WithSnapshotMaxCount(int(min(v, math.MaxInt))))
-	}
-	if v, ok := envUint(getenv, "AGENTJAIL_SNAPSHOT_GC_TICK_SECS"); ok {
-		d, _ := secondsDuration(v)
-		opts = append(opts, testserver.WithSnapshotGCTick(d))
-	}
-	if v, ok := envUint(getenv, "AGENTJAIL_IDLE_CHECK_INTERVAL_SECS"); ok {
-		d, _ := secondsDuration(v)
-		opts = append(opts, testserver.WithIdleCheckInterval(d))
-	}
-	return opts
-}
-
-// envUint parses a trimmed unsigned decimal, with an optional leading "+" as Rust's integer
-// parser allows; false when the variable is blank or not such a number.
-func envUint(getenv func(string) string, key string) (uint64, bool) {
-	v := strings.TrimSpace(getenv(key))
-	if v == "" {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(strings.TrimPrefix(v, "+"), 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return n, true
-}
-
-// secondsDuration converts whole seconds to a duration; fits is false, and the duration the
-// longest one, when secs does not fit.
-func secondsDuration(secs uint64) (d time.Duration, fits bool) {
-	if secs > uint64(math.MaxInt64/int64(time.Second)) {
-		return math.MaxInt64, false
-	}
-	return time.Duration(secs) * time.Second, true
-}
-
-func envOr(getenv func(string) string, key, def string) string {
-	if v := strings.TrimSpace(getenv(key)); v != "" {
-		return v
-	}
-	return def
 }

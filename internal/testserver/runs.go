@@ -23,6 +23,8 @@ type runRequest struct {
 	execOptions
 }
 
+func (q *runRequest) missing() string { return absent(q.Code, "code") }
+
 // language is a resolved run language: the file the code goes to and its interpreter.
 type language struct {
 	file, interpreter string
@@ -55,9 +57,6 @@ func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return req, jailSettings{}, err
 	}
-	if req.Code == nil {
-		return req, jailSettings{}, missingField("code")
-	}
 	return req, req.defaultSettings(req.TimeoutSecs, req.MemoryMB), nil
 }
 
@@ -68,22 +67,13 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 		return err
 	}
 	e := s.exec
-	pm, ok := e.run.tryAcquire()
-	if !ok {
-		return errTooManyExecs()
-	}
-	defer pm.release()
-	label, lang, err := languageOf(req.Language.ptr())
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, req.Git, &js, true)
 	if err != nil {
 		return err
 	}
-	dir, err := e.prepareRun(r.Context(), lang, *req.Code, req.Git, &js)
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: label, config: js.snapshot()},
-		procSpec{argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
+	defer run.release()
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: run.label, config: js.snapshot()},
+		procSpec{argv: run.lang.argv(), dir: run.dir, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
 	if err != nil {
 		return err
 	}
@@ -91,8 +81,47 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 	return nil
 }
 
-// prepareRun is the shared start of a run, a fork parent and a stream.
-func (e *execEngine) prepareRun(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dir string, err error) {
+// preparedRun is a run ready to start: its execution slot, its language and the scratch
+// directory holding its code (and git seed).
+type preparedRun struct {
+	label string // the language as sent, which names the ledger row
+	lang  language
+	dir   string
+	slot  *permit
+}
+
+// release removes the directory and frees the execution slot.
+func (p *preparedRun) release() {
+	os.RemoveAll(p.dir)
+	p.slot.release()
+}
+
+// prepareRun is the shared start of a run, a fork parent and a stream, in the real server's
+// order of checks: a free execution slot, the language, the git seed, then the allowlist. The
+// caller must release the result. countNow counts the execution in /v1/stats at once, as runs
+// and forks do; a stream counts it (slot.count) only once its process runs.
+func (e *execEngine) prepareRun(ctx context.Context, langName *string, code string, git *gitSpec, js *jailSettings, countNow bool) (*preparedRun, error) {
+	pm, ok := e.run.tryAcquireSlot()
+	if !ok {
+		return nil, errTooManyExecs()
+	}
+	if countNow {
+		pm.count()
+	}
+	label, lang, err := languageOf(langName)
+	if err == nil {
+		var dir string
+		if dir, err = e.runDir(ctx, lang, code, git, js); err == nil {
+			return &preparedRun{label: label, lang: lang, dir: dir, slot: pm}, nil
+		}
+	}
+	pm.release()
+	return nil, err
+}
+
+// runDir creates a run's scratch directory with the git seed cloned and the code written, and
+// validates the allowlist.
+func (e *execEngine) runDir(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dir string, err error) {
 	dir, err = e.jailDir()
 	if err != nil {
 		return "", errInternal(err)
@@ -121,6 +150,8 @@ func (e *execEngine) prepareRun(ctx context.Context, lang language, code string,
 	}
 	return dir, nil
 }
+
+func (q *forkRequest) missing() string { return absent(q.ParentCode, "parent_code") }
 
 type forkChild struct {
 	Code *string `json:"code"`
@@ -165,9 +196,6 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	if req.ParentCode == nil {
-		return missingField("parent_code")
-	}
 	var codes []string
 	for _, c := range req.Children {
 		if c.Code == nil {
@@ -191,20 +219,12 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	}
 
 	e := s.exec
-	pm, ok := e.run.tryAcquire()
-	if !ok {
-		return errTooManyExecs()
-	}
-	defer pm.release()
-	lang, l, err := languageOf(req.Language.ptr())
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.ParentCode, req.Git, &js, true)
 	if err != nil {
 		return err
 	}
-	parentDir, err := e.prepareRun(r.Context(), l, *req.ParentCode, req.Git, &js)
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(parentDir)
+	defer run.release()
+	lang, l, parentDir := run.label, run.lang, run.dir
 	timeout := js.timeout()
 	env := []string{"PATH=" + jailPath}
 
@@ -320,22 +340,12 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 	e := s.exec
 	// git is recorded but never cloned or validated, like the real route.
 	js.gitRepo, js.gitRef = req.Git.primary()
-	// The slot is taken now but the execution is counted only once its process runs, like the
-	// real route: a stream refused before that leaves total_execs alone.
-	pm, ok := e.run.tryAcquireSlot()
-	if !ok {
-		return errTooManyExecs()
-	}
-	defer pm.release()
-	label, lang, err := languageOf(req.Language.ptr())
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, nil, &js, false)
 	if err != nil {
 		return err
 	}
-	dir, err := e.prepareRun(r.Context(), lang, *req.Code, nil, &js)
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	defer run.release()
+	label, lang, dir := run.label, run.lang, run.dir
 
 	lines := make(chan sseLine, 64)
 	// stop releases output readers blocked on a full channel once nobody reads it any more.
@@ -357,7 +367,7 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 		// the process is running.
 		return errInternal(err)
 	}
-	pm.count()
+	run.slot.count()
 	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
 	stopLive := e.watchLive(id, p, false)
 	defer stopLive()

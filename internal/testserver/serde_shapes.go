@@ -95,7 +95,7 @@ var requestShapes = map[reflect.Type]*shape{
 	}, nil),
 	reflect.TypeOf(putCredentialRequest{}):  structShape("PutCredentialRequest", []shapeField{req("service", serviceEnum), req("secret", stringShape)}, nil),
 	reflect.TypeOf(createSnapshotRequest{}): structShape("CreateSnapshotRequest", []shapeField{opt("name", stringShape)}, nil),
-	reflect.TypeOf(fromSnapshotRequest{}): structShape("FromSnapshotRequest", []shapeField{
+	reflect.TypeOf(restoreSnapshotRequest{}): structShape("FromSnapshotRequest", []shapeField{
 		req("snapshot_id", stringShape), req("parent_workspace_id", stringShape), opt("label", stringShape),
 	}, nil),
 	reflect.TypeOf(createWorkspaceRequest{}): structShape("CreateWorkspaceRequest", []shapeField{

@@ -43,6 +43,7 @@ type Server struct {
 	audit    *auditLog
 
 	fresh freshConns // connections that have not sent a request yet
+	tap   controlTap // fault rules and the request log of the control plane
 
 	gc        snapshotGC    // snapshot garbage collection policy
 	idleCheck time.Duration // idle-reaper interval; 0 = off
@@ -327,7 +328,7 @@ func New(opts ...Option) (*Server, error) {
 	s.router = newRouteTable(s.routes())
 
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
-	s.ctlSrv = &http.Server{Handler: http.HandlerFunc(s.serveControl), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
+	s.ctlSrv = &http.Server{Handler: s.tapped(http.HandlerFunc(s.serveControl)), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
 	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
 	go s.serve(s.ctlSrv, s.ctlLn)
 	go s.serve(s.proxySrv, s.proxyLn)

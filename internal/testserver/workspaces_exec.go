@@ -27,20 +27,14 @@ func (p *envPair) UnmarshalJSON(b []byte) error {
 }
 
 type workspaceExecRequest struct {
-	Cmd         *string      `json:"cmd"`
-	Args        seq[string]  `json:"args"`
-	TimeoutSecs *uint64      `json:"timeout_secs"`
-	MemoryMB    *uint64      `json:"memory_mb"`
-	Env         seq[envPair] `json:"env"`
+	commandRequest
+	Env seq[envPair] `json:"env"`
 }
 
 func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
 	var req workspaceExecRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
-	}
-	if req.Cmd == nil {
-		return missingField("cmd")
 	}
 	e := s.exec
 	en, err := byPathID(r, sc, "workspace", e.ws.lookup)
@@ -91,7 +85,7 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 		e.ws.mu.Unlock()
 	}()
 	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
-	p, err := e.run.start(procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: ws.SourceDir, env: env, timeout: js.timeout()})
+	p, err := e.run.start(procSpec{argv: req.argv(), dir: ws.SourceDir, env: env, timeout: js.timeout()})
 	if err != nil {
 		e.jails.fail(jid, err.Error())
 		return errInternal(err)
@@ -115,6 +109,8 @@ type forkWorkspaceRequest struct {
 	Label *string `json:"label"`
 }
 
+func (q *forkWorkspaceRequest) missing() string { return absent(q.Count, "count") }
+
 type forkWorkspaceResponse struct {
 	Parent     workspace   `json:"parent"`
 	Forks      []workspace `json:"forks"`
@@ -125,9 +121,6 @@ func (s *Server) handleForkWorkspace(w http.ResponseWriter, r *http.Request, sc 
 	var req forkWorkspaceRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
-	}
-	if req.Count == nil {
-		return missingField("count")
 	}
 	if *req.Count == 0 || *req.Count > 16 {
 		return errBadRequest("fork.count must be 1..=16")
