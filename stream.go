@@ -215,20 +215,6 @@ func decodeEvent(raw SSEEvent) (StreamEvent, error) {
 	return ev, nil
 }
 
-// UnmarshalJSON decodes a completed event, saturating an overflowed duration_ms.
-func (e *CompletedEvent) UnmarshalJSON(b []byte) error {
-	type plain CompletedEvent
-	aux := struct {
-		*plain
-		DurationMS satInt64 `json:"duration_ms"`
-	}{plain: (*plain)(e)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	e.DurationMS = int64(aux.DurationMS)
-	return nil
-}
-
 // Event returns the event the last call to Next advanced to. It is nil before the first
 // Next, and nil after a Next that returned false because the stream failed, was closed
 // or its context ended. After the terminal event it stays that CompletedEvent or
