@@ -26,6 +26,11 @@ type execEngine struct {
 	statsEvery time.Duration
 	gitEnv     []string // extra environment for git clones (tests: trust a local TLS server)
 	poolDir    string   // incremental snapshot pool; "" = classic full copies
+	// Where clones find git (see findGit); tests point them at empty places.
+	gitSearchPath string
+	jailGit       string
+
+	idleUnit time.Duration // what one idle_timeout_secs counts; guarded by ws.mu
 }
 
 // newExecEngine creates the engine of s; s.stateDir, s.maxConcurrent and s.log must be set.
@@ -38,6 +43,10 @@ func newExecEngine(s *Server) *execEngine {
 		snaps:      newSnapshotStore(),
 		keepAlive:  15 * time.Second,
 		statsEvery: 500 * time.Millisecond,
+		idleUnit:   time.Second,
+
+		gitSearchPath: jailPath,
+		jailGit:       jailModeGit,
 	}
 }
 
