@@ -276,3 +276,25 @@ func TestRunStreamEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestRunGit checks that a run with -git goes to the unstreamed route with the
+// repository and ref, and prints the output it returns when it ends.
+func TestRunGit(t *testing.T) {
+	t.Parallel()
+	sent := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Git json.RawMessage }
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/runs" || json.NewDecoder(r.Body).Decode(&body) != nil {
+			http.NotFound(w, r)
+			return
+		}
+		sent <- string(body.Git)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"stdout":"  out\nlast","stderr":"  err\n","exit_code":3,"duration_ms":5,"timed_out":false,"oom_killed":false}`)
+	}))
+	t.Cleanup(srv.Close)
+	runCLI(t, srv.URL, "ls", "run", "-lang", "bash", "-git", "https://example.com/r.git#v1", "-").check(t, 3, "  out\nlast", "  err\n")
+	if got, want := <-sent, `{"repo":"https://example.com/r.git","ref":"v1"}`; got != want {
+		t.Errorf("git sent as %s, want %s", got, want)
+	}
+}
