@@ -58,7 +58,7 @@ type cli struct {
 
 	url     string // from -url, else $AGENTJAIL_URL
 	urlFrom string // where url came from: "-url" or "$AGENTJAIL_URL"
-	client *agentjail.Client
+	client  *agentjail.Client
 }
 
 // main parses the global flags and runs the command named by args. The command runs in
