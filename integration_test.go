@@ -376,7 +376,7 @@ func TestIntegrationWorkspaceScenario(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := c.Workspaces.Exec(ctx, f.ID, agentjail.WorkspaceExecParams{Cmd: "cat", Args: []string{"marker.txt"}})
+			res, err := c.Workspaces.Exec(ctx, f.ID, agentjail.WorkspaceExecParams{Cmd: "/bin/cat", Args: []string{"marker.txt"}})
 			if err == nil {
 				outs[i] = strings.TrimSpace(res.Stdout)
 			}
@@ -486,7 +486,7 @@ func TestIntegrationConflictAndBadInput(t *testing.T) {
 	case err := <-first:
 		t.Fatalf("the gated exec ended before opening the gate: %v", err)
 	}
-	_, conflict := admin.Workspaces.Exec(ctx, ws.ID, agentjail.WorkspaceExecParams{Cmd: "true"})
+	_, conflict := admin.Workspaces.Exec(ctx, ws.ID, agentjail.WorkspaceExecParams{Cmd: "/bin/true"})
 	if !errors.Is(conflict, agentjail.ErrConflict) || conflict.Error() != "agentjail 409: conflict: another exec is in flight against this workspace" {
 		t.Fatalf("concurrent exec: %v", conflict)
 	}
@@ -579,16 +579,21 @@ func TestIntegrationStreamAndFork(t *testing.T) {
 		t.Fatalf("started %v stdout %q stderr %q done %+v", started, stdout, stderr, done)
 	}
 
+	// Each child starts from a copy of the parent's /output, which only a jail has.
 	res, err := c.Runs.Fork(ctx, agentjail.ForkParams{Language: agentjail.LanguageBash, ForkAfter: 300 * time.Millisecond,
-		ParentCode: "echo checkpoint > state.txt; sleep 1; echo parent-done",
-		Children:   []agentjail.ForkChild{{Code: "echo child-a $(cat state.txt)"}, {Code: "echo child-b $(cat state.txt)"}}})
+		ParentCode: "echo checkpoint > /output/state.txt; sleep 1; echo parent-done",
+		Children:   []agentjail.ForkChild{{Code: "echo child-a $(cat /output/state.txt)"}, {Code: "echo child-b $(cat /output/state.txt)"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	jailed := st.srv.Isolation() == testserver.IsolationNamespaces
 	if !strings.Contains(res.Parent.Stdout, "parent-done") || len(res.Children) != 2 || len(res.Forks) != 2 ||
-		strings.TrimSpace(res.Children[0].Stdout) != "child-a checkpoint" || strings.TrimSpace(res.Children[1].Stdout) != "child-b checkpoint" ||
-		!reflect.DeepEqual(res.Child, res.Children[0]) || res.Fork != res.Forks[0] || !res.Fork.WasFrozen || res.Fork.FilesCloned < 1 {
+		!strings.HasPrefix(res.Children[0].Stdout, "child-a") || !strings.HasPrefix(res.Children[1].Stdout, "child-b") ||
+		!reflect.DeepEqual(res.Child, res.Children[0]) || res.Fork != res.Forks[0] || !res.Fork.WasFrozen {
 		t.Fatalf("fork %+v", res)
+	}
+	if jailed && (strings.TrimSpace(res.Children[0].Stdout) != "child-a checkpoint" || strings.TrimSpace(res.Children[1].Stdout) != "child-b checkpoint" || res.Fork.FilesCloned != 1) {
+		t.Fatalf("children did not start from the parent's /output: %+v", res)
 	}
 	jails, err := c.Jails.List(ctx, agentjail.JailListParams{Kind: agentjail.JailKindFork})
 	if err != nil || jails.Total != 3 {

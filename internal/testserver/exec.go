@@ -89,13 +89,13 @@ func (s *Server) handleSessionExec(w http.ResponseWriter, r *http.Request, sc sc
 	for _, k := range keys {
 		procEnv = append(procEnv, k+"="+env[k])
 	}
-	dir, err := e.jailDir()
+	dirs, err := e.newScratch()
 	if err != nil {
 		return errInternal(err)
 	}
-	defer os.RemoveAll(dir)
-	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "exec", label: *req.Cmd, sessionID: id, config: js.snapshot()},
-		procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: dir, env: procEnv, timeout: js.timeout()})
+	defer dirs.remove()
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "exec", label: *req.Cmd, sessionID: id, config: js.snapshot()}, js,
+		procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: dirs.workspace, output: dirs.output, env: procEnv, timeout: js.timeout()})
 	if err != nil {
 		return err
 	}
@@ -107,9 +107,9 @@ func errTooManyExecs() error { return errBadRequest("too many concurrent executi
 
 // runJail opens a ledger row, runs spec to completion (killing it if ctx ends) and closes the
 // row. A spawn failure marks the row "error" and is a 500.
-func (e *execEngine) runJail(ctx context.Context, nj newJail, spec procSpec) (procResult, error) {
+func (e *execEngine) runJail(ctx context.Context, nj newJail, js jailSettings, spec procSpec) (procResult, error) {
 	id := e.jails.open(nj)
-	p, err := e.run.start(spec)
+	p, err := e.start(js, spec)
 	if err != nil {
 		e.jails.fail(id, err.Error())
 		return procResult{}, errInternal(err)
@@ -119,35 +119,37 @@ func (e *execEngine) runJail(ctx context.Context, nj newJail, spec procSpec) (pr
 	return res, nil
 }
 
-// prepareRun is the shared start of a run, a fork parent and a stream.
-func (e *execEngine) prepareRun(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dir string, err error) {
-	dir, err = e.jailDir()
+// prepareRun is the shared start of a run, a fork parent and a stream: fresh workspace and output
+// directories, the git checkout and the code in the workspace's main file.
+func (e *execEngine) prepareRun(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dirs scratch, err error) {
+	dirs, err = e.newScratch()
 	if err != nil {
-		return "", errInternal(err)
+		return scratch{}, errInternal(err)
 	}
+	dir := dirs.workspace
 	defer func() {
 		if err != nil {
-			os.RemoveAll(dir)
-			dir = ""
+			dirs.remove()
+			dirs = scratch{}
 		}
 	}()
 	if git != nil {
 		clones, err := git.plan()
 		if err != nil {
-			return "", err
+			return scratch{}, err
 		}
 		if err := e.cloneInto(ctx, dir, clones); err != nil {
-			return "", err
+			return scratch{}, err
 		}
 		js.gitRepo, js.gitRef = git.primary()
 	}
 	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(code), 0o644); err != nil {
-		return "", errInternal(err)
+		return scratch{}, errInternal(err)
 	}
 	if err := js.validate(); err != nil {
-		return "", err
+		return scratch{}, err
 	}
-	return dir, nil
+	return dirs, nil
 }
 
 // ---- runs ----
@@ -183,9 +185,6 @@ func languageOf(lang *string) (string, language, error) {
 	return name, language{}, errBadRequest("unsupported language: %s", name)
 }
 
-// argv is the command line that runs the main file in the current directory.
-func (l language) argv() []string { return []string{l.interpreter, l.file} }
-
 // readRunRequest decodes the body shared by /v1/runs and /v1/runs/stream, with its
 // timeout and memory clamped.
 func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
@@ -214,13 +213,13 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 	if err != nil {
 		return err
 	}
-	dir, err := e.prepareRun(r.Context(), lang, *req.Code, req.Git, &js)
+	dirs, err := e.prepareRun(r.Context(), lang, *req.Code, req.Git, &js)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: label, config: js.snapshot()},
-		procSpec{argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
+	defer dirs.remove()
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: label, config: js.snapshot()}, js,
+		procSpec{argv: e.scriptArgv(lang, lang.file), dir: dirs.workspace, output: dirs.output, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,6 @@ package testserver
 // routes. Every route here that runs code starts REAL host processes; see runner.go.
 
 import (
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 )
@@ -26,13 +24,15 @@ type execEngine struct {
 	statsEvery time.Duration
 	gitEnv     []string // extra environment for git clones (tests: trust a local TLS server)
 	poolDir    string   // incremental snapshot pool; "" = classic full copies
+
+	proxyPermit proxyPermitFunc // allowlist proxy address check; nil = public addresses only
 }
 
 // newExecEngine creates the engine of s; s.stateDir, s.maxConcurrent and s.log must be set.
 func newExecEngine(s *Server) *execEngine {
 	return &execEngine{
 		s:          s,
-		run:        newRunner(s.maxConcurrent),
+		run:        newRunner(s.maxConcurrent, s.jail),
 		jails:      &jailStore{cap: jailCapacity},
 		ws:         newWorkspaceStore(),
 		snaps:      newSnapshotStore(),
@@ -72,15 +72,6 @@ func (e *execEngine) close() { e.run.close() }
 
 // counts reports active and total executions for GET /v1/stats.
 func (e *execEngine) counts() (active, total uint64) { return e.run.counts() }
-
-// jailDir creates a fresh scratch directory for one jail under the state directory.
-func (e *execEngine) jailDir() (string, error) {
-	parent := filepath.Join(e.s.stateDir, "jails")
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", err
-	}
-	return os.MkdirTemp(parent, "jail-")
-}
 
 // registerExecRoutes adds every execution, workspace, snapshot and ledger route.
 func (s *Server) registerExecRoutes(r router) {

@@ -84,9 +84,13 @@ type fifoGate struct {
 	up, goPath string
 }
 
-func newFifoGate(t *testing.T) fifoGate {
+// The pipes live in a host directory srv shares with its jails, at the same path.
+func newFifoGate(t *testing.T, srv *Server) fifoGate {
 	t.Helper()
 	dir := t.TempDir()
+	if srv.jail != nil {
+		srv.jail.share(dir)
+	}
 	g := fifoGate{up: filepath.Join(dir, "up"), goPath: filepath.Join(dir, "go")}
 	for _, p := range []string{g.up, g.goPath} {
 		if err := syscall.Mkfifo(p, 0o600); err != nil {
@@ -309,7 +313,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		ID string `json:"id"`
 	}
 	apiCall(t, srv, "", "POST", "/v1/workspaces", map[string]any{}).wantJSON(t, 201, &ws)
-	gate := newFifoGate(t)
+	gate := newFifoGate(t, srv)
 	done := asyncCall(srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": gate.script()})
 	gate.waitUp(t, done)
 	const msg = "bad request: too many concurrent executions"
@@ -348,8 +352,8 @@ func TestSessionExec(t *testing.T) {
 	if !strings.HasPrefix(lines[0], "phm_") || lines[1] != jailPath || out.ExitCode != 0 {
 		t.Fatalf("got %+v", out)
 	}
-	// A bare command name is resolved on the jail PATH, with no shell involved.
-	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "echo", "args": []string{"$HOME", "a b"}}).wantJSON(t, 200, &out)
+	// Arguments reach the program as sent, with no shell involved.
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "/bin/echo", "args": []string{"$HOME", "a b"}}).wantJSON(t, 200, &out)
 	if out.Stdout != "$HOME a b\n" {
 		t.Fatalf("echo stdout = %q", out.Stdout)
 	}
@@ -361,14 +365,18 @@ func TestSessionExec(t *testing.T) {
 	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}, "ttl_secs": 0}).wantJSON(t, 201, &expired)
 	apiCall(t, srv, "", "POST", "/v1/sessions/"+expired.ID+"/exec", map[string]any{"cmd": "true"}).
 		wantError(t, 400, "bad request: session expired")
-	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "no-such-binary-xyz"}).
-		wantError(t, 500, "internal server error")
+	// No PATH lookup: a bare name that is not in /workspace cannot be executed, which is exit
+	// code 127, not a server error.
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "echo"}).wantJSON(t, 200, &out)
+	if want := "exec failed: failed to execute command: No such file or directory (os error 2)\n"; out.ExitCode != 127 || out.Stderr != want {
+		t.Fatalf("bare echo = %+v, want exit 127 and %q", out, want)
+	}
 
 	var page struct {
 		Rows []jailRecord `json:"rows"`
 	}
 	apiCall(t, srv, "", "GET", "/v1/jails?kind=exec", nil).wantJSON(t, 200, &page)
-	if len(page.Rows) != 3 || page.Rows[0].Status != "error" || page.Rows[1].Label != "echo" || strOrEmpty(page.Rows[1].SessionID) != sess.ID {
+	if len(page.Rows) != 3 || page.Rows[0].Label != "echo" || page.Rows[0].Status != "completed" || page.Rows[1].Label != "/bin/echo" || strOrEmpty(page.Rows[1].SessionID) != sess.ID {
 		t.Fatalf("ledger rows = %+v", page.Rows)
 	}
 }
@@ -376,10 +384,12 @@ func TestSessionExec(t *testing.T) {
 func TestFork(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
-	parent := `echo '{"step":1}' > state.json; echo parent-wrote; sleep 1; echo parent-done`
+	// What a child sees of the parent (its /output, the shared workspace) needs a jail; see
+	// TestJailFork.
+	parent := `echo parent-wrote; sleep 1; echo parent-done`
 	children := []map[string]string{}
 	for i := 0; i < 3; i++ {
-		children = append(children, map[string]string{"code": fmt.Sprintf(`echo child%d; cat state.json; ls`, i)})
+		children = append(children, map[string]string{"code": fmt.Sprintf(`echo child%d`, i)})
 	}
 	var out struct {
 		Parent   wireExec   `json:"parent"`
@@ -398,11 +408,11 @@ func TestFork(t *testing.T) {
 		t.Fatalf("children %d forks %d", len(out.Children), len(out.Forks))
 	}
 	for i, c := range out.Children {
-		if want := fmt.Sprintf("child%d\n{\"step\":1}\nmain.sh\nstate.json\n", i); c.Stdout != want {
+		if want := fmt.Sprintf("child%d\n", i); c.Stdout != want {
 			t.Errorf("child %d stdout %q, want %q", i, c.Stdout, want)
 		}
 		f := out.Forks[i]
-		if f.Method != "copy" || !f.WasFrozen || f.FilesCloned != 2 || f.FilesCow != 0 || f.BytesCloned == 0 {
+		if f.Method != "copy" || !f.WasFrozen || f.FilesCloned != 0 || f.FilesCow != 0 || f.BytesCloned != 0 {
 			t.Errorf("fork %d meta %+v", i, f)
 		}
 	}
@@ -429,9 +439,9 @@ func TestFork(t *testing.T) {
 
 	// One legacy child, and a parent that ends before the fork point.
 	apiCall(t, srv, "", "POST", "/v1/runs/fork", map[string]any{
-		"language": "sh", "parent_code": "echo p > f", "child_code": "cat f", "fork_after_ms": 30000,
+		"language": "sh", "parent_code": "echo p", "child_code": "echo c", "fork_after_ms": 30000,
 	}).wantJSON(t, http.StatusCreated, &out)
-	if out.Child.Stdout != "p\n" || out.Fork.WasFrozen || len(out.Children) != 1 {
+	if out.Child.Stdout != "c\n" || out.Fork.WasFrozen || len(out.Children) != 1 {
 		t.Fatalf("legacy fork = %+v", out)
 	}
 	apiCall(t, srv, "", "GET", "/v1/jails?kind=fork&q=child", nil).wantJSON(t, 200, &page)
@@ -572,7 +582,7 @@ func TestCloseKillsRunningExecs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	gate := newFifoGate(t)
+	gate := newFifoGate(t, srv)
 	done := asyncCall(srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": gate.script()})
 	gate.waitUp(t, done)
 	state := srv.StateDir()

@@ -1,9 +1,9 @@
 package testserver
 
-// POST /v1/runs/fork (WIRE.md §5.10): start a parent run, freeze its process group after
-// fork_after_ms, copy its working directory once per child, resume it, and run the children in
-// their copies. REAL host processes; see runner.go. Unlike the real server the parent's output
-// is capped like every other output (§11.4).
+// POST /v1/runs/fork (WIRE.md §5.10): write the parent's and every child's code into one shared
+// read-only workspace, start the parent, freeze its process group after fork_after_ms, copy its
+// /output once per child, resume it, and run each child's child_<i>_ file with its own copy as
+// /output. Unlike the real server the parent's output is capped like every other output (§11.4).
 
 import (
 	"context"
@@ -91,11 +91,19 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 	if err != nil {
 		return err
 	}
-	parentDir, err := e.prepareRun(r.Context(), l, *req.ParentCode, req.Git, &js)
+	parentDirs, err := e.prepareRun(r.Context(), l, *req.ParentCode, req.Git, &js)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(parentDir)
+	defer parentDirs.remove()
+	// Every child's code sits in the one workspace all of them share, next to the parent's.
+	childFiles := make([]string, len(codes))
+	for i, code := range codes {
+		childFiles[i] = fmt.Sprintf("child_%d_%s", i, l.file)
+		if err := os.WriteFile(filepath.Join(parentDirs.workspace, childFiles[i]), []byte(code), 0o644); err != nil {
+			return errInternal(err)
+		}
+	}
 	timeout := js.timeout()
 	env := []string{"PATH=" + jailPath}
 
@@ -107,7 +115,7 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 		}
 		return errInternal(err)
 	}
-	parent, err := e.run.start(procSpec{argv: l.argv(), dir: parentDir, env: env, timeout: timeout})
+	parent, err := e.start(js, procSpec{argv: e.scriptArgv(l, l.file), dir: parentDirs.workspace, output: parentDirs.output, env: env, timeout: timeout})
 	if err != nil {
 		return failAll(err)
 	}
@@ -119,20 +127,21 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 	}
 	forkAt.Stop()
 
+	// Each child's /output starts as a copy of the parent's, taken while the parent is frozen.
 	frozen := parent.freeze()
 	metas := make([]forkMeta, len(codes))
-	childDirs := make([]string, len(codes))
+	childOutputs := make([]string, len(codes))
 	var copyErr error
 	for i := range codes {
-		dir, err := e.jailDir()
+		dirs, err := e.newScratch()
 		if err != nil {
 			copyErr = err
 			break
 		}
-		childDirs[i] = dir
-		defer os.RemoveAll(dir)
+		defer dirs.remove()
+		childOutputs[i] = dirs.output
 		began := time.Now()
-		files, bytes, err := copyTree(parentDir, dir)
+		files, bytes, err := copyTree(parentDirs.output, dirs.output)
 		if err != nil {
 			copyErr = err
 			break
@@ -152,7 +161,7 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var childErr error
-	for i, code := range codes {
+	for i := range codes {
 		label := lang + " · child"
 		if len(codes) > 1 {
 			label = fmt.Sprintf("%s · child %d", lang, i)
@@ -160,11 +169,7 @@ func (s *Server) handleFork(w http.ResponseWriter, r *http.Request, sc scope) er
 		pid := parentID
 		id := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: label, parentID: &pid, config: js.snapshot()})
 		rows = append(rows, id)
-		if err := os.WriteFile(filepath.Join(childDirs[i], l.file), []byte(code), 0o644); err != nil {
-			childErr = err
-			break
-		}
-		p, err := e.run.start(procSpec{argv: l.argv(), dir: childDirs[i], env: env, timeout: timeout})
+		p, err := e.start(js, procSpec{argv: e.scriptArgv(l, childFiles[i]), dir: parentDirs.workspace, output: childOutputs[i], env: env, timeout: timeout})
 		if err != nil {
 			childErr = err
 			break

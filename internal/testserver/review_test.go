@@ -300,7 +300,7 @@ func TestReviewWorkspaceExecLedgerHasNoGit(t *testing.T) {
 	repo, ref := "https://example.invalid/demo.git", "main"
 	st.byID[ws.ID].ws.GitRepo, st.byID[ws.ID].ws.GitRef = &repo, &ref
 	st.mu.Unlock()
-	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"true"}`).wantJSON(t, 200, nil)
+	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"/bin/true"}`).wantJSON(t, 200, nil)
 	var page struct {
 		Rows []map[string]json.RawMessage `json:"rows"`
 	}
@@ -448,7 +448,7 @@ func TestReviewIncrementalManifest(t *testing.T) {
 	var ws workspace
 	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
 	script := `mkdir -p a && printf x > a/b && printf yy > a.txt && ln -s a.txt link && chmod 755 a.txt`
-	body, _ := json.Marshal(map[string]any{"cmd": "sh", "args": []string{"-c", script}})
+	body, _ := json.Marshal(map[string]any{"cmd": "/bin/sh", "args": []string{"-c", script}})
 	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/exec", string(body)).wantJSON(t, 200, nil)
 	var snap snapshotRecord
 	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/snapshot", `{}`).wantJSON(t, 201, &snap)
@@ -486,7 +486,7 @@ func TestReviewCopiesSkipSymlinks(t *testing.T) {
 	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
 	exec := func(t *testing.T, id, script string) string {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"cmd": "sh", "args": []string{"-c", script}})
+		body, _ := json.Marshal(map[string]any{"cmd": "/bin/sh", "args": []string{"-c", script}})
 		var res execResponse
 		wireDo(t, "POST", s.URL()+"/v1/workspaces/"+id+"/exec", string(body)).wantJSON(t, 200, &res)
 		return res.Stdout

@@ -24,6 +24,7 @@ type Server struct {
 	maxConcurrent int          // concurrent executions allowed; default 16
 	log           *slog.Logger // never nil
 	exec          *execEngine  // execution half (runs, workspaces, jails, …)
+	jail          *jailer      // nil: executions are host processes (see isolation.go)
 
 	apiKeys      []apiKey // empty: auth off, every caller is the dev admin
 	removeState  bool     // stateDir is a temp dir owned by the server
@@ -93,6 +94,7 @@ type config struct {
 	proxyAddr     string
 	maxConcurrent int
 	log           *slog.Logger
+	isolation     Isolation
 }
 
 type seedCredential struct{ tenant, service, secret string }
@@ -233,6 +235,10 @@ func New(opts ...Option) (*Server, error) {
 	}
 
 	if err := s.initStateDir(cfg.stateDir); err != nil {
+		return nil, err
+	}
+	if err := s.setupIsolation(cfg.isolation); err != nil {
+		s.cleanupState()
 		return nil, err
 	}
 	if err := s.listen(cfg); err != nil {

@@ -17,7 +17,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -77,19 +76,19 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) 
 	if err != nil {
 		return err
 	}
-	dir, err := e.prepareRun(r.Context(), lang, *req.Code, nil, &js)
+	dirs, err := e.prepareRun(r.Context(), lang, *req.Code, nil, &js)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer dirs.remove()
 
 	lines := make(chan sseLine, 64)
 	// stop releases output readers blocked on a full channel once nobody reads it any more.
 	stop := make(chan struct{})
 	stopReaders := sync.OnceFunc(func() { close(stop) })
 	defer stopReaders()
-	p, err := e.run.start(procSpec{
-		argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath},
+	p, err := e.start(js, procSpec{
+		argv: e.scriptArgv(lang, lang.file), dir: dirs.workspace, output: dirs.output, env: []string{"PATH=" + jailPath},
 		timeout: js.timeout(),
 		onLine: func(stream, line string) {
 			select {

@@ -81,7 +81,9 @@ func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc 
 	en.ws.LastExecAt = &at
 	e.ws.mu.Unlock()
 	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
-	p, err := e.run.start(procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: ws.SourceDir, env: env, timeout: js.timeout()})
+	p, err := e.start(js, procSpec{
+		argv: append([]string{*req.Cmd}, req.Args...), dir: ws.SourceDir, writable: true, output: ws.OutputDir, env: env, timeout: js.timeout(),
+	})
 	if err != nil {
 		e.jails.fail(jid, err.Error())
 		return errInternal(err)

@@ -52,7 +52,7 @@ func TestScenarioE(t *testing.T) {
 	if fmt.Sprint(restored.Config) != fmt.Sprint(ws.Config) {
 		t.Errorf("config not inherited: %+v vs %+v", restored.Config, ws.Config)
 	}
-	if out := wsExec(t, srv, "", restored.ID, "cat", "marker.txt"); out.Stdout != "baseline\n" {
+	if out := wsExec(t, srv, "", restored.ID, "/bin/cat", "marker.txt"); out.Stdout != "baseline\n" {
 		t.Fatalf("restored marker: %+v", out)
 	}
 	var fork forkWorkspaceResponse
@@ -64,15 +64,15 @@ func TestScenarioE(t *testing.T) {
 		if want := fmt.Sprintf("fork of %s-%d", restored.ID, i); strOrEmpty(f.Label) != want {
 			t.Errorf("fork %d label %q, want %q", i, strOrEmpty(f.Label), want)
 		}
-		if out := wsExec(t, srv, "", f.ID, "cat", "marker.txt"); out.Stdout != "baseline\n" {
+		if out := wsExec(t, srv, "", f.ID, "/bin/cat", "marker.txt"); out.Stdout != "baseline\n" {
 			t.Fatalf("fork %d marker: %+v", i, out)
 		}
 	}
-	wsExec(t, srv, "", fork.Forks[0].ID, "rm", "marker.txt")
-	if out := wsExec(t, srv, "", fork.Forks[0].ID, "cat", "marker.txt"); out.ExitCode == 0 {
+	wsExec(t, srv, "", fork.Forks[0].ID, "/bin/rm", "marker.txt")
+	if out := wsExec(t, srv, "", fork.Forks[0].ID, "/bin/cat", "marker.txt"); out.ExitCode == 0 {
 		t.Fatal("marker survived rm in fork 0")
 	}
-	if out := wsExec(t, srv, "", fork.Forks[1].ID, "cat", "marker.txt"); out.Stdout != "baseline\n" {
+	if out := wsExec(t, srv, "", fork.Forks[1].ID, "/bin/cat", "marker.txt"); out.Stdout != "baseline\n" {
 		t.Fatalf("fork 1 lost the marker: %+v", out)
 	}
 	var origin snapshotRecord
@@ -112,7 +112,7 @@ func TestWorkspaceExecEnvAndConflict(t *testing.T) {
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
 		"cmd": "/bin/sh", "args": []string{"-c", `echo "$PORT $PATH"; pwd`}, "env": [][]string{{"PORT", "3000"}},
 	}).wantJSON(t, 200, &out)
-	if out.Stdout != "3000 "+jailPath+"\n"+ws.SourceDir+"\n" {
+	if out.Stdout != "3000 "+jailPath+"\n"+workdirOf(srv, ws.SourceDir)+"\n" {
 		t.Fatalf("stdout %q", out.Stdout)
 	}
 	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"true","env":{"K":"V"}}`); r.status != 422 {
@@ -122,7 +122,7 @@ func TestWorkspaceExecEnvAndConflict(t *testing.T) {
 		t.Fatalf("env pair of one: %d %s", r.status, r.body)
 	}
 
-	gate := newFifoGate(t)
+	gate := newFifoGate(t, srv)
 	done := asyncCall(srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "/bin/sh", "args": []string{"-c", gate.script()}})
 	gate.waitUp(t, done)
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
@@ -407,7 +407,7 @@ func TestWorkspaceFlavors(t *testing.T) {
 	if fmt.Sprint(ws.Config.Flavors) != "[py311]" {
 		t.Fatalf("flavors %v", ws.Config.Flavors)
 	}
-	wsExec(t, srv, "", ws.ID, "true")
+	wsExec(t, srv, "", ws.ID, "/bin/true")
 	if err := os.RemoveAll(flavor); err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +465,7 @@ func TestIncrementalSnapshots(t *testing.T) {
 	}
 	var fork forkWorkspaceResponse
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 2}).wantJSON(t, 201, &fork)
-	if out := wsExec(t, srv, "", fork.Forks[1].ID, "cat", "sub/same.txt"); out.Stdout != "hello" {
+	if out := wsExec(t, srv, "", fork.Forks[1].ID, "/bin/cat", "sub/same.txt"); out.Stdout != "hello" {
 		t.Fatalf("fork: %+v", out)
 	}
 
