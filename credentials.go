@@ -36,6 +36,8 @@ type CredentialPutParams struct {
 	Secret  string  `json:"secret"`  // the real upstream key; sent as is, never logged
 }
 
+func (p CredentialPutParams) body() (any, error) { return p, nil }
+
 // Format prints the params with Secret redacted.
 func (p CredentialPutParams) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "{Service:%s Secret:[REDACTED]}", p.Service)
@@ -63,6 +65,7 @@ func (s *CredentialsService) ForTenant(tenant string) *CredentialsService {
 	return &CredentialsService{c: s.c, tenant: tenant}
 }
 
+// query is the tenant parameter every call of the service carries.
 func (s *CredentialsService) query() url.Values {
 	if s.tenant == "" {
 		return nil
@@ -82,14 +85,18 @@ func (s *CredentialsService) List(ctx context.Context) ([]Credential, error) {
 // Put stores or rotates the real key of p.Service. The server answers ErrBadRequest for
 // an empty or blank Secret and for an unknown service.
 func (s *CredentialsService) Put(ctx context.Context, p CredentialPutParams) (*Credential, error) {
-	return doJSON[Credential](ctx, s.c, call{method: http.MethodPost, path: "/v1/credentials", query: s.query(), body: p, secret: p.Secret})
+	body, err := p.body()
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Credential](ctx, s.c, call{method: http.MethodPost, path: "/v1/credentials", query: s.query(), body: body, secret: p.Secret})
 }
 
 // Delete removes the key of service. Phantom tokens already issued stay valid but the
 // proxy answers them 502 until a key is put again. It returns an error matching
 // ErrNotFound when there is no such credential.
 func (s *CredentialsService) Delete(ctx context.Context, service Service) error {
-	p, err := idPath("/v1/credentials/", "service", string(service), "")
+	p, err := path("credentials", string(service))
 	if err != nil {
 		return err
 	}

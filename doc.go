@@ -77,6 +77,7 @@
 // The repository's example programs (examples/quickstart, runs, workspaces, fork, audit,
 // reviewer) use $AGENTJAIL_URL when it is set and otherwise start a fake control plane
 // in-process, so `go run ./examples/quickstart` works on any machine. The same fake runs
-// standalone as cmd/agentjail-testserver. It executes submitted code as ordinary
-// processes on the host: it is not a sandbox.
+// standalone as cmd/agentjail-testserver, and inside your own tests through package
+// agentjailtest. It executes submitted code as ordinary processes on the host: it is not
+// a sandbox.
 package agentjail

@@ -1,7 +1,7 @@
 package agentjail_test
 
 // These examples run against the embedded fake control plane of this repository
-// (internal/testserver), which `go test` starts on loopback ports. In your own code,
+// (package agentjailtest), which `go test` starts on loopback ports. In your own code,
 // point NewClient at your control plane instead. The fake runs submitted code as
 // ordinary host processes: it is NOT a sandbox.
 
@@ -19,15 +19,15 @@ import (
 	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
-	"github.com/agentjail/agentjail-go/internal/testserver"
+	"github.com/agentjail/agentjail-go/agentjailtest"
 )
 
 // exampleClient starts the embedded fake control plane on loopback (it runs code as
 // real host processes: it is not a sandbox) and returns a client for it and a function
 // that stops it. Against a real control plane, use
 // agentjail.NewClient(url, agentjail.WithAPIKey(key)) instead.
-func exampleClient(opts ...testserver.Option) (*agentjail.Client, func()) {
-	srv, err := testserver.New(opts...)
+func exampleClient(opts ...agentjailtest.Option) (*agentjail.Client, func()) {
+	srv, err := agentjailtest.New(opts...)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func exampleClient(opts ...testserver.Option) (*agentjail.Client, func()) {
 }
 
 func ExampleNewClient() {
-	srv, err := testserver.New()
+	srv, err := agentjailtest.New()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func ExampleCredentialsService_Put() {
 }
 
 func ExampleSessionsService_Create() {
-	client, stop := exampleClient(testserver.WithCredential("dev", "openai", "sk-real-key"))
+	client, stop := exampleClient(agentjailtest.WithCredential("dev", "openai", "sk-real-key"))
 	defer stop()
 	ctx := context.Background()
 
@@ -114,8 +114,8 @@ func ExampleSessionsService_Create() {
 
 func ExampleSession_Environ() {
 	client, stop := exampleClient(
-		testserver.WithCredential("dev", "openai", "sk-real-key"),
-		testserver.WithProxyBaseURL("http://localhost:8443"))
+		agentjailtest.WithCredential("dev", "openai", "sk-real-key"),
+		agentjailtest.WithProxyBaseURL("http://localhost:8443"))
 	defer stop()
 	ctx := context.Background()
 	sess, err := client.Sessions.Create(ctx, agentjail.SessionCreateParams{
@@ -283,8 +283,8 @@ func ExampleAuditService_Recent() {
 	}))
 	defer upstream.Close()
 	client, stop := exampleClient(
-		testserver.WithCredential("dev", "openai", "sk-real-key"),
-		testserver.WithUpstream("openai", upstream.URL))
+		agentjailtest.WithCredential("dev", "openai", "sk-real-key"),
+		agentjailtest.WithUpstream("openai", upstream.URL))
 	defer stop()
 	ctx := context.Background()
 	sess, err := client.Sessions.Create(ctx, agentjail.SessionCreateParams{Services: []agentjail.Service{agentjail.ServiceOpenAI}})
@@ -363,7 +363,7 @@ func ExamplePublicService_Health() {
 }
 
 func ExampleSettingsService_Whoami() {
-	srv, err := testserver.New(testserver.WithAPIKeys("s3cr3t-token@acme:operator"))
+	srv, err := agentjailtest.New(agentjailtest.WithAPIKeys("s3cr3t-token@acme:operator"))
 	if err != nil {
 		log.Fatal(err)
 	}

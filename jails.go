@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"iter"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -102,6 +103,20 @@ type JailListParams struct {
 	Query  string     // case-insensitive substring of label, session ID or error
 }
 
+func (p JailListParams) query() (url.Values, error) {
+	q, err := pageQuery(p.Limit, p.Offset, p.Query)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != "" {
+		q.Set("status", string(p.Status))
+	}
+	if p.Kind != "" {
+		q.Set("kind", string(p.Kind))
+	}
+	return q, nil
+}
+
 // JailList is one page of the ledger, newest first.
 type JailList struct {
 	Rows   []Jail `json:"rows"`   // this page, newest first
@@ -116,15 +131,9 @@ type JailsService struct{ c *Client }
 // List returns one page of the ledger, newest first. The server ignores a Status or Kind
 // it does not know rather than rejecting it.
 func (s *JailsService) List(ctx context.Context, p JailListParams) (*JailList, error) {
-	q, err := pageQuery(p.Limit, p.Offset, p.Query)
+	q, err := p.query()
 	if err != nil {
 		return nil, err
-	}
-	if p.Status != "" {
-		q.Set("status", string(p.Status))
-	}
-	if p.Kind != "" {
-		q.Set("kind", string(p.Kind))
 	}
 	return doJSON[JailList](ctx, s.c, call{method: http.MethodGet, path: "/v1/jails", query: q})
 }
@@ -145,5 +154,7 @@ func (s *JailsService) All(ctx context.Context, p JailListParams) iter.Seq2[Jail
 
 // Get returns one jail, or an error matching ErrNotFound.
 func (s *JailsService) Get(ctx context.Context, id int64) (*Jail, error) {
-	return doJSON[Jail](ctx, s.c, call{method: http.MethodGet, path: "/v1/jails/" + strconv.FormatInt(id, 10)})
+	// A number is never one of the IDs path rejects.
+	p, _ := path("jails", strconv.FormatInt(id, 10))
+	return doJSON[Jail](ctx, s.c, call{method: http.MethodGet, path: p})
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"go/format"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -91,6 +93,16 @@ func readmeGoBlocks(t *testing.T, doc []byte) []readmeBlock {
 	return blocks
 }
 
+// readmePackage returns the package name of a block that is a complete file, one with a
+// package clause (possibly after a doc comment).
+func readmePackage(b readmeBlock) (string, bool) {
+	f, err := parser.ParseFile(token.NewFileSet(), "", b.code, parser.PackageClauseOnly)
+	if err != nil {
+		return "", false
+	}
+	return f.Name.Name, true
+}
+
 // readmeFragment turns a fragment into a function of the generated main package.
 func readmeFragment(b readmeBlock) string {
 	var f strings.Builder
@@ -108,8 +120,8 @@ func readmeFragment(b readmeBlock) string {
 }
 
 // TestReadmeCompiles type-checks and vets every ```go block of README.md. Fragments are
-// wrapped in functions of one generated main package; blocks that start with a package
-// clause are complete files and get a package of their own. The packages are written
+// wrapped in functions of one generated main package; blocks with a package clause are
+// complete files, put together by package name. The packages are written
 // under a temporary directory inside the module so that they can import it, including
 // its internal packages; the directory's leading dot keeps it out of ./... patterns.
 func TestReadmeCompiles(t *testing.T) {
@@ -136,7 +148,7 @@ func TestReadmeCompiles(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 
-	write := func(pkgDir, src string, origin int) {
+	write := func(pkgDir, file, src string, origin int) {
 		t.Helper()
 		formatted, err := format.Source([]byte(src))
 		if err != nil {
@@ -145,22 +157,25 @@ func TestReadmeCompiles(t *testing.T) {
 		if err := os.MkdirAll(pkgDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(pkgDir, "snippet.go"), formatted, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(pkgDir, file), formatted, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	pkgs := []string{"./" + filepath.ToSlash(filepath.Join(dir, "fragments"))}
 	fragments := readmePrelude
 	for _, b := range blocks {
-		if strings.HasPrefix(strings.TrimSpace(b.code), "package ") {
-			pkgDir := filepath.Join(dir, fmt.Sprintf("file%d", b.line))
-			write(pkgDir, b.code, b.line)
-			pkgs = append(pkgs, "./"+filepath.ToSlash(pkgDir))
+		if name, ok := readmePackage(b); ok {
+			// Files of one package (code and its test) share a directory.
+			pkgDir := filepath.Join(dir, "pkg-"+name)
+			if _, err := os.Stat(pkgDir); err != nil {
+				pkgs = append(pkgs, "./"+filepath.ToSlash(pkgDir))
+			}
+			write(pkgDir, fmt.Sprintf("block%d.go", b.line), b.code, b.line)
 			continue
 		}
 		fragments += readmeFragment(b)
 	}
-	write(filepath.Join(dir, "fragments"), fragments, 0)
+	write(filepath.Join(dir, "fragments"), "snippet.go", fragments, 0)
 
 	cmd := exec.Command(goBin, append([]string{"vet"}, pkgs...)...)
 	out, err := cmd.CombinedOutput()
@@ -173,5 +188,38 @@ func TestReadmeCompiles(t *testing.T) {
 			fmt.Fprintf(&numbered, "%4d  %s\n", i+1, line)
 		}
 		t.Fatalf("go vet of the README's go blocks failed: %v\n%s\ngenerated fragments file:\n%s", err, out, numbered.String())
+	}
+}
+
+// TestReadmeShowsTheConsumerModule checks that the README's testing section is the code of
+// testdata/consumer, word for word: that module imports agentjailtest from outside, and
+// agentjailtest's tests run it, so the code users copy is code that works outside.
+func TestReadmeShowsTheConsumerModule(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := readmeGoBlocks(t, doc)
+	if _, err := os.Stat(filepath.Join("testdata", "consumer", "go.mod")); errors.Is(err, fs.ErrNotExist) {
+		// Module downloads leave out nested modules: this is a copy from the module cache.
+		t.Skip("testdata/consumer is not in this copy of the module")
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "consumer", "checks", "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files in testdata/consumer/checks: %v", err)
+	}
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, b := range blocks {
+			found = found || b.code == string(src)
+		}
+		if !found {
+			t.Errorf("README.md has no ```go block identical to %s", filepath.ToSlash(file))
+		}
 	}
 }

@@ -118,7 +118,7 @@ func (s *SessionsService) List(ctx context.Context) ([]Session, error) {
 // matching ErrNotFound if the session does not exist, was closed, or belongs to another
 // tenant.
 func (s *SessionsService) Get(ctx context.Context, id string) (*Session, error) {
-	p, err := idPath("/v1/sessions/", "session", id, "")
+	p, err := path("sessions", id)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (s *SessionsService) Get(ctx context.Context, id string) (*Session, error) 
 // afterwards. Closing an unknown or already closed session returns an error matching
 // ErrNotFound.
 func (s *SessionsService) Close(ctx context.Context, id string) error {
-	p, err := idPath("/v1/sessions/", "session", id, "")
+	p, err := path("sessions", id)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *SessionsService) Close(ctx context.Context, id string) error {
 // with ctx, not with an HTTP client timeout. It returns an error matching ErrBadRequest
 // when the session has expired or the server is at its concurrency limit.
 func (s *SessionsService) Exec(ctx context.Context, id string, p SessionExecParams) (*ExecResult, error) {
-	path, err := idPath("/v1/sessions/", "session", id, "/exec")
+	route, err := path("sessions", id, "exec")
 	if err != nil {
 		return nil, err
 	}
@@ -149,5 +149,5 @@ func (s *SessionsService) Exec(ctx context.Context, id string, p SessionExecPara
 	if err != nil {
 		return nil, err
 	}
-	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path, body: body})
+	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: route, body: body})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -47,12 +48,29 @@ type SnapshotCreateParams struct {
 	Name string // optional
 }
 
+func (p SnapshotCreateParams) body() (any, error) {
+	return struct {
+		Name string `json:"name,omitempty"`
+	}{p.Name}, nil
+}
+
 // SnapshotListParams select a page of snapshots. Zero values are not sent.
 type SnapshotListParams struct {
 	WorkspaceID string // only snapshots of this workspace
 	Limit       int    // 0 = server default (50), at most 500
 	Offset      int    // rows to skip
 	Query       string // case-insensitive substring of ID, name or workspace ID
+}
+
+func (p SnapshotListParams) query() (url.Values, error) {
+	q, err := pageQuery(p.Limit, p.Offset, p.Query)
+	if err != nil {
+		return nil, err
+	}
+	if p.WorkspaceID != "" {
+		q.Set("workspace_id", p.WorkspaceID)
+	}
+	return q, nil
 }
 
 // SnapshotList is one page of snapshots, newest first.
@@ -71,31 +89,44 @@ type CreateWorkspaceFromParams struct {
 	Label             string // "" = a generated slug
 }
 
+// body names the snapshot in the body: the route has no ID in its path.
+func (p CreateWorkspaceFromParams) body(snapshotID string) (any, error) {
+	if err := checkID("snapshot", snapshotID); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(p.ParentWorkspaceID) == "" {
+		return nil, invalidf("CreateWorkspaceFrom needs ParentWorkspaceID")
+	}
+	return struct {
+		SnapshotID        string `json:"snapshot_id"`
+		ParentWorkspaceID string `json:"parent_workspace_id"`
+		Label             string `json:"label,omitempty"`
+	}{snapshotID, p.ParentWorkspaceID, p.Label}, nil
+}
+
 // SnapshotsService manages workspace snapshots (/v1/snapshots).
 type SnapshotsService struct{ c *Client }
 
 // Create snapshots the workspace's files. It returns an error matching ErrNotFound when
 // the workspace is not visible.
 func (s *SnapshotsService) Create(ctx context.Context, workspaceID string, p SnapshotCreateParams) (*Snapshot, error) {
-	path, err := idPath("/v1/workspaces/", "workspace", workspaceID, "/snapshot")
+	route, err := path("workspaces", workspaceID, "snapshot")
 	if err != nil {
 		return nil, err
 	}
-	body := struct {
-		Name string `json:"name,omitempty"`
-	}{p.Name}
-	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodPost, path: path, body: body})
+	body, err := p.body()
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodPost, path: route, body: body})
 }
 
 // List returns one page of snapshots, newest first, including the server's own
 // "fork-origin:" and "auto:" snapshots.
 func (s *SnapshotsService) List(ctx context.Context, p SnapshotListParams) (*SnapshotList, error) {
-	q, err := pageQuery(p.Limit, p.Offset, p.Query)
+	q, err := p.query()
 	if err != nil {
 		return nil, err
-	}
-	if p.WorkspaceID != "" {
-		q.Set("workspace_id", p.WorkspaceID)
 	}
 	return doJSON[SnapshotList](ctx, s.c, call{method: http.MethodGet, path: "/v1/snapshots", query: q})
 }
@@ -116,7 +147,7 @@ func (s *SnapshotsService) All(ctx context.Context, p SnapshotListParams) iter.S
 
 // Get returns a snapshot, or an error matching ErrNotFound.
 func (s *SnapshotsService) Get(ctx context.Context, id string) (*Snapshot, error) {
-	p, err := idPath("/v1/snapshots/", "snapshot", id, "")
+	p, err := path("snapshots", id)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +156,7 @@ func (s *SnapshotsService) Get(ctx context.Context, id string) (*Snapshot, error
 
 // Manifest returns the file list of a snapshot (empty for classic snapshots).
 func (s *SnapshotsService) Manifest(ctx context.Context, id string) (*SnapshotManifest, error) {
-	p, err := idPath("/v1/snapshots/", "snapshot", id, "/manifest")
+	p, err := path("snapshots", id, "manifest")
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +173,7 @@ func (s *SnapshotsService) Manifest(ctx context.Context, id string) (*SnapshotMa
 // Delete removes a snapshot. It is not idempotent: a second Delete returns an error
 // matching ErrNotFound.
 func (s *SnapshotsService) Delete(ctx context.Context, id string) error {
-	p, err := idPath("/v1/snapshots/", "snapshot", id, "")
+	p, err := path("snapshots", id)
 	if err != nil {
 		return err
 	}
@@ -154,16 +185,9 @@ func (s *SnapshotsService) Delete(ctx context.Context, id string) error {
 // anything, when ParentWorkspaceID is empty, and one matching ErrNotFound when the
 // snapshot does not belong to that parent or the parent was deleted.
 func (s *SnapshotsService) CreateWorkspaceFrom(ctx context.Context, snapshotID string, p CreateWorkspaceFromParams) (*Workspace, error) {
-	if err := checkID("snapshot", snapshotID); err != nil {
+	body, err := p.body(snapshotID)
+	if err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(p.ParentWorkspaceID) == "" {
-		return nil, invalidf("CreateWorkspaceFrom needs ParentWorkspaceID")
-	}
-	body := struct {
-		SnapshotID        string `json:"snapshot_id"`
-		ParentWorkspaceID string `json:"parent_workspace_id"`
-		Label             string `json:"label,omitempty"`
-	}{snapshotID, p.ParentWorkspaceID, p.Label}
 	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: "/v1/workspaces/from-snapshot", body: body})
 }

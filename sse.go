@@ -11,7 +11,8 @@ import (
 )
 
 // This file reads any text/event-stream, following the WHATWG HTML algorithm "Interpreting an
-// event stream" exactly (see docs/SSE.md §2). Runs.Stream turns its events into typed values.
+// event stream" exactly (HTML Living Standard, section 9.2.6). Runs.Stream turns its events
+// into typed values.
 //
 // Bytes flow from the source into one fixed read buffer; complete lines are parsed in place.
 // Only a line longer than the read buffer is copied (into long), and only an event's data is

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"iter"
 	"net/http"
+	"net/url"
 	"sort"
 	"time"
 )
@@ -103,6 +104,10 @@ type WorkspaceListParams struct {
 	Query  string // case-insensitive substring of ID, label or git repo
 }
 
+func (p WorkspaceListParams) query() (url.Values, error) {
+	return pageQuery(p.Limit, p.Offset, p.Query)
+}
+
 // WorkspaceList is one page of workspaces, newest first.
 type WorkspaceList struct {
 	Rows   []Workspace `json:"rows"`   // this page of live workspaces, newest first
@@ -114,6 +119,12 @@ type WorkspaceList struct {
 // WorkspaceUpdateParams are the arguments of WorkspacesService.Update.
 type WorkspaceUpdateParams struct {
 	Label string // new label; "" makes the server generate a fresh slug (labels cannot be cleared)
+}
+
+func (p WorkspaceUpdateParams) body() (any, error) {
+	return struct {
+		Label string `json:"label,omitempty"`
+	}{p.Label}, nil
 }
 
 // WorkspaceExecParams are the arguments of WorkspacesService.Exec. Network, seccomp, CPU
@@ -154,6 +165,16 @@ type WorkspaceForkParams struct {
 	Label string // forks are labelled "<Label>-<i>"; "" = "fork of <id>-<i>"
 }
 
+func (p WorkspaceForkParams) body() (any, error) {
+	if p.Count < 1 || p.Count > maxForkChildren {
+		return nil, invalidf("workspace fork Count must be 1..%d, got %d", maxForkChildren, p.Count)
+	}
+	return struct {
+		Count int    `json:"count"`
+		Label string `json:"label,omitempty"`
+	}{p.Count, p.Label}, nil
+}
+
 // WorkspaceForkResult is the outcome of WorkspacesService.Fork.
 type WorkspaceForkResult struct {
 	Parent     Workspace   `json:"parent"`      // the workspace that was forked
@@ -177,7 +198,7 @@ func (s *WorkspacesService) Create(ctx context.Context, p WorkspaceCreateParams)
 
 // List returns one page of live workspaces, newest first.
 func (s *WorkspacesService) List(ctx context.Context, p WorkspaceListParams) (*WorkspaceList, error) {
-	q, err := pageQuery(p.Limit, p.Offset, p.Query)
+	q, err := p.query()
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +222,7 @@ func (s *WorkspacesService) All(ctx context.Context, p WorkspaceListParams) iter
 // Get returns a live workspace. It returns an error matching ErrNotFound when it does
 // not exist, was deleted or belongs to another tenant.
 func (s *WorkspacesService) Get(ctx context.Context, id string) (*Workspace, error) {
-	p, err := idPath("/v1/workspaces/", "workspace", id, "")
+	p, err := path("workspaces", id)
 	if err != nil {
 		return nil, err
 	}
@@ -210,20 +231,21 @@ func (s *WorkspacesService) Get(ctx context.Context, id string) (*Workspace, err
 
 // Update renames a workspace. An empty Label rolls a new generated slug.
 func (s *WorkspacesService) Update(ctx context.Context, id string, p WorkspaceUpdateParams) (*Workspace, error) {
-	path, err := idPath("/v1/workspaces/", "workspace", id, "")
+	route, err := path("workspaces", id)
 	if err != nil {
 		return nil, err
 	}
-	body := struct {
-		Label string `json:"label,omitempty"`
-	}{p.Label}
-	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPatch, path: path, body: body})
+	body, err := p.body()
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPatch, path: route, body: body})
 }
 
 // Delete soft-deletes a workspace and removes its files. Its snapshots survive but can
 // no longer be restored. A second Delete returns an error matching ErrNotFound.
 func (s *WorkspacesService) Delete(ctx context.Context, id string) error {
-	p, err := idPath("/v1/workspaces/", "workspace", id, "")
+	p, err := path("workspaces", id)
 	if err != nil {
 		return err
 	}
@@ -234,7 +256,7 @@ func (s *WorkspacesService) Delete(ctx context.Context, id string) error {
 // call lasts as long as the command (bound it with ctx). Only one exec may run in a
 // workspace at a time: a concurrent one returns an error matching ErrConflict.
 func (s *WorkspacesService) Exec(ctx context.Context, id string, p WorkspaceExecParams) (*ExecResult, error) {
-	path, err := idPath("/v1/workspaces/", "workspace", id, "/exec")
+	route, err := path("workspaces", id, "exec")
 	if err != nil {
 		return nil, err
 	}
@@ -242,23 +264,20 @@ func (s *WorkspacesService) Exec(ctx context.Context, id string, p WorkspaceExec
 	if err != nil {
 		return nil, err
 	}
-	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path, body: body})
+	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: route, body: body})
 }
 
 // Fork snapshots the workspace once and creates p.Count independent copies of it. It
 // returns an error matching ErrInvalidParams, without sending anything, when Count is
 // outside 1..16.
 func (s *WorkspacesService) Fork(ctx context.Context, id string, p WorkspaceForkParams) (*WorkspaceForkResult, error) {
-	path, err := idPath("/v1/workspaces/", "workspace", id, "/fork")
+	route, err := path("workspaces", id, "fork")
 	if err != nil {
 		return nil, err
 	}
-	if p.Count < 1 || p.Count > maxForkChildren {
-		return nil, invalidf("workspace fork Count must be 1..%d, got %d", maxForkChildren, p.Count)
+	body, err := p.body()
+	if err != nil {
+		return nil, err
 	}
-	body := struct {
-		Count int    `json:"count"`
-		Label string `json:"label,omitempty"`
-	}{p.Count, p.Label}
-	return doJSON[WorkspaceForkResult](ctx, s.c, call{method: http.MethodPost, path: path, body: body})
+	return doJSON[WorkspaceForkResult](ctx, s.c, call{method: http.MethodPost, path: route, body: body})
 }

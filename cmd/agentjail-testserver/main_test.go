@@ -126,9 +126,9 @@ type auditJSON struct {
 	Total uint64           `json:"total"`
 }
 
-// TestIntegrationSuiteFlows replays flows 1–10 of the upstream TypeScript
-// integration suite (UPSTREAM.md §2) with that suite's environment, except
-// that the OpenAI upstream is a local recorder instead of the internet.
+// TestIntegrationSuiteFlows replays flows 1–10 of the upstream project's
+// TypeScript integration suite with that suite's environment (suiteEnv),
+// except that the OpenAI upstream is a local recorder instead of the internet.
 func TestIntegrationSuiteFlows(t *testing.T) {
 	t.Parallel()
 	seen := make(chan http.Header, 8)
@@ -389,8 +389,8 @@ func TestIntegrationSuiteExecFlows(t *testing.T) {
 	}
 }
 
-// suiteEnv is the environment the upstream TypeScript integration suite gives the server
-// (UPSTREAM.md §2), on free loopback ports.
+// suiteEnv is the environment the upstream project's TypeScript integration suite gives the
+// server, on free loopback ports.
 func suiteEnv(apiKey string) map[string]string {
 	return map[string]string{
 		"CTL_ADDR":          "127.0.0.1:0",

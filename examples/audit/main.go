@@ -20,8 +20,8 @@ import (
 	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
+	"github.com/agentjail/agentjail-go/agentjailtest"
 	"github.com/agentjail/agentjail-go/examples/internal/exampleenv"
-	"github.com/agentjail/agentjail-go/internal/testserver"
 )
 
 func main() { exampleenv.Main("audit", run) }
@@ -35,8 +35,8 @@ func run(ctx context.Context, out io.Writer) error {
 	upstream := exampleenv.NewUpstream(`{"ok":true}`)
 	defer upstream.Close()
 	env, err := exampleenv.Connect(out,
-		testserver.WithUpstream("openai", upstream.URL()),
-		testserver.WithCredential("dev", "openai", "sk-demo-audit-key"))
+		agentjailtest.WithUpstream("openai", upstream.URL()),
+		agentjailtest.WithCredential("dev", "openai", "sk-demo-audit-key"))
 	if err != nil {
 		return err
 	}

@@ -32,8 +32,8 @@ import (
 	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
+	"github.com/agentjail/agentjail-go/agentjailtest"
 	"github.com/agentjail/agentjail-go/examples/internal/exampleenv"
-	"github.com/agentjail/agentjail-go/internal/testserver"
 )
 
 // agentModeEnv switches this program into agent mode (the child process).
@@ -51,7 +51,7 @@ func run(ctx context.Context, out io.Writer) error {
 	// the Authorization header it receives.
 	upstream := exampleenv.NewUpstream(`{"object":"list","data":[{"id":"gpt-stand-in","object":"model"}]}`)
 	defer upstream.Close()
-	env, err := exampleenv.Connect(out, testserver.WithUpstream("openai", upstream.URL()))
+	env, err := exampleenv.Connect(out, agentjailtest.WithUpstream("openai", upstream.URL()))
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentjail/agentjail-go/agentjailtest"
 	"github.com/agentjail/agentjail-go/examples/internal/exampleenv"
-	"github.com/agentjail/agentjail-go/internal/testserver"
 )
 
 // TestMain lets the test binary play the agent: run starts os.Executable() as the child.
@@ -36,7 +36,7 @@ func TestRunEmbedded(t *testing.T) {
 func TestRunRemote(t *testing.T) {
 	up := exampleenv.NewUpstream(`{"data":[]}`)
 	t.Cleanup(up.Close)
-	srv := testserver.Start(t, testserver.WithUpstream("openai", up.URL()))
+	srv := agentjailtest.NewServer(t, agentjailtest.WithUpstream("openai", up.URL()))
 	t.Setenv("AGENTJAIL_URL", srv.URL())
 	t.Setenv("AGENTJAIL_API_KEY", "")
 	t.Setenv("OPENAI_API_KEY", "sk-remote-test-key")

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
+	"github.com/agentjail/agentjail-go/agentjailtest"
 	"github.com/agentjail/agentjail-go/examples/internal/exampleenv"
-	"github.com/agentjail/agentjail-go/internal/testserver"
 )
 
 func main() { exampleenv.Main("reviewer", run) }
@@ -61,8 +61,8 @@ func run(ctx context.Context, out io.Writer) error {
 		`{"role":"assistant","content":"APPROVE: the fix is small and the tests cover it."}}]}`)
 	defer model.Close()
 	env, err := exampleenv.Connect(out,
-		testserver.WithUpstream("openai", model.URL()),
-		testserver.WithCredential("dev", "openai", "sk-demo-reviewer-key"))
+		agentjailtest.WithUpstream("openai", model.URL()),
+		agentjailtest.WithCredential("dev", "openai", "sk-demo-reviewer-key"))
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Audit: one row per phantom-proxy request, newest first (WIRE.md §4.9,
-// §5.12). Ids start at 0 like the real in-memory store.
+// Audit: one row per phantom-proxy request, newest first. Ids start at 0
+// like the real in-memory store. Admins see every row; operators see the
+// rows of their tenant's live sessions.
 
 // auditRow is the wire AuditRow.
 type auditRow struct {
@@ -65,16 +66,12 @@ func (a *auditLog) recent(n int) ([]auditRow, uint64) {
 	return out, a.next
 }
 
-func (s *Server) registerAuditRoutes(r router) {
-	r.handle("GET /v1/audit", s.listAudit)
-}
-
 type auditPage struct {
 	Rows  []auditRow `json:"rows"`
 	Total uint64     `json:"total"`
 }
 
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleListAudit(w http.ResponseWriter, r *http.Request, sc scope) error {
 	limit, present, err := queryUint(r, "limit")
 	if err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	"unicode"
 )
 
-// Roles a key can carry (WIRE.md §2.2).
+// Roles a key can carry: an admin sees every tenant, an operator only its own.
 const (
 	roleAdmin    = "admin"
 	roleOperator = "operator"
@@ -85,8 +85,8 @@ func validName(s string, max int) bool {
 	return true
 }
 
-// authenticate resolves the caller's scope from the Authorization header
-// (WIRE.md §1.3). On failure it writes the plain-text 401 and returns false.
+// authenticate resolves the caller's scope from the Authorization header:
+// "Bearer <token>" or the bare token, trimmed. On failure it writes the plain-text 401 and returns false.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (scope, bool) {
 	if len(s.apiKeys) == 0 {
 		return devScope, true

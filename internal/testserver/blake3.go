@@ -1,6 +1,6 @@
 package testserver
 
-// BLAKE3-256, the hash of incremental snapshot manifests (WIRE.md §5.30). A small, unkeyed,
+// BLAKE3-256, the hash of incremental snapshot manifests (hex, as in their hash field). A small, unkeyed,
 // single-threaded implementation of the published algorithm: 1 KiB chunks of 64-byte blocks,
 // a BLAKE2s-style compression function with 7 rounds, and a binary tree of parent nodes.
 import (

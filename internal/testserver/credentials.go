@@ -12,7 +12,8 @@ import (
 )
 
 // Credentials: the phantom key store (real upstream secrets per tenant and
-// service) and the credential records the API lists (WIRE.md §4.5, §5.3–5.5).
+// service) and the credential records the API lists. A record carries a
+// fingerprint of its secret, never the secret itself.
 
 // serviceIDs are the upstream services, in the order the server lists them.
 var serviceIDs = []string{"openai", "anthropic", "github", "stripe"}
@@ -149,8 +150,9 @@ func fingerprint(secret string) string {
 // now is the server clock: UTC, so timestamps render with a Z.
 func now() time.Time { return time.Now().UTC() }
 
-// targetTenant applies the ?tenant= rules of WIRE.md §2.3 for POST and
-// DELETE: operators may only name their own tenant (else 404), admins any.
+// targetTenant applies the ?tenant= rule of the writing credential routes:
+// without it the caller's own tenant; admins may name any tenant, operators
+// only their own (any other is a 404 that does not reveal the tenant).
 func targetTenant(r *http.Request, sc scope) (string, error) {
 	t, present, err := queryString(r, "tenant")
 	if err != nil {
@@ -168,18 +170,12 @@ func targetTenant(r *http.Request, sc scope) (string, error) {
 	return sc.tenant, nil
 }
 
-func (s *Server) registerCredentialRoutes(r router) {
-	r.handle("POST /v1/credentials", s.putCredential)
-	r.handle("GET /v1/credentials", s.listCredentials)
-	r.handle("DELETE /v1/credentials/{service}", s.deleteCredential)
-}
-
 type putCredentialRequest struct {
 	Service *serviceID `json:"service"`
 	Secret  *string    `json:"secret"`
 }
 
-func (s *Server) putCredential(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handlePutCredential(w http.ResponseWriter, r *http.Request, sc scope) error {
 	// Extractor order: the query string is parsed before the body.
 	if _, _, err := queryString(r, "tenant"); err != nil {
 		return err
@@ -208,7 +204,7 @@ func (s *Server) putCredential(w http.ResponseWriter, r *http.Request, sc scope)
 	return nil
 }
 
-func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleListCredentials(w http.ResponseWriter, r *http.Request, sc scope) error {
 	filter, present, err := queryString(r, "tenant")
 	if err != nil {
 		return err
@@ -221,7 +217,7 @@ func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, sc scop
 	return nil
 }
 
-func (s *Server) deleteCredential(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleDeleteCredential(w http.ResponseWriter, r *http.Request, sc scope) error {
 	tenant, err := targetTenant(r, sc)
 	if err != nil {
 		return err

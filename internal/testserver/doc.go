@@ -4,7 +4,7 @@
 // id formats and SSE framing.
 //
 // It is the test bed of the Go SDK and the engine behind the
-// agentjail-testserver command:
+// agentjail-testserver command and the public agentjailtest package:
 //
 //	srv := testserver.Start(t,
 //		testserver.WithCredential("dev", "openai", "sk-test"),

@@ -1,6 +1,6 @@
 package testserver
 
-// Git seeds (WIRE.md §4.2): GitSpec validation with the real server's texts, and cloning with the
+// Git seeds: GitSpec validation with the real server's texts, and cloning with the
 // host's git binary (60 s limit) into a run's or workspace's directory.
 
 import (

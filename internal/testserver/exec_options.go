@@ -1,8 +1,8 @@
 package testserver
 
-// ExecOptions (WIRE.md §4.1): the network, seccomp, CPU and PID settings flattened into every
-// exec-type body, the timeout and memory clamps (§8), and the allowlist validation run when a jail
-// is built. Only the timeout is enforced on the host; the rest is validated and recorded.
+// ExecOptions: the network, seccomp, CPU and PID settings flattened into every exec-type body,
+// the timeout and memory clamps, and the allowlist validation run when a jail is built (not when
+// a workspace is created). Only the timeout is enforced on the host; the rest is validated and recorded.
 
 import (
 	"bytes"

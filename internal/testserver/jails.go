@@ -1,8 +1,8 @@
 package testserver
 
-// The jail ledger: one row per run, session exec, fork member, stream and workspace exec
-// (WIRE.md §4.8), and the read-only routes over it (§5.16, §5.17). Rows live in memory only;
-// ids start at 0 like the real server's in-memory store.
+// The jail ledger: one row per run, session exec, fork member, stream and workspace exec, and
+// the read-only routes over it. Rows live in memory only; ids start at 0 like the real server's
+// in-memory store.
 
 import (
 	"context"

@@ -1,7 +1,8 @@
 package testserver
 
 // The paging and search plumbing shared by the list routes (/v1/jails, /v1/workspaces,
-// /v1/snapshots): WIRE.md §5.16, §5.19, §5.27.
+// /v1/snapshots): the {rows,total,limit,offset} envelope, limit and offset parsing, and the
+// case-insensitive q search.
 
 import (
 	"net/http"

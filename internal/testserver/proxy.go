@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// The phantom proxy (WIRE.md §7): sandbox code calls P/v1/<service>/<rest>
+// The phantom proxy: sandbox code calls P/v1/<service>/<rest>
 // with a phm_ token; the proxy checks the token, its service and scopes,
 // swaps in the tenant's real key and streams the upstream answer back. Every
 // request under /v1/ leaves exactly one audit row.
 
-// Audit reject reasons (WIRE.md §4.9). The real proxy's "bad_path" is
+// Audit reject reasons, written into reject_reason. The real proxy's "bad_path" is
 // unreachable there too: only paths under /v1/<x> reach its handler, so the
 // fake never writes it.
 const (

@@ -3,9 +3,9 @@ package testserver
 // Routing of the control plane: path first, method second, like axum's
 // matchit router, so a known path with the wrong method is a 405 with an
 // Allow header and a static segment beats a parameter whatever the method.
-// Patterns use the Go 1.22 ServeMux form and handlers read parameters with
-// r.PathValue; http.ServeMux itself is not used because its own 404/405
-// bodies and method-first matching differ from the real server.
+// The routes themselves are the table in routes.go; handlers read path
+// parameters with r.PathValue. http.ServeMux is not used because its own
+// 404/405 bodies and method-first matching differ from the real server.
 
 import (
 	"errors"
@@ -14,15 +14,16 @@ import (
 	"strings"
 )
 
-// serveControl is the control plane's front door: Host guard, public routes,
-// then authentication, the body limit and the guarded routes (WIRE.md §1.2).
+// serveControl is the control plane's front door: the Host guard, then public
+// routes; everything else, unknown paths included, is authenticated before
+// the body limit applies, so an unauthenticated oversized request is a 401.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	if !s.ctlHosts.allowed(r.Host) {
 		writePlain(w, http.StatusForbidden, hostRejected)
 		return
 	}
-	rt, params, ok := s.routes.match(r.URL.EscapedPath())
-	if ok && rt.public {
+	rt, params, ok := s.router.match(r.URL.EscapedPath())
+	if ok && rt.access == public {
 		s.dispatch(w, r, rt, params, devScope)
 		return
 	}
@@ -62,13 +63,6 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rt *pathRoute,
 	}
 }
 
-// router is how route files register guarded handlers.
-type router interface {
-	// handle registers h for a "METHOD /path/{param}" pattern; the route
-	// requires authentication.
-	handle(pattern string, h handlerFunc)
-}
-
 // handlerFunc serves one route for an authenticated caller. A non-nil error
 // is written with writeError; a handler that wrote its response returns nil.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, sc scope) error
@@ -83,46 +77,50 @@ type routeTable struct {
 type pathRoute struct {
 	path    string
 	segs    []string
-	public  bool
-	methods []string // registration order
+	access  access
+	methods []string // table order
 	byVerb  map[string]methodHandler
 }
 
 type methodHandler struct {
-	pattern string
+	pattern string // "METHOD /path", logged with failures
 	fn      handlerFunc
 }
 
-func newRouteTable() *routeTable { return &routeTable{} }
+// newRouteTable builds the router for routes. It panics on a malformed or
+// duplicate row, or on a path that mixes public and guarded methods: the
+// table is fixed at compile time, so that is a programming error.
+func newRouteTable(routes []route) *routeTable {
+	t := &routeTable{}
+	for _, rt := range routes {
+		t.add(rt)
+	}
+	return t
+}
 
-func (t *routeTable) handle(pattern string, h handlerFunc) { t.add(pattern, h, false) }
-
-// handlePublic registers a route that needs no API key.
-func (t *routeTable) handlePublic(pattern string, h handlerFunc) { t.add(pattern, h, true) }
-
-func (t *routeTable) add(pattern string, h handlerFunc, public bool) {
-	method, path, ok := strings.Cut(pattern, " ")
-	if !ok || method == "" || !strings.HasPrefix(path, "/") {
-		panic("testserver: bad route pattern " + pattern)
+func (t *routeTable) add(rt route) {
+	pattern := rt.method + " " + rt.path
+	if rt.method == "" || !strings.HasPrefix(rt.path, "/") || rt.handler == nil {
+		panic("testserver: bad route " + pattern)
 	}
 	var pr *pathRoute
 	for _, p := range t.paths {
-		if p.path == path {
+		if p.path == rt.path {
 			pr = p
 		}
 	}
 	if pr == nil {
-		pr = &pathRoute{path: path, segs: strings.Split(path[1:], "/"), public: public, byVerb: map[string]methodHandler{}}
+		pr = &pathRoute{path: rt.path, segs: strings.Split(rt.path[1:], "/"), access: rt.access, byVerb: map[string]methodHandler{}}
 		t.paths = append(t.paths, pr)
 	}
-	if pr.public != public {
+	if pr.access != rt.access {
 		panic("testserver: route " + pattern + " mixes public and guarded methods")
 	}
-	if _, dup := pr.byVerb[method]; dup {
+	if _, dup := pr.byVerb[rt.method]; dup {
 		panic("testserver: duplicate route " + pattern)
 	}
-	pr.methods = append(pr.methods, method)
-	pr.byVerb[method] = methodHandler{pattern: pattern, fn: h}
+	pr.methods = append(pr.methods, rt.method)
+	pr.byVerb[rt.method] = methodHandler{pattern: pattern, fn: rt.handler}
 }
 
 func (p *pathRoute) handler(method string) (methodHandler, bool) {

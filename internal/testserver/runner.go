@@ -10,8 +10,8 @@ package testserver
 // recorded like the real server does but not enforced. Elsewhere (see isolation.go) it is a plain
 // host process of the user running the server. The timeout is always enforced: every process is
 // started in its own process group and the whole group is killed with SIGKILL when the timeout
-// fires, even when a grandchild keeps the output pipes open (the real server does not enforce the
-// timeout in that case, WIRE.md §11.3; the fake deliberately does).
+// fires, even when a grandchild keeps the output pipes open (the real server reads the pipes to
+// the end before it applies the timeout; the fake deliberately does not wait).
 //
 // When a command's main process ends, whatever is left of its process group is killed too, the
 // way a jail is torn down after its command: a background job (`server &`) does not outlive the
@@ -46,7 +46,7 @@ const (
 	jailPath = "/usr/local/bin:/usr/bin:/bin"
 )
 
-// execStats is the wire shape of ExecResponse.stats (WIRE.md §4.3). The fake fills it from the
+// execStats is the wire shape of ExecResponse.stats. The fake fills it from the
 // rusage of the reaped process: memory_peak_bytes is the peak resident set size, cpu_usage_usec
 // the user plus system CPU time; the other counters have no host equivalent and stay 0.
 type execStats struct {

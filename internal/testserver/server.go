@@ -29,13 +29,13 @@ type Server struct {
 	apiKeys      []apiKey // empty: auth off, every caller is the dev admin
 	removeState  bool     // stateDir is a temp dir owned by the server
 	upstreams    map[string]string
-	proxyBaseURL string // "P" of WIRE.md §5.6, without a trailing slash
+	proxyBaseURL string // base of the proxy URLs in session env maps, without a trailing slash
 
 	ctlLn, proxyLn   net.Listener
 	ctlSrv, proxySrv *http.Server
 	ctlHosts         hostGuard
 	proxyHosts       hostGuard
-	routes           *routeTable
+	router           *routeTable
 	upstreamClient   *http.Client
 
 	keys     *keyStore
@@ -44,6 +44,7 @@ type Server struct {
 	audit    *auditLog
 
 	fresh freshConns // connections that have not sent a request yet
+	tap   controlTap // fault rules and the request log of the control plane
 
 	closeOnce sync.Once
 	closeErr  error
@@ -262,12 +263,10 @@ func New(opts ...Option) (*Server, error) {
 		}
 		s.exec.setSnapshotPoolDir(pool)
 	}
-	s.routes = newRouteTable()
-	s.registerPlatformRoutes(s.routes)
-	s.registerExecRoutes(s.routes)
+	s.router = newRouteTable(s.routes())
 
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
-	s.ctlSrv = &http.Server{Handler: http.HandlerFunc(s.serveControl), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
+	s.ctlSrv = &http.Server{Handler: s.tapped(http.HandlerFunc(s.serveControl)), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
 	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
 	go s.serve(s.ctlSrv, s.ctlLn)
 	go s.serve(s.proxySrv, s.proxyLn)
@@ -384,49 +383,3 @@ func (s *Server) Close() error {
 	})
 	return s.closeErr
 }
-
-// hostGuard rejects requests whose Host header names anything but the
-// listener itself, localhost or a loopback IP, so a web page cannot reach the
-// server through DNS rebinding.
-type hostGuard struct {
-	listenHost string // bound IP, lower case
-	anyIP      bool   // bound to an unspecified address: any IP literal is fine
-	extra      []string
-}
-
-func newHostGuard(addr net.Addr) hostGuard {
-	g := hostGuard{}
-	if ta, ok := addr.(*net.TCPAddr); ok {
-		g.listenHost = ta.IP.String()
-		g.anyIP = ta.IP.IsUnspecified()
-	}
-	return g
-}
-
-func (g hostGuard) allowed(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	if host == "" {
-		return false
-	}
-	if host == "localhost" || host == g.listenHost {
-		return true
-	}
-	if ip := net.ParseIP(host); ip != nil {
-		if ip.IsLoopback() || ip.String() == g.listenHost || g.anyIP {
-			return true
-		}
-	}
-	for _, e := range g.extra {
-		if host == e {
-			return true
-		}
-	}
-	return false
-}
-
-// hostRejected is the body of the Host-guard refusal (status 403).
-const hostRejected = "forbidden: host not allowed"

@@ -1,17 +1,18 @@
 package testserver
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 )
 
-// Sessions: phantom tokens per service and the env map a sandbox gets
-// (WIRE.md §4.4, §5.6, §5.7). The proxy resolves tokens through this store.
+// Sessions: phantom tokens per service and the env map a sandbox gets, which
+// names each service's key and base-URL variables. The proxy resolves tokens
+// through this store. A session exec runs a command with that env map.
 
 // maxExpiry is the latest timestamp RFC 3339 can render; absurd ttl_secs
 // values are clamped to it instead of overflowing as the real server does.
@@ -170,7 +171,9 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// envFor returns the key and base-URL variables of a service (WIRE.md §5.6).
+// envFor returns the key and base-URL variables of a service; the URLs are
+// the proxy base plus /v1/<service> (with a trailing /v1 for openai, whose
+// clients expect the version in the base URL).
 func (s *Server) envFor(service string) (keyVar, urlVar, urlVal string) {
 	p := s.proxyBaseURL
 	switch service {
@@ -185,33 +188,21 @@ func (s *Server) envFor(service string) (keyVar, urlVar, urlVal string) {
 	}
 }
 
-func (s *Server) registerSessionRoutes(r router) {
-	r.handle("POST /v1/sessions", s.createSession)
-	r.handle("GET /v1/sessions", s.listSessions)
-	r.handle("GET /v1/sessions/{id}", s.getSession)
-	r.handle("DELETE /v1/sessions/{id}", s.deleteSession)
-}
-
 type createSessionRequest struct {
 	Services serviceList `json:"services"`
 	TTLSecs  *uint64     `json:"ttl_secs"`
 	Scopes   scopeMap    `json:"scopes"`
 }
 
-// serviceList is a defaulted list of service ids: absent is empty, but an
-// explicit null is a 422 like serde's #[serde(default)] Vec.
-type serviceList []serviceID
+// serviceList is the services key: a seq of service ids whose null error
+// names the field.
+type serviceList seq[serviceID]
 
 func (l *serviceList) UnmarshalJSON(b []byte) error {
 	if isJSONNull(b) {
-		return &shapeError{msg: "services: invalid type: null, expected a sequence"}
+		return &shapeError{msg: "services: " + nullSeqMsg}
 	}
-	var v []serviceID
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*l = v
-	return nil
+	return (*seq[serviceID])(l).UnmarshalJSON(b)
 }
 
 // scopeMap is {service: [glob]}; keys must be service ids and neither the
@@ -244,9 +235,7 @@ func (m *scopeMap) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func isJSONNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
-
-func (s *Server) createSession(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request, sc scope) error {
 	var req createSessionRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
@@ -312,12 +301,12 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, sc scope)
 	return nil
 }
 
-func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request, sc scope) error {
 	writeJSON(w, http.StatusOK, s.sessions.list(sc))
 	return nil
 }
 
-func (s *Server) getSession(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleGetSession(w http.ResponseWriter, r *http.Request, sc scope) error {
 	sess, err := byPathID(r, sc, "session", s.sessions.view)
 	if err != nil {
 		return err
@@ -326,11 +315,70 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request, sc scope) er
 	return nil
 }
 
-func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request, sc scope) error {
 	id := r.PathValue("id")
 	if !s.sessions.remove(id, sc) {
 		return errNotFound("session %s", id)
 	}
 	writeEmpty(w, http.StatusNoContent)
+	return nil
+}
+
+type sessionExecRequest struct {
+	Cmd         *string     `json:"cmd"`
+	Args        seq[string] `json:"args"`
+	TimeoutSecs *uint64     `json:"timeout_secs"`
+	MemoryMB    *uint64     `json:"memory_mb"`
+	execOptions
+}
+
+// handleExecSession runs cmd with the session's env map (and PATH) in a fresh scratch
+// directory; an expired session is a 400.
+func (s *Server) handleExecSession(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req sessionExecRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Cmd == nil {
+		return missingField("cmd")
+	}
+	id := r.PathValue("id")
+	env, expires, err := s.sessionEnv(id, sc)
+	if err != nil {
+		return err
+	}
+	if expires != nil && expires.Before(time.Now()) {
+		return errBadRequest("session expired")
+	}
+	js := req.defaultSettings(req.TimeoutSecs, req.MemoryMB)
+	e := s.exec
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	if err := js.validate(); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	procEnv := []string{"PATH=" + jailPath}
+	for _, k := range keys {
+		procEnv = append(procEnv, k+"="+env[k])
+	}
+	dirs, err := e.newScratch()
+	if err != nil {
+		return errInternal(err)
+	}
+	defer dirs.remove()
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "exec", label: *req.Cmd, sessionID: id, config: js.snapshot()}, js,
+		procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: dirs.workspace, output: dirs.output, env: procEnv, timeout: js.timeout()})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, responseOf(res))
 	return nil
 }

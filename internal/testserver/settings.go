@@ -7,44 +7,8 @@ import (
 	"sort"
 )
 
-// Health, stats, settings, whoami and flavors (WIRE.md §5.1, §5.2,
-// §5.13–5.15), plus the registration of every platform route.
-
-func (s *Server) registerPlatformRoutes(t *routeTable) {
-	t.handlePublic("GET /healthz", s.healthz)
-	t.handlePublic("GET /v1/stats", s.stats)
-	s.registerCredentialRoutes(t)
-	s.registerSessionRoutes(t)
-	s.registerAuditRoutes(t)
-	t.handle("GET /v1/config", s.config)
-	t.handle("GET /v1/whoami", s.whoami)
-	t.handle("GET /v1/flavors", s.flavors)
-}
-
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ scope) error {
-	writePlain(w, http.StatusOK, "ok")
-	return nil
-}
-
-// statsView is the /v1/stats body. The real server builds it with serde_json's json! macro,
-// whose map sorts keys, so the fields are in alphabetical order.
-type statsView struct {
-	ActiveExecs uint64 `json:"active_execs"`
-	Credentials int    `json:"credentials"`
-	Sessions    int    `json:"sessions"`
-	TotalExecs  uint64 `json:"total_execs"`
-}
-
-func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ scope) error {
-	active, total := s.exec.counts()
-	writeJSON(w, http.StatusOK, statsView{
-		ActiveExecs: active,
-		TotalExecs:  total,
-		Sessions:    s.sessions.count(),
-		Credentials: s.creds.count(),
-	})
-	return nil
-}
+// Settings: the server's configuration as the caller may see it, the caller's own identity,
+// and the flavors installed under the state directory.
 
 // The /v1/config document. Keys tagged omitempty are omitted (never null)
 // for operators, as the real server's skip_serializing_if does.
@@ -97,7 +61,7 @@ type gcSettings struct {
 	TickSecs   uint64  `json:"tick_secs"`
 }
 
-func (s *Server) config(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleGetConfig(w http.ResponseWriter, r *http.Request, sc scope) error {
 	v := configView{
 		Proxy: proxySettings{BaseURL: s.proxyBaseURL, Providers: []providerSettings{}},
 		Exec: &execSettings{
@@ -125,7 +89,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request, sc scope) error 
 	return nil
 }
 
-func (s *Server) whoami(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request, sc scope) error {
 	writeJSON(w, http.StatusOK, struct {
 		Tenant string `json:"tenant"`
 		Role   string `json:"role"`
@@ -137,7 +101,7 @@ type flavorView struct {
 	Name string `json:"name"`
 }
 
-func (s *Server) flavors(w http.ResponseWriter, r *http.Request, _ scope) error {
+func (s *Server) handleListFlavors(w http.ResponseWriter, r *http.Request, _ scope) error {
 	out := []flavorView{}
 	for _, name := range s.flavorNames() {
 		out = append(out, flavorView{Name: name})

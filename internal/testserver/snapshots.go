@@ -1,6 +1,6 @@
 package testserver
 
-// Snapshots (WIRE.md §4.7, §5.25–5.30): a copy of a workspace's source_dir under
+// Snapshots: a copy of a workspace's source_dir under
 // $stateDir/snapshots/<id> — a full copy ("classic"), or a manifest over a content-addressed pool
 // ("incremental", snapshot_pool.go) when a pool directory is set — plus restore into a new
 // workspace, listing, delete and the manifest route.
@@ -142,7 +142,7 @@ func (s *Server) handleSnapshotWorkspace(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
-func (s *Server) handleFromSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleRestoreSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {
 	var req struct {
 		SnapshotID        *string `json:"snapshot_id"`
 		ParentWorkspaceID *string `json:"parent_workspace_id"`
@@ -244,7 +244,7 @@ type manifestEntry struct {
 	Size uint64 `json:"size"`
 }
 
-func (s *Server) handleSnapshotManifest(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleGetSnapshotManifest(w http.ResponseWriter, r *http.Request, sc scope) error {
 	rec, err := byPathID(r, sc, "snapshot", s.exec.snaps.get)
 	if err != nil {
 		return err

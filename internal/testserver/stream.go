@@ -1,25 +1,25 @@
 package testserver
 
-// POST /v1/runs/stream (WIRE.md §5.11, §6): a run whose output arrives as Server-Sent Events,
-// framed byte for byte like axum 0.7.9. The process is a REAL host process; see runner.go.
+// The Server-Sent Events of POST /v1/runs/stream (handleStreamRun in runs.go), framed byte for
+// byte like axum 0.7.9's Sse response.
 //
 // Deliberate differences from the real server, which keep the wire contract:
-//   - A bare CR inside an output line makes axum panic and cut the stream (§6.4). An SSE data
-//     value cannot carry a CR (WHATWG parsers treat it as a line end, so the rest of the line
-//     would become a bogus field), and splitting the line into several data: lines would change
-//     its text. The fake therefore sends every CR that is still inside a line as U+FFFD, the same
+//   - A bare CR inside an output line makes axum panic and cut the stream. An SSE data value
+//     cannot carry a CR (WHATWG parsers treat it as a line end, so the rest of the line would
+//     become a bogus field), and splitting the line into several data: lines would change its
+//     text. The fake therefore sends every CR that is still inside a line as U+FFFD, the same
 //     replacement character lossy UTF-8 decoding already puts into the same data: one event per
 //     line, nothing dropped silently, and the stream always ends with its terminal event.
-//   - A client that disconnects kills the process and the ledger row is still completed (§11.12).
-//   - The timeout is enforced even while a child holds the pipes (§11.3).
+//   - A client that disconnects kills the process and the ledger row is still completed (the
+//     real server leaves the row "running" forever).
+//   - The timeout is enforced even while the process holds the pipes open (the real server
+//     reads them to the end before it applies the timeout).
 
 import (
 	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 )
 
 // sseLine is one output line waiting to be framed.
@@ -56,94 +56,6 @@ func streamStatsOf(st execStats) streamStats {
 	return streamStats{
 		CPUUsageUsec: st.CPUUsageUsec, IOReadBytes: st.IOReadBytes, IOWriteBytes: st.IOWriteBytes,
 		MemoryCurrentBytes: st.MemoryCurrentBytes, MemoryPeakBytes: st.MemoryPeakBytes, PidsCurrent: st.PidsCurrent,
-	}
-}
-
-func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, sc scope) error {
-	req, js, err := readRunRequest(r)
-	if err != nil {
-		return err
-	}
-	e := s.exec
-	// git is recorded but never cloned or validated, like the real route.
-	js.gitRepo, js.gitRef = req.Git.primary()
-	pm, ok := e.run.tryAcquire()
-	if !ok {
-		return errTooManyExecs()
-	}
-	defer pm.release()
-	label, lang, err := languageOf(req.Language.ptr())
-	if err != nil {
-		return err
-	}
-	dirs, err := e.prepareRun(r.Context(), lang, *req.Code, nil, &js)
-	if err != nil {
-		return err
-	}
-	defer dirs.remove()
-
-	lines := make(chan sseLine, 64)
-	// stop releases output readers blocked on a full channel once nobody reads it any more.
-	stop := make(chan struct{})
-	stopReaders := sync.OnceFunc(func() { close(stop) })
-	defer stopReaders()
-	p, err := e.start(js, procSpec{
-		argv: e.scriptArgv(lang, lang.file), dir: dirs.workspace, output: dirs.output, env: []string{"PATH=" + jailPath},
-		timeout: js.timeout(),
-		onLine: func(stream, line string) {
-			select {
-			case lines <- sseLine{stream, line}:
-			case <-stop:
-			}
-		},
-	})
-	if err != nil {
-		// Like the real route, a spawn failure leaves no ledger row: the row is opened only once
-		// the process is running.
-		return errInternal(err)
-	}
-	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
-
-	sw := newSSEWriter(w)
-	sw.json("started", map[string]int{"pid": p.pid()})
-	keepAlive, statsEvery := e.streamTimings()
-	stats := time.NewTicker(statsEvery)
-	defer stats.Stop()
-	idle := time.NewTimer(keepAlive)
-	defer idle.Stop()
-	for {
-		select {
-		case ln := <-lines:
-			sw.text(ln.stream, ln.text)
-		case <-stats.C:
-			sw.json("stats", streamStatsOf(p.sample()))
-		case <-idle.C:
-			sw.comment()
-		case <-p.done:
-		drain:
-			for {
-				select {
-				case ln := <-lines:
-					sw.text(ln.stream, ln.text)
-				default:
-					break drain
-				}
-			}
-			res := p.wait()
-			e.jails.complete(id, res)
-			c := streamCompleted{ExitCode: res.exitCode, DurationMs: res.durationMs(), TimedOut: res.timedOut}
-			if st := res.stats; st != nil {
-				c.MemoryPeakBytes, c.MemoryCurrentBytes, c.CPUUsageUsec, c.PidsCurrent = st.MemoryPeakBytes, st.MemoryCurrentBytes, st.CPUUsageUsec, st.PidsCurrent
-			}
-			sw.json("completed", c)
-			return nil
-		case <-r.Context().Done():
-			p.kill()
-			stopReaders()
-			e.jails.complete(id, p.wait())
-			return nil
-		}
-		idle.Reset(keepAlive)
 	}
 }
 

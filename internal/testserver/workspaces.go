@@ -1,6 +1,6 @@
 package testserver
 
-// Workspaces (WIRE.md §4.6, §5.18–5.22): a directory per workspace on the host (source_dir is
+// Workspaces: a directory per workspace on the host (source_dir is
 // the working directory of every exec, so files persist between execs; output_dir exists but
 // nothing uses it), create with git seed and domains, auto-slug labels, rename, soft delete and
 // listing. Exec and fork are in workspaces_exec.go. The idle reaper (auto-pause) of the real
@@ -62,7 +62,7 @@ func (d *workspaceDomain) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// validate is target() of the real server (§4.6).
+// validate checks that exactly one of backend_url (http or https) and vm_port (non-zero) is set.
 func (d workspaceDomain) validate() error {
 	switch {
 	case d.BackendURL != nil && d.VMPort != nil:
@@ -228,7 +228,7 @@ func (s *Server) handleCreateWorkspace(w http.ResponseWriter, r *http.Request, s
 			return errBadRequest("unknown flavor: %s", rustQuote(f))
 		}
 	}
-	// The allowlist is deliberately not validated here (§4.1); execs will refuse it.
+	// The allowlist is deliberately not validated here, like the real server; execs will refuse it.
 	js := req.defaultSettings(req.TimeoutSecs, req.MemoryMB)
 	cfg := workspaceSpec{
 		MemoryMB: js.memoryMB, TimeoutSecs: js.timeoutSecs, CPUPercent: js.cpuPercent, MaxPids: js.maxPids,

@@ -1,7 +1,8 @@
 package testserver
 
-// POST /v1/workspaces/{id}/exec (WIRE.md §5.23) and POST /v1/workspaces/{id}/fork (§5.24). Execs
-// are REAL host processes in the workspace's source_dir; see runner.go.
+// POST /v1/workspaces/{id}/exec, one command at a time per workspace (a second one is a 409),
+// and POST /v1/workspaces/{id}/fork, which snapshots the workspace and restores the snapshot
+// into 1 to 16 new ones. Execs are REAL host processes in the workspace's source_dir; see runner.go.
 
 import (
 	"encoding/json"
@@ -33,7 +34,7 @@ type workspaceExecRequest struct {
 	Env         seq[envPair] `json:"env"`
 }
 
-func (s *Server) handleWorkspaceExec(w http.ResponseWriter, r *http.Request, sc scope) error {
+func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
 	var req workspaceExecRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err

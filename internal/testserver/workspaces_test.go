@@ -30,9 +30,9 @@ func createWS(t *testing.T, srv *Server, key string, body map[string]any) worksp
 	return ws
 }
 
-// TestScenarioE is UPSTREAM.md §3 scenario E: workspace → snapshot → break → restore →
-// 3-way fork → independence.
-func TestScenarioE(t *testing.T) {
+// TestWorkspaceSnapshotRestoreFork walks a workspace's life: snapshot, break, restore, a 3-way
+// fork, and checks the forks are independent.
+func TestWorkspaceSnapshotRestoreFork(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
 	ws := createWS(t, srv, "", map[string]any{"memory_mb": 256, "timeout_secs": 30})

@@ -1,7 +1,7 @@
 // Package exampleenv connects the example programs to a control plane: the one named by
 // $AGENTJAIL_URL (with $AGENTJAIL_API_KEY) when it is set, otherwise a fake control plane
-// started in-process from internal/testserver, so that every example runs on a laptop
-// without a Linux jail host.
+// started in-process with agentjailtest, so that every example runs on a laptop without a
+// Linux jail host.
 package exampleenv
 
 import (
@@ -19,14 +19,14 @@ import (
 	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
-	"github.com/agentjail/agentjail-go/internal/testserver"
+	"github.com/agentjail/agentjail-go/agentjailtest"
 )
 
 // Env is a connected client plus, when running embedded, the fake serving it.
 type Env struct {
 	Client *agentjail.Client
 	// Server is the embedded fake, or nil when the examples talk to $AGENTJAIL_URL.
-	Server *testserver.Server
+	Server *agentjailtest.Server
 }
 
 // Embedded reports whether the client talks to the in-process fake.
@@ -35,7 +35,7 @@ func (e *Env) Embedded() bool { return e.Server != nil }
 // Connect returns a client for $AGENTJAIL_URL when it is set. Otherwise it starts the
 // embedded fake with opts, writes one line saying so to out, and returns a client for
 // it. opts are ignored for a remote control plane. Close the Env when done.
-func Connect(out io.Writer, opts ...testserver.Option) (*Env, error) {
+func Connect(out io.Writer, opts ...agentjailtest.Option) (*Env, error) {
 	if url := strings.TrimSpace(os.Getenv("AGENTJAIL_URL")); url != "" {
 		c, err := agentjail.NewClient(url, agentjail.WithUserAgent("agentjail-examples"))
 		if err != nil {
@@ -43,17 +43,13 @@ func Connect(out io.Writer, opts ...testserver.Option) (*Env, error) {
 		}
 		return &Env{Client: c}, nil
 	}
-	srv, err := testserver.New(opts...)
+	srv, err := agentjailtest.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("starting the embedded fake control plane: %w", err)
 	}
-	// An explicit empty key: the fake runs with authentication off, and a key left in
-	// the environment for another server must not be sent to it.
-	c, err := agentjail.NewClient(srv.URL(), agentjail.WithAPIKey(""), agentjail.WithUserAgent("agentjail-examples"))
-	if err != nil {
-		srv.Close()
-		return nil, err
-	}
+	// The fake runs with authentication off; its client sends no key, not even one left
+	// in the environment for another server.
+	c := srv.Client(agentjail.WithUserAgent("agentjail-examples"))
 	fmt.Fprintf(out, "AGENTJAIL_URL is not set: using the embedded fake control plane at %s "+
 		"(it runs code as real host processes, NOT in a sandbox)\n", srv.URL())
 	return &Env{Client: c, Server: srv}, nil
@@ -108,7 +104,7 @@ func (e *Env) CanRun(bin string) bool {
 }
 
 // Upstream is a local stand-in for a provider API such as OpenAI. The embedded fake's
-// phantom proxy forwards to it (testserver.WithUpstream), so the examples can show what
+// phantom proxy forwards to it (agentjailtest.WithUpstream), so the examples can show what
 // the provider receives without sending anything to the internet. It answers every
 // request with reply as JSON and records the Authorization header of each.
 type Upstream struct {
@@ -130,7 +126,7 @@ func NewUpstream(reply string) *Upstream {
 	return u
 }
 
-// URL is the stand-in's base URL, for testserver.WithUpstream.
+// URL is the stand-in's base URL, for agentjailtest.WithUpstream.
 func (u *Upstream) URL() string { return u.srv.URL }
 
 // Authorizations returns the Authorization headers received so far, oldest first.

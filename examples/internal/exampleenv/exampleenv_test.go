@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agentjail/agentjail-go/internal/testserver"
+	"github.com/agentjail/agentjail-go/agentjailtest"
 )
 
 // TestConnect cannot be parallel: it sets $AGENTJAIL_URL.
 func TestConnect(t *testing.T) {
-	remote := testserver.Start(t)
+	remote := agentjailtest.NewServer(t)
 	tests := []struct {
 		name         string
 		url          string

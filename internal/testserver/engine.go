@@ -1,7 +1,8 @@
 package testserver
 
-// The execution half of the fake: its engine (processes, ledger, workspaces, snapshots) and its
-// routes. Every route here that runs code starts REAL host processes; see runner.go.
+// The execution half of the fake: the engine that owns processes, the jail ledger, workspaces
+// and snapshots. Every route that runs code starts REAL processes, jailed where the platform
+// allows; see runner.go.
 
 import (
 	"sync"
@@ -73,28 +74,3 @@ func (e *execEngine) close() { e.run.close() }
 // counts reports active and total executions for GET /v1/stats.
 func (e *execEngine) counts() (active, total uint64) { return e.run.counts() }
 
-// registerExecRoutes adds every execution, workspace, snapshot and ledger route.
-func (s *Server) registerExecRoutes(r router) {
-	r.handle("POST /v1/sessions/{id}/exec", s.handleSessionExec)
-	r.handle("POST /v1/runs", s.handleRun)
-	r.handle("POST /v1/runs/fork", s.handleFork)
-	r.handle("POST /v1/runs/stream", s.handleStream)
-
-	r.handle("GET /v1/jails", s.handleListJails)
-	r.handle("GET /v1/jails/{id}", s.handleGetJail)
-
-	r.handle("POST /v1/workspaces", s.handleCreateWorkspace)
-	r.handle("GET /v1/workspaces", s.handleListWorkspaces)
-	r.handle("POST /v1/workspaces/from-snapshot", s.handleFromSnapshot)
-	r.handle("GET /v1/workspaces/{id}", s.handleGetWorkspace)
-	r.handle("PATCH /v1/workspaces/{id}", s.handleRenameWorkspace)
-	r.handle("DELETE /v1/workspaces/{id}", s.handleDeleteWorkspace)
-	r.handle("POST /v1/workspaces/{id}/exec", s.handleWorkspaceExec)
-	r.handle("POST /v1/workspaces/{id}/fork", s.handleForkWorkspace)
-	r.handle("POST /v1/workspaces/{id}/snapshot", s.handleSnapshotWorkspace)
-
-	r.handle("GET /v1/snapshots", s.handleListSnapshots)
-	r.handle("GET /v1/snapshots/{id}", s.handleGetSnapshot)
-	r.handle("DELETE /v1/snapshots/{id}", s.handleDeleteSnapshot)
-	r.handle("GET /v1/snapshots/{id}/manifest", s.handleSnapshotManifest)
-}

@@ -1,0 +1,90 @@
+package agentjailtest
+
+import (
+	"log/slog"
+
+	"github.com/agentjail/agentjail-go/internal/testserver"
+)
+
+// Option configures NewServer and New. The zero Option does nothing.
+type Option struct {
+	apply   testserver.Option
+	apiKeys []string // also kept here: Server.Client authenticates with the first
+}
+
+// WithAPIKeys turns authentication on with the given keys, each written
+// "token@tenant:role" like the real server's AGENTJAIL_API_KEY entries, where
+// tenant matches [a-z0-9][a-z0-9_-]{0,63} and role is "admin" (sees every
+// tenant) or "operator" (sees its own). Clients send only the token. The
+// server fails to start on a malformed key. Without this option (or with no
+// keys) authentication is off and every caller is the admin of tenant "dev".
+func WithAPIKeys(keys ...string) Option {
+	return Option{apply: testserver.WithAPIKeys(keys...), apiKeys: keys}
+}
+
+// WithCredential stores secret as the real upstream key of service
+// ("openai", "anthropic", "github" or "stripe") for tenant ("dev" when
+// authentication is off), the way the real server seeds OPENAI_API_KEY and
+// friends: sessions of that tenant can use it through the phantom proxy, but
+// it is not a credential record, so Credentials.List does not show it.
+func WithCredential(tenant, service, secret string) Option {
+	return Option{apply: testserver.WithCredential(tenant, service, secret)}
+}
+
+// WithUpstream sets the base URL (http or https, e.g. an httptest.Server's)
+// that the phantom proxy forwards service's requests to, with the real key in
+// place of the phantom token. The defaults are the real providers, so set it
+// in tests: https://api.openai.com, https://api.anthropic.com,
+// https://api.github.com and https://api.stripe.com.
+func WithUpstream(service, baseURL string) Option {
+	return Option{apply: testserver.WithUpstream(service, baseURL)}
+}
+
+// WithStateDir keeps all on-disk state (jail directories, workspaces,
+// snapshots) under dir, which is created if needed and left in place by
+// Close. By default the server uses a fresh temporary directory and removes
+// it on Close.
+func WithStateDir(dir string) Option {
+	return Option{apply: testserver.WithStateDir(dir)}
+}
+
+// WithSnapshotPoolDir turns on incremental snapshots, as the real server's
+// AGENTJAIL_SNAPSHOT_POOL_DIR does: file contents are stored once in dir
+// under their hash and each snapshot is a manifest. The directory is created
+// if needed and left in place by Close. By default snapshots are full copies.
+func WithSnapshotPoolDir(dir string) Option {
+	return Option{apply: testserver.WithSnapshotPoolDir(dir)}
+}
+
+// WithMaxConcurrent sets how many executions may run at once (default 16);
+// more are refused with 400 "bad request: too many concurrent executions".
+// The server fails to start if n is not positive.
+func WithMaxConcurrent(n int) Option {
+	return Option{apply: testserver.WithMaxConcurrent(n)}
+}
+
+// WithLogger sends the server's logs to l. By default nothing is logged.
+// Logs never contain secrets, API keys or phantom tokens.
+func WithLogger(l *slog.Logger) Option {
+	return Option{apply: testserver.WithLogger(l)}
+}
+
+// WithControlAddr sets the control plane's listen address. The default is
+// 127.0.0.1:0, a free loopback port. Anything but a loopback address lets
+// other machines run code on this one.
+func WithControlAddr(addr string) Option {
+	return Option{apply: testserver.WithControlAddr(addr)}
+}
+
+// WithProxyAddr sets the phantom proxy's listen address. The default is
+// 127.0.0.1:0, a free loopback port.
+func WithProxyAddr(addr string) Option {
+	return Option{apply: testserver.WithProxyAddr(addr)}
+}
+
+// WithProxyBaseURL sets the proxy URL written into session env maps (the
+// real server's PROXY_BASE_URL), for when sandboxed code reaches the proxy
+// through another address. By default it is ProxyURL.
+func WithProxyBaseURL(u string) Option {
+	return Option{apply: testserver.WithProxyBaseURL(u)}
+}

@@ -1,0 +1,303 @@
+package testserver
+
+// Request decoding: JSON bodies and query strings, rejected with the same statuses and texts as
+// the real server's extractors (serde's wording, 1-based line and column).
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxBodyBytes is the request body limit of the guarded routes: 1 MiB.
+const maxBodyBytes = 1 << 20
+
+// shapeError is returned by custom UnmarshalJSON methods when a value is
+// valid JSON of the wrong shape; decodeBody turns it into a 422.
+type shapeError struct{ msg string }
+
+func (e *shapeError) Error() string { return e.msg }
+
+// decodeBody reads a JSON request body with the rejections of axum's Json
+// extractor, as plain text: 415 without a JSON content type, 413 over the
+// body limit, 400 for invalid JSON (an empty body included), 422 for JSON of
+// the wrong shape. Unknown fields are ignored.
+func decodeBody(r *http.Request, v any) error {
+	if !isJSONContentType(r.Header.Get("Content-Type")) {
+		return plainError(http.StatusUnsupportedMediaType, "Expected request with `Content-Type: application/json`")
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return plainError(http.StatusRequestEntityTooLarge, "Failed to buffer the request body: length limit exceeded")
+		}
+		return plainError(http.StatusBadRequest, "Failed to buffer the request body: "+err.Error())
+	}
+	if !utf8.Valid(data) {
+		// serde_json refuses invalid UTF-8 (a syntax error, so 400) where
+		// encoding/json would quietly substitute U+FFFD.
+		bad := 0
+		for bad < len(data) {
+			r, size := utf8.DecodeRune(data[bad:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			bad += size
+		}
+		line, col := lineCol(data, bad+1)
+		return plainError(http.StatusBadRequest, fmt.Sprintf("Failed to parse the request body as JSON: invalid unicode code point at line %d column %d", line, col))
+	}
+	if err := json.Unmarshal(data, v); err == nil && isJSONNull(data) {
+		// Every body is a struct; serde refuses null where encoding/json
+		// silently leaves the zero value.
+		return errUnprocessable("invalid type: null, expected a struct")
+	} else if err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		var shape *shapeError
+		switch {
+		case len(bytes.TrimSpace(data)) == 0:
+			line, col := lineCol(data, len(data))
+			return plainError(http.StatusBadRequest, fmt.Sprintf("Failed to parse the request body as JSON: EOF while parsing a value at line %d column %d", line, col))
+		case errors.As(err, &syn):
+			line, col := lineCol(data, int(syn.Offset))
+			msg := syn.Error()
+			if msg == "unexpected end of JSON input" {
+				msg = "EOF while parsing a value"
+			}
+			return plainError(http.StatusBadRequest, fmt.Sprintf("Failed to parse the request body as JSON: %s at line %d column %d", msg, line, col))
+		case errors.As(err, &typ):
+			line, col := lineCol(data, int(typ.Offset))
+			msg := fmt.Sprintf("invalid type: %s, expected %s at line %d column %d", serdeValueName(typ.Value), serdeTypeName(typ.Type), line, col)
+			if typ.Field != "" {
+				msg = typ.Field + ": " + msg
+			}
+			return errUnprocessable(msg)
+		case errors.As(err, &shape):
+			return errUnprocessable(shape.msg)
+		default:
+			return errInternal(err)
+		}
+	}
+	return nil
+}
+
+// serdeValueName renders encoding/json's name for a JSON value the way
+// serde's "invalid type" messages do.
+func serdeValueName(v string) string {
+	switch {
+	case v == "array":
+		return "sequence"
+	case v == "object":
+		return "map"
+	case v == "bool":
+		return "boolean"
+	case strings.HasPrefix(v, "number"):
+		return "number"
+	}
+	return v
+}
+
+// serdeTypeName describes the expected Go type in serde's words.
+func serdeTypeName(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		return "a struct"
+	case reflect.Slice, reflect.Array:
+		return "a sequence"
+	case reflect.Map:
+		return "a map"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "u" + strconv.Itoa(t.Bits())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "i" + strconv.Itoa(t.Bits())
+	case reflect.Float32, reflect.Float64:
+		return "f" + strconv.Itoa(t.Bits())
+	}
+	return t.Kind().String()
+}
+
+// isJSONContentType reports whether ct is application/json or
+// application/*+json (parameters allowed), as axum's Json extractor requires.
+func isJSONContentType(ct string) bool {
+	if ct == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	typ, sub, ok := strings.Cut(mt, "/")
+	if !ok || typ != "application" {
+		return false
+	}
+	return sub == "json" || strings.HasSuffix(sub, "+json")
+}
+
+// lineCol converts a byte offset into serde-style 1-based line and column.
+func lineCol(data []byte, off int) (line, col int) {
+	if off > len(data) {
+		off = len(data)
+	}
+	line = 1
+	for _, b := range data[:off] {
+		if b == '\n' {
+			line++
+			col = 0
+			continue
+		}
+		col++
+	}
+	return line, col
+}
+
+// queryUint parses an optional unsigned query parameter the way axum's Query
+// extractor does: "abc", "-1", "" or a repeated key give 400 plain text.
+func queryUint(r *http.Request, name string) (v uint64, present bool, err error) {
+	vals, ok := formQuery(r.URL.RawQuery)[name]
+	if !ok {
+		return 0, false, nil
+	}
+	if len(vals) > 1 {
+		return 0, true, queryError(fmt.Sprintf("duplicate field `%s`", name))
+	}
+	s := vals[0]
+	if s == "" {
+		return 0, true, queryError("cannot parse integer from empty string")
+	}
+	v, perr := strconv.ParseUint(strings.TrimPrefix(s, "+"), 10, 64)
+	if perr != nil {
+		var ne *strconv.NumError
+		if errors.As(perr, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
+			return 0, true, queryError("number too large to fit in target type")
+		}
+		return 0, true, queryError("invalid digit found in string")
+	}
+	return v, true, nil
+}
+
+// queryString returns an optional string query parameter; a repeated key is
+// a 400 like axum's Query extractor.
+func queryString(r *http.Request, name string) (v string, present bool, err error) {
+	vals, ok := formQuery(r.URL.RawQuery)[name]
+	if !ok {
+		return "", false, nil
+	}
+	if len(vals) > 1 {
+		return "", true, queryError(fmt.Sprintf("duplicate field `%s`", name))
+	}
+	return vals[0], true, nil
+}
+
+func queryError(detail string) error {
+	return plainError(http.StatusBadRequest, "Failed to deserialize query string: "+detail)
+}
+
+// seq is a request list with serde's #[serde(default)] Vec semantics: an
+// absent key is empty, but an explicit null is a 422, not an empty list.
+type seq[T any] []T
+
+// nullSeqMsg is serde's text for a null where a list is expected.
+const nullSeqMsg = "invalid type: null, expected a sequence"
+
+func (s *seq[T]) UnmarshalJSON(b []byte) error {
+	if isJSONNull(b) {
+		return &shapeError{msg: nullSeqMsg}
+	}
+	var v []T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// isJSONNull reports whether the JSON value b is null.
+func isJSONNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
+
+// defaultedString is a request string with a serde default: an absent key
+// takes the default, but an explicit null is a 422.
+type defaultedString struct {
+	val string
+	set bool
+}
+
+func (d *defaultedString) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &d.val); err != nil || isJSONNull(b) {
+		return &shapeError{msg: "invalid type: " + jsonKind(b) + ", expected a string"}
+	}
+	d.set = true
+	return nil
+}
+
+// ptr is the value when the key was sent, else nil.
+func (d defaultedString) ptr() *string {
+	if !d.set {
+		return nil
+	}
+	return &d.val
+}
+
+// formQuery parses a query string the way the real server's Query extractor
+// (form_urlencoded) does: pairs split on '&' only, '+' is a space, and a
+// malformed percent escape is kept literally instead of dropping the pair
+// as net/url does.
+func formQuery(raw string) map[string][]string {
+	out := map[string][]string{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, v = formUnescape(k), formUnescape(v)
+		out[k] = append(out[k], v)
+	}
+	return out
+}
+
+func formUnescape(s string) string {
+	s = strings.ReplaceAll(s, "+", " ")
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}

@@ -1,0 +1,400 @@
+package testserver
+
+// Runs: code in a language (javascript, python or bash) run to completion, forked after a while
+// into children that continue from a copy of its /output, or streamed as Server-Sent Events.
+// Every run is a REAL process, jailed where the platform allows; see runner.go.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+type runRequest struct {
+	Code        *string         `json:"code"`
+	Language    defaultedString `json:"language"`
+	TimeoutSecs *uint64         `json:"timeout_secs"`
+	MemoryMB    *uint64         `json:"memory_mb"`
+	Git         *gitSpec        `json:"git"`
+	execOptions
+}
+
+// language is a resolved run language: the file the code goes to and its interpreter.
+type language struct {
+	file, interpreter string
+}
+
+// languageOf maps a run language (default javascript) to its file and interpreter.
+func languageOf(lang *string) (string, language, error) {
+	name := "javascript"
+	if lang != nil {
+		name = *lang
+	}
+	switch name {
+	case "javascript", "js":
+		return name, language{"main.mjs", "node"}, nil
+	case "python", "py":
+		return name, language{"main.py", "python3"}, nil
+	case "bash", "sh":
+		return name, language{"main.sh", "sh"}, nil
+	}
+	return name, language{}, errBadRequest("unsupported language: %s", name)
+}
+
+// readRunRequest decodes the body shared by /v1/runs and /v1/runs/stream, with its
+// timeout and memory clamped.
+func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
+	var req runRequest
+	if err := decodeBody(r, &req); err != nil {
+		return req, jailSettings{}, err
+	}
+	if req.Code == nil {
+		return req, jailSettings{}, missingField("code")
+	}
+	return req, req.defaultSettings(req.TimeoutSecs, req.MemoryMB), nil
+}
+
+// handleRun runs code to completion in a fresh scratch directory.
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	req, js, err := readRunRequest(r)
+	if err != nil {
+		return err
+	}
+	e := s.exec
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	label, lang, err := languageOf(req.Language.ptr())
+	if err != nil {
+		return err
+	}
+	dirs, err := e.prepareRun(r.Context(), lang, *req.Code, req.Git, &js)
+	if err != nil {
+		return err
+	}
+	defer dirs.remove()
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: label, config: js.snapshot()}, js,
+		procSpec{argv: e.scriptArgv(lang, lang.file), dir: dirs.workspace, output: dirs.output, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, responseOf(res))
+	return nil
+}
+
+// prepareRun is the shared start of a run, a fork parent and a stream: fresh workspace and output
+// directories, the git checkout and the code in the workspace's main file.
+func (e *execEngine) prepareRun(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dirs scratch, err error) {
+	dirs, err = e.newScratch()
+	if err != nil {
+		return scratch{}, errInternal(err)
+	}
+	dir := dirs.workspace
+	defer func() {
+		if err != nil {
+			dirs.remove()
+			dirs = scratch{}
+		}
+	}()
+	if git != nil {
+		clones, err := git.plan()
+		if err != nil {
+			return scratch{}, err
+		}
+		if err := e.cloneInto(ctx, dir, clones); err != nil {
+			return scratch{}, err
+		}
+		js.gitRepo, js.gitRef = git.primary()
+	}
+	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(code), 0o644); err != nil {
+		return scratch{}, errInternal(err)
+	}
+	if err := js.validate(); err != nil {
+		return scratch{}, err
+	}
+	return dirs, nil
+}
+
+type forkChild struct {
+	Code *string `json:"code"`
+}
+
+type forkRequest struct {
+	ParentCode  *string         `json:"parent_code"`
+	ChildCode   *string         `json:"child_code"`
+	Children    seq[forkChild]  `json:"children"`
+	Language    defaultedString `json:"language"`
+	ForkAfterMs *uint64         `json:"fork_after_ms"`
+	TimeoutSecs *uint64         `json:"timeout_secs"`
+	MemoryMB    *uint64         `json:"memory_mb"`
+	Git         *gitSpec        `json:"git"`
+	execOptions
+}
+
+// forkMeta is ForkMeta: how one child's copy of the parent was made.
+type forkMeta struct {
+	CloneMs     uint64 `json:"clone_ms"`
+	FilesCloned uint64 `json:"files_cloned"`
+	FilesCow    uint64 `json:"files_cow"`
+	BytesCloned uint64 `json:"bytes_cloned"`
+	Method      string `json:"method"`
+	WasFrozen   bool   `json:"was_frozen"`
+}
+
+type forkResponse struct {
+	Parent   execResponse   `json:"parent"`
+	Child    execResponse   `json:"child"`
+	Children []execResponse `json:"children"`
+	Fork     forkMeta       `json:"fork"`
+	Forks    []forkMeta     `json:"forks"`
+}
+
+// handleForkRun writes the parent's and every child's code into one shared read-only workspace,
+// starts the parent, freezes its process group after fork_after_ms (default 1500, at most 30000),
+// copies its /output once per child, resumes it, and runs each child's child_<i>_ file with its
+// own copy as /output. Unlike the real server the parent's output is capped like every other
+// output.
+func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	var req forkRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.ParentCode == nil {
+		return missingField("parent_code")
+	}
+	var codes []string
+	for _, c := range req.Children {
+		if c.Code == nil {
+			return missingField("code")
+		}
+		codes = append(codes, *c.Code)
+	}
+	if len(codes) == 0 && req.ChildCode != nil {
+		codes = []string{*req.ChildCode}
+	}
+	if len(codes) == 0 {
+		return errBadRequest("children or child_code is required")
+	}
+	if len(codes) > 16 {
+		return errBadRequest("at most 16 children per fork")
+	}
+	js := req.defaultSettings(req.TimeoutSecs, req.MemoryMB)
+	forkAfter := uint64(1500)
+	if req.ForkAfterMs != nil {
+		forkAfter = min(*req.ForkAfterMs, 30000)
+	}
+
+	e := s.exec
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	lang, l, err := languageOf(req.Language.ptr())
+	if err != nil {
+		return err
+	}
+	parentDirs, err := e.prepareRun(r.Context(), l, *req.ParentCode, req.Git, &js)
+	if err != nil {
+		return err
+	}
+	defer parentDirs.remove()
+	// Every child's code sits in the one workspace all of them share, next to the parent's.
+	childFiles := make([]string, len(codes))
+	for i, code := range codes {
+		childFiles[i] = fmt.Sprintf("child_%d_%s", i, l.file)
+		if err := os.WriteFile(filepath.Join(parentDirs.workspace, childFiles[i]), []byte(code), 0o644); err != nil {
+			return errInternal(err)
+		}
+	}
+	timeout := js.timeout()
+	env := []string{"PATH=" + jailPath}
+
+	parentID := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: lang + " · parent", config: js.snapshot()})
+	rows := []int64{parentID}
+	failAll := func(err error) error {
+		for _, id := range rows {
+			e.jails.fail(id, err.Error())
+		}
+		return errInternal(err)
+	}
+	parent, err := e.start(js, procSpec{argv: e.scriptArgv(l, l.file), dir: parentDirs.workspace, output: parentDirs.output, env: env, timeout: timeout})
+	if err != nil {
+		return failAll(err)
+	}
+	forkAt := time.NewTimer(time.Duration(forkAfter) * time.Millisecond)
+	select {
+	case <-forkAt.C:
+	case <-parent.done:
+	case <-r.Context().Done():
+	}
+	forkAt.Stop()
+
+	// Each child's /output starts as a copy of the parent's, taken while the parent is frozen.
+	frozen := parent.freeze()
+	metas := make([]forkMeta, len(codes))
+	childOutputs := make([]string, len(codes))
+	var copyErr error
+	for i := range codes {
+		dirs, err := e.newScratch()
+		if err != nil {
+			copyErr = err
+			break
+		}
+		defer dirs.remove()
+		childOutputs[i] = dirs.output
+		began := time.Now()
+		files, bytes, err := copyTree(parentDirs.output, dirs.output)
+		if err != nil {
+			copyErr = err
+			break
+		}
+		metas[i] = forkMeta{CloneMs: uint64(time.Since(began) / time.Millisecond), FilesCloned: files, BytesCloned: bytes, Method: "copy", WasFrozen: frozen}
+	}
+	if frozen {
+		parent.thaw()
+	}
+	if copyErr != nil {
+		parent.kill()
+		parent.wait()
+		return failAll(copyErr)
+	}
+
+	children := make([]execResponse, len(codes))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var childErr error
+	for i := range codes {
+		label := lang + " · child"
+		if len(codes) > 1 {
+			label = fmt.Sprintf("%s · child %d", lang, i)
+		}
+		pid := parentID
+		id := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: label, parentID: &pid, config: js.snapshot()})
+		rows = append(rows, id)
+		p, err := e.start(js, procSpec{argv: e.scriptArgv(l, childFiles[i]), dir: parentDirs.workspace, output: childOutputs[i], env: env, timeout: timeout})
+		if err != nil {
+			childErr = err
+			break
+		}
+		wg.Add(1)
+		go func(i int, id int64, p *process) {
+			defer wg.Done()
+			res := waitOrKill(r.Context(), p)
+			e.jails.complete(id, res)
+			mu.Lock()
+			children[i] = responseOf(res)
+			mu.Unlock()
+		}(i, id, p)
+	}
+	if childErr != nil {
+		ctx, cancel := context.WithCancel(r.Context())
+		cancel()
+		waitOrKill(ctx, parent)
+		wg.Wait()
+		return failAll(childErr)
+	}
+	parentRes := waitOrKill(r.Context(), parent)
+	e.jails.complete(parentID, parentRes)
+	wg.Wait()
+	writeJSON(w, http.StatusCreated, forkResponse{
+		Parent: responseOf(parentRes), Child: children[0], Children: children, Fork: metas[0], Forks: metas,
+	})
+	return nil
+}
+
+// handleStreamRun is a run whose output lines and periodic stats arrive as Server-Sent Events,
+// ending with a completed event; see stream.go for the framing.
+func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scope) error {
+	req, js, err := readRunRequest(r)
+	if err != nil {
+		return err
+	}
+	e := s.exec
+	// git is recorded but never cloned or validated, like the real route.
+	js.gitRepo, js.gitRef = req.Git.primary()
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return errTooManyExecs()
+	}
+	defer pm.release()
+	label, lang, err := languageOf(req.Language.ptr())
+	if err != nil {
+		return err
+	}
+	dirs, err := e.prepareRun(r.Context(), lang, *req.Code, nil, &js)
+	if err != nil {
+		return err
+	}
+	defer dirs.remove()
+
+	lines := make(chan sseLine, 64)
+	// stop releases output readers blocked on a full channel once nobody reads it any more.
+	stop := make(chan struct{})
+	stopReaders := sync.OnceFunc(func() { close(stop) })
+	defer stopReaders()
+	p, err := e.start(js, procSpec{
+		argv: e.scriptArgv(lang, lang.file), dir: dirs.workspace, output: dirs.output, env: []string{"PATH=" + jailPath},
+		timeout: js.timeout(),
+		onLine: func(stream, line string) {
+			select {
+			case lines <- sseLine{stream, line}:
+			case <-stop:
+			}
+		},
+	})
+	if err != nil {
+		// Like the real route, a spawn failure leaves no ledger row: the row is opened only once
+		// the process is running.
+		return errInternal(err)
+	}
+	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
+
+	sw := newSSEWriter(w)
+	sw.json("started", map[string]int{"pid": p.pid()})
+	keepAlive, statsEvery := e.streamTimings()
+	stats := time.NewTicker(statsEvery)
+	defer stats.Stop()
+	idle := time.NewTimer(keepAlive)
+	defer idle.Stop()
+	for {
+		select {
+		case ln := <-lines:
+			sw.text(ln.stream, ln.text)
+		case <-stats.C:
+			sw.json("stats", streamStatsOf(p.sample()))
+		case <-idle.C:
+			sw.comment()
+		case <-p.done:
+		drain:
+			for {
+				select {
+				case ln := <-lines:
+					sw.text(ln.stream, ln.text)
+				default:
+					break drain
+				}
+			}
+			res := p.wait()
+			e.jails.complete(id, res)
+			c := streamCompleted{ExitCode: res.exitCode, DurationMs: res.durationMs(), TimedOut: res.timedOut}
+			if st := res.stats; st != nil {
+				c.MemoryPeakBytes, c.MemoryCurrentBytes, c.CPUUsageUsec, c.PidsCurrent = st.MemoryPeakBytes, st.MemoryCurrentBytes, st.CPUUsageUsec, st.PidsCurrent
+			}
+			sw.json("completed", c)
+			return nil
+		case <-r.Context().Done():
+			p.kill()
+			stopReaders()
+			e.jails.complete(id, p.wait())
+			return nil
+		}
+		idle.Reset(keepAlive)
+	}
+}
