@@ -36,6 +36,10 @@ type jailer struct {
 	self string
 	root string
 
+	// userNS puts the jail in a user namespace even when the server is root, as it is for every
+	// other user (tests).
+	userNS bool
+
 	mu    sync.Mutex
 	binds []string // host directories every jail also sees, writable, at the same path (tests)
 }
@@ -89,7 +93,7 @@ func (j *jailer) jailCommand(spec jailSpec, network string) (*exec.Cmd, *os.File
 		flags |= syscall.CLONE_NEWNET
 	}
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: flags}
-	if uid := os.Getuid(); uid != 0 {
+	if uid := os.Getuid(); uid != 0 || j.userNS {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
