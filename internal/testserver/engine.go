@@ -73,4 +73,3 @@ func (e *execEngine) close() { e.run.close() }
 
 // counts reports active and total executions for GET /v1/stats.
 func (e *execEngine) counts() (active, total uint64) { return e.run.counts() }
-

@@ -397,4 +397,3 @@ func TestIsolationChoice(t *testing.T) {
 		t.Fatalf("forced namespaces: %s", forced.Isolation())
 	}
 }
-
