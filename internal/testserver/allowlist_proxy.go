@@ -35,7 +35,6 @@ type allowlistProxy struct {
 	ln       net.Listener
 	patterns []string
 	// resolve returns the addresses of host; permit says whether an address may be reached.
-	// Tests replace them to tunnel to a local server.
 	resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	permit  func(netip.Addr) bool
 
@@ -46,8 +45,9 @@ type allowlistProxy struct {
 	wg     sync.WaitGroup
 }
 
-// startAllowlistProxy listens on a free loopback port and serves patterns until close.
-func startAllowlistProxy(patterns []string, permit func(netip.Addr) bool) (*allowlistProxy, error) {
+// startAllowlistProxy listens on a free loopback port and serves patterns until close. permit
+// (nil: public addresses only) and resolve (nil: the system resolver) are for tests.
+func startAllowlistProxy(patterns []string, permit func(netip.Addr) bool, resolve func(context.Context, string) ([]netip.Addr, error)) (*allowlistProxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -55,9 +55,12 @@ func startAllowlistProxy(patterns []string, permit func(netip.Addr) bool) (*allo
 	if permit == nil {
 		permit = publicAddr
 	}
+	if resolve == nil {
+		resolve = lookupAddrs
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &allowlistProxy{
-		ln: ln, patterns: patterns, resolve: lookupAddrs, permit: permit,
+		ln: ln, patterns: patterns, resolve: resolve, permit: permit,
 		ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{},
 	}
 	p.wg.Add(1)

@@ -71,7 +71,7 @@ func (e *execEngine) start(js jailSettings, spec procSpec) (*process, error) {
 	if js.networkMode != "allowlist" {
 		return e.run.start(spec)
 	}
-	px, err := startAllowlistProxy(js.domains, e.proxyPermit)
+	px, err := startAllowlistProxy(js.domains, e.proxyPermit, nil)
 	if err != nil {
 		return nil, err
 	}
