@@ -256,14 +256,15 @@ func TestRunConfiguration(t *testing.T) {
 	state := t.TempDir()
 	pool := filepath.Join(t.TempDir(), "pool")
 	rn := startRun(t, map[string]string{
-		"CTL_ADDR":                    "127.0.0.1:0",
-		"PROXY_ADDR":                  "127.0.0.1:0",
-		"PROXY_BASE_URL":              "http://127.0.0.1:18555",
-		"AGENTJAIL_API_KEY":           " broken , k1@acme:admin,,k2@beta:operator ",
-		"GITHUB_TOKEN":                "ghp-real",
-		"STRIPE_API_KEY":              "sk-stripe",
-		"AGENTJAIL_STATE_DIR":         state,
-		"AGENTJAIL_SNAPSHOT_POOL_DIR": pool,
+		"CTL_ADDR":                       "127.0.0.1:0",
+		"PROXY_ADDR":                     "127.0.0.1:0",
+		"PROXY_BASE_URL":                 "http://127.0.0.1:18555",
+		"AGENTJAIL_API_KEY":              " broken , k1@acme:admin,,k2@beta:operator ",
+		"GITHUB_TOKEN":                   "ghp-real",
+		"STRIPE_API_KEY":                 "sk-stripe",
+		"AGENTJAIL_STATE_DIR":            state,
+		"AGENTJAIL_SNAPSHOT_POOL_DIR":    pool,
+		"AGENTJAIL_TESTSERVER_ISOLATION": " None ",
 	})
 	tests := []struct {
 		name   string
@@ -304,8 +305,18 @@ func TestRunConfiguration(t *testing.T) {
 	if cfg.Persistence.StateDir != state || cfg.Persistence.SnapshotPoolDir != pool {
 		t.Fatalf("persistence %+v, want state dir %q and pool %q", cfg.Persistence, state, pool)
 	}
-	if strings.Contains(rn.logText(), "AUTHENTICATION IS DISABLED") || !strings.Contains(rn.logText(), "entry=1") {
+	if strings.Contains(rn.logText(), "AUTHENTICATION IS DISABLED") || !strings.Contains(rn.logText(), "entry=1") || !strings.Contains(rn.logText(), "isolation=none") {
 		t.Fatalf("logs:\n%s", rn.logText())
+	}
+}
+
+func TestRunFailsOnUnknownIsolation(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), func(k string) string {
+		return map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0", "AGENTJAIL_TESTSERVER_ISOLATION": "chroot"}[k]
+	}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `unknown isolation "chroot"`) {
+		t.Fatalf("run = %v, want the unknown isolation named", err)
 	}
 }
 
@@ -321,7 +332,7 @@ func TestRunFailsOnBadAddress(t *testing.T) {
 
 func TestUsageWarns(t *testing.T) {
 	t.Parallel()
-	for _, want := range []string{"NOT a sandbox", "CTL_ADDR", "PROXY_ADDR", "PROXY_BASE_URL", "AGENTJAIL_API_KEY", "AGENTJAIL_STATE_DIR", "AGENTJAIL_SNAPSHOT_POOL_DIR", "AGENTJAIL_UPSTREAM_", "SIGTERM"} {
+	for _, want := range []string{"NOT a sandbox", "CTL_ADDR", "PROXY_ADDR", "PROXY_BASE_URL", "AGENTJAIL_API_KEY", "AGENTJAIL_STATE_DIR", "AGENTJAIL_SNAPSHOT_POOL_DIR", "AGENTJAIL_TESTSERVER_ISOLATION", "AGENTJAIL_UPSTREAM_", "SIGTERM"} {
 		if !strings.Contains(usage, want) {
 			t.Fatalf("usage lacks %q", want)
 		}
