@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // jailRuntimes are the interpreters of the run languages, as the real engine execs them.
@@ -62,6 +63,31 @@ func (e *execEngine) scriptArgv(l language, file string) []string {
 		bin = l.interpreter // not found: the run ends with exit code 127
 	}
 	return []string{bin, file}
+}
+
+// flavor is one workspace flavor: a host directory shown read-only at /opt/flavors/<Name>.
+type flavor struct {
+	Name, Dir string
+}
+
+// flavorsOf resolves a workspace's flavors, in its order, and the PATH that puts the bin
+// directory of each flavor that has one before the jail PATH: inside a jail the flavor's
+// /opt/flavors path, on the host its own directory.
+func (e *execEngine) flavorsOf(names []string) ([]flavor, string) {
+	var fs []flavor
+	var bins []string
+	for _, n := range names {
+		f := flavor{Name: n, Dir: filepath.Join(e.s.flavorsDir(), n)}
+		fs = append(fs, f)
+		if fi, err := os.Stat(filepath.Join(f.Dir, "bin")); err == nil && fi.IsDir() {
+			if e.run.jail != nil {
+				bins = append(bins, "/opt/flavors/"+n+"/bin")
+			} else {
+				bins = append(bins, filepath.Join(f.Dir, "bin"))
+			}
+		}
+	}
+	return fs, strings.Join(append(bins, jailPath), ":")
 }
 
 // start runs spec with the network of js. In allowlist mode a CONNECT proxy for js.domains serves

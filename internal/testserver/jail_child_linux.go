@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"syscall"
@@ -149,6 +150,11 @@ func buildJail(spec jailSpec) error {
 		}
 	} else if err := bindInto(spec.Output, in("/output"), true, msNoDevs); err != nil {
 		return err
+	}
+	for _, f := range spec.Flavors {
+		if err := bindInto(f.Dir, in(path.Join("/opt/flavors", f.Name)), true, msRO); err != nil {
+			return err
+		}
 	}
 	for _, d := range spec.Binds {
 		if err := bindInto(d, in(d), true, msNoDevs); err != nil {

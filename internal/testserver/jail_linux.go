@@ -24,6 +24,7 @@ type jailSpec struct {
 	Workspace   string   // host directory at /workspace
 	WorkspaceRW bool     // /workspace is writable (workspace execs)
 	Output      string   // host directory at /output, always writable
+	Flavors     []flavor // host directories at /opt/flavors/<name>, read-only
 	Binds       []string // extra host directories at the same path, writable (tests)
 	Loopback    bool     // bring lo up in the jail's network namespace
 	Argv        []string // program and arguments; argv[0] is not looked up in PATH
@@ -58,7 +59,7 @@ func (j *jailer) command(spec procSpec) (*exec.Cmd, func(), error) {
 	binds := append([]string(nil), j.binds...)
 	j.mu.Unlock()
 	cmd, specR, err := j.jailCommand(jailSpec{
-		Workspace: spec.dir, WorkspaceRW: spec.writable, Output: spec.output, Binds: binds,
+		Workspace: spec.dir, WorkspaceRW: spec.writable, Output: spec.output, Flavors: spec.flavors, Binds: binds,
 		Argv: spec.argv, Env: spec.env,
 	}, spec.network)
 	if err != nil {

@@ -119,6 +119,7 @@ type procSpec struct {
 	dir      string
 	writable bool
 	output   string   // host directory mounted at /output in a jail; "" gives an empty one
+	flavors  []flavor // mounted read-only at /opt/flavors/<name> in a jail
 	network  string   // "none" (also ""), "loopback" or "allowlist"; enforced in a jail only
 	env      []string // complete environment, "K=V"
 	onHost   bool     // a host process even when the runner jails (the server's own git clones)

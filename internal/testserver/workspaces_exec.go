@@ -73,7 +73,8 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 	if err := js.validate(); err != nil {
 		return err
 	}
-	env := []string{"PATH=" + jailPath}
+	flavors, path := e.flavorsOf(ws.Config.Flavors)
+	env := []string{"PATH=" + path}
 	for _, kv := range req.Env {
 		env = append(env, kv[0]+"="+kv[1])
 	}
@@ -83,7 +84,8 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 	e.ws.mu.Unlock()
 	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
 	p, err := e.start(js, procSpec{
-		argv: append([]string{*req.Cmd}, req.Args...), dir: ws.SourceDir, writable: true, output: ws.OutputDir, env: env, timeout: js.timeout(),
+		argv: append([]string{*req.Cmd}, req.Args...), dir: ws.SourceDir, writable: true, output: ws.OutputDir, flavors: flavors,
+		env: env, timeout: js.timeout(),
 	})
 	if err != nil {
 		e.jails.fail(jid, err.Error())

@@ -400,14 +400,35 @@ func TestWorkspaceFlavors(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
 	flavor := filepath.Join(srv.StateDir(), "flavors", "py311")
-	if err := os.MkdirAll(flavor, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(flavor, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ws := createWS(t, srv, "", map[string]any{"flavors": []string{"py311"}})
-	if fmt.Sprint(ws.Config.Flavors) != "[py311]" {
+	if err := os.WriteFile(filepath.Join(flavor, "bin", "hello"), []byte("#!/bin/sh\necho hello from py311\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(srv.StateDir(), "flavors", "nobin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ws := createWS(t, srv, "", map[string]any{"flavors": []string{"nobin", "py311"}})
+	if fmt.Sprint(ws.Config.Flavors) != "[nobin py311]" {
 		t.Fatalf("flavors %v", ws.Config.Flavors)
 	}
-	wsExec(t, srv, "", ws.ID, "/bin/true")
+	// A flavor's bin directory, if it has one, comes first on PATH; in a jail every flavor is
+	// mounted read-only under /opt/flavors.
+	out := wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", `echo "$PATH"; hello`)
+	binDir := filepath.Join(flavor, "bin")
+	if srv.Isolation() == IsolationNamespaces {
+		binDir = "/opt/flavors/py311/bin"
+	}
+	if want := binDir + ":" + jailPath + "\nhello from py311\n"; out.Stdout != want {
+		t.Fatalf("got %q (stderr %q), want %q", out.Stdout, out.Stderr, want)
+	}
+	if srv.Isolation() == IsolationNamespaces {
+		out := wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", `ls /opt/flavors | tr '\n' ' '; (: > /opt/flavors/py311/x) 2>/dev/null || echo read-only`)
+		if !strings.HasPrefix(out.Stdout, "nobin py311 ") || !strings.HasSuffix(out.Stdout, "read-only\n") {
+			t.Fatalf("/opt/flavors: %q", out.Stdout)
+		}
+	}
 	if err := os.RemoveAll(flavor); err != nil {
 		t.Fatal(err)
 	}
