@@ -200,7 +200,15 @@ func mountProc(dir string) error {
 	if err != nil {
 		return fmt.Errorf("proc: %w", err)
 	}
-	return nil
+	// Kernel settings stay read-only: uid 0 may write most of them by file mode alone, with no
+	// capability, and some (core_pattern) reach the host.
+	if err := bindInto(dir+"/sys", dir+"/sys", true, msRO|syscall.MS_NOEXEC); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir + "/sysrq-trigger"); err != nil {
+		return nil // a kernel without magic SysRq
+	}
+	return bindInto(dir+"/sysrq-trigger", dir+"/sysrq-trigger", false, msRO|syscall.MS_NOEXEC)
 }
 
 // bindInto bind-mounts src on dst (a directory when dir, else a file, created as needed) and
@@ -210,7 +218,7 @@ func bindInto(src, dst string, dir bool, flags uintptr) error {
 		if err := os.MkdirAll(dst, 0o755); err != nil {
 			return err
 		}
-	} else {
+	} else if _, err := os.Lstat(dst); err != nil {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}

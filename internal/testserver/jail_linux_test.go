@@ -23,3 +23,18 @@ func TestJailUserNamespace(t *testing.T) {
 		t.Fatalf("uid_map %q, want one uid mapped to 0", lines[len(lines)-1])
 	}
 }
+
+// Kernel settings are read-only in a jail even for its uid 0. The probe opens one for writing
+// without writing anything, so a failing run changes nothing on the host.
+func TestJailProcSysReadOnly(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	needJail(t, srv, "a procfs of its own")
+	var out wireExec
+	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh",
+		"code": `cat /proc/sys/kernel/core_pattern >/dev/null && echo readable; : >> /proc/sys/kernel/core_pattern`,
+	}).wantJSON(t, 201, &out)
+	if out.Stdout != "readable\n" || !strings.Contains(out.Stderr, "Read-only file system") {
+		t.Fatalf("got %q (stderr %q), want the open refused as read-only", out.Stdout, out.Stderr)
+	}
+}

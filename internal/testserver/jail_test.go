@@ -203,34 +203,35 @@ func TestJailLeavesNothingBehind(t *testing.T) {
 	ws := createWS(t, srv, "", map[string]any{})
 	var out wireExec
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
-		"cmd": "/bin/sh", "args": []string{"-c", "setsid /bin/sleep " + marker + "1 & echo started"},
+		"cmd": "/bin/sh", "args": []string{"-c", "setsid /bin/sleep " + marker + "1 & until grep -qa '^/bin/sleep' /proc/$!/cmdline; do :; done; echo started"},
 	}).wantJSON(t, 200, &out)
 	if out.Stdout != "started\n" {
 		t.Fatalf("exec: %+v", out)
 	}
-	if pids := processesWith(t, marker); len(pids) != 0 {
+	if pids := sleepers(t, marker); len(pids) != 0 {
 		t.Errorf("processes %v outlived their exec", pids)
 	}
 
 	gate := newFifoGate(t, srv)
 	done := asyncCall(srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
-		"cmd": "/bin/sh", "args": []string{"-c", "setsid /bin/sleep " + marker + "2 & " + gate.script()},
+		// The gate opens once the background process is sleep, not a shell still starting it.
+		"cmd": "/bin/sh", "args": []string{"-c", "setsid /bin/sleep " + marker + "2 & until grep -qa '^/bin/sleep' /proc/$!/cmdline; do :; done; " + gate.script()},
 	})
 	gate.waitUp(t, done)
-	if pids := processesWith(t, marker+"2"); len(pids) != 1 {
+	if pids := sleepers(t, marker+"2"); len(pids) != 1 {
 		t.Fatalf("the running exec's background process: %v, want one", pids)
 	}
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
 	await(t, done)
-	if pids := processesWith(t, marker); len(pids) != 0 {
+	if pids := sleepers(t, marker); len(pids) != 0 {
 		t.Errorf("processes %v outlived Close", pids)
 	}
 }
 
-// processesWith lists the host PIDs whose command line contains s.
-func processesWith(t *testing.T, s string) []string {
+// sleepers lists the host PIDs running /bin/sleep with an argument that starts with s.
+func sleepers(t *testing.T, s string) []string {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -239,7 +240,7 @@ func processesWith(t *testing.T, s string) []string {
 	var pids []string
 	for _, e := range entries {
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(b), s) {
+		if err == nil && strings.HasPrefix(string(b), "/bin/sleep\x00"+s) {
 			pids = append(pids, e.Name())
 		}
 	}
