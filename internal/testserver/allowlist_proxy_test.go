@@ -96,6 +96,30 @@ func TestPublicAddr(t *testing.T) {
 	}
 }
 
+// serveLoopback serves every connection to a new loopback listener with handle, which runs on
+// its own goroutine; the connection is closed when handle returns.
+func serveLoopback(t *testing.T, handle func(net.Conn)) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return ln
+}
+
 // proxyExchange sends request to the proxy and returns everything it answers until it closes.
 func proxyExchange(t *testing.T, p *allowlistProxy, request string) string {
 	t.Helper()
@@ -158,20 +182,7 @@ func TestAllowlistProxyAnswers(t *testing.T) {
 // close cuts tunnels that are still open.
 func TestAllowlistProxyTunnel(t *testing.T) {
 	t.Parallel()
-	echo, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { echo.Close() })
-	go func() {
-		for {
-			c, err := echo.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	echo := serveLoopback(t, func(c net.Conn) { io.Copy(c, c) })
 	p, err := startAllowlistProxy([]string{"127.0.0.1"}, func(a netip.Addr) bool { return a.IsLoopback() }, nil)
 	if err != nil {
 		t.Fatal(err)

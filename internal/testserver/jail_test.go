@@ -271,11 +271,7 @@ func TestJailNetworkModes(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithCredential("dev", "openai", "sk"))
 	needJail(t, srv, "a network namespace")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	ln := serveLoopback(t, func(net.Conn) {})
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	var sess struct {
 		ID string `json:"id"`
@@ -327,21 +323,7 @@ func TestJailAllowlistProxy(t *testing.T) {
 	srv := Start(t)
 	// The tunnel target is a local server: let the proxy reach loopback for this one host.
 	srv.exec.proxyPermit = func(a netip.Addr) bool { return a.IsLoopback() || publicAddr(a) }
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			io.WriteString(c, "hello through the tunnel\n")
-			c.Close()
-		}
-	}()
+	ln := serveLoopback(t, func(c net.Conn) { io.WriteString(c, "hello through the tunnel\n") })
 	target := ln.Addr().String()
 	ws := createWS(t, srv, "", map[string]any{"network": map[string]any{"mode": "allowlist", "domains": []string{"127.0.0.1", "*.example.com"}}})
 	var out wireExec
