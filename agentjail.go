@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 )
 
@@ -63,10 +61,11 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	from := ""
 	if baseURL == "" {
-		baseURL = os.Getenv("AGENTJAIL_URL")
+		baseURL, from = os.Getenv(urlEnv), "$"+urlEnv
 	}
-	base, err := parseBaseURL(baseURL)
+	base, err := parseBaseURL(baseURL, from)
 	if err != nil {
 		return nil, err
 	}
@@ -107,39 +106,6 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	c.Public = &PublicService{c: c}
 	c.Settings = &SettingsService{c: c}
 	return c, nil
-}
-
-// parseBaseURL validates a control-plane URL and returns it without trailing slashes.
-func parseBaseURL(raw string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", errors.New("agentjail: no base URL: pass one to NewClient or set $AGENTJAIL_URL")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("agentjail: invalid base URL: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("agentjail: base URL must be http or https, got scheme %q", u.Scheme)
-	}
-	if u.Host == "" {
-		return "", errors.New("agentjail: base URL has no host")
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return "", errors.New("agentjail: base URL must not have a query or fragment")
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = strings.TrimRight(u.RawPath, "/")
-	return u.String(), nil
-}
-
-// redactedURL returns a parsed base URL with its userinfo password masked.
-func redactedURL(base string) string {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "[invalid]"
-	}
-	return u.Redacted()
 }
 
 // defaultTransport is a clone of http.DefaultTransport (so proxy settings from the

@@ -68,16 +68,24 @@ type Error struct {
 
 	err        error         // transport or decoding cause
 	retryAfter time.Duration // the server's Retry-After hint, if any
+	hint       string        // what to change in the client's set-up, if that is the likely cause
 }
 
 // Error returns "agentjail <status>: <message>", or "agentjail: <message>" when no
-// response was received. The text is one line: runs of whitespace and control
-// characters in the message (a proxy's HTML page, say) become a single space.
+// response was received. When the client's own set-up is the likely cause, a hint
+// follows in parentheses: a base URL ending in /v1 (the SDK adds /v1 itself) on a 404,
+// or an API key in the server's token@tenant:role form on a 401. The text is one line:
+// runs of whitespace and control characters in the message (a proxy's HTML page, say)
+// become a single space.
 func (e *Error) Error() string {
 	if e.StatusCode == 0 {
 		return "agentjail: " + oneLine(e.Message)
 	}
-	return "agentjail " + strconv.Itoa(e.StatusCode) + ": " + oneLine(e.Message)
+	text := "agentjail " + strconv.Itoa(e.StatusCode) + ": " + oneLine(e.Message)
+	if e.hint != "" {
+		text += " (" + e.hint + ")"
+	}
+	return text
 }
 
 // oneLine replaces each run of whitespace and control characters in s with one space.
@@ -112,17 +120,53 @@ type sentinel struct {
 func (s *sentinel) Error() string { return s.msg }
 
 // Sentinels for errors.Is. An *Error matches the sentinel of its Code, so
-// errors.Is(err, ErrNotFound) holds for every 404.
+// errors.Is(err, ErrNotFound) holds for every 404. The control plane itself answers
+// only 400, 401, 404, 405, 409, 413, 415, 422 and 500; the other statuses come from a
+// proxy, gateway or load balancer in front of it.
 var (
-	ErrBadRequest   error = &sentinel{CodeBadRequest, "agentjail: bad request"}
+	// ErrBadRequest is matched by a 400 and by every other 4xx without a sentinel of its
+	// own: 405, 413 (the request is over 1 MiB), 415 and 422 (JSON of the wrong shape).
+	// The server also answers 400 for "too many concurrent executions", which is worth
+	// retrying later, and for a session asking for a service that has no credential.
+	ErrBadRequest error = &sentinel{CodeBadRequest, "agentjail: bad request"}
+
+	// ErrUnauthorized is matched by a 401: no API key was sent ("missing api key") or
+	// the server does not know it ("invalid api key"). Check WithAPIKey or
+	// $AGENTJAIL_API_KEY, which hold only the token part of the server's
+	// token@tenant:role entry.
 	ErrUnauthorized error = &sentinel{CodeUnauthorized, "agentjail: unauthorized"}
-	ErrForbidden    error = &sentinel{CodeForbidden, "agentjail: forbidden"}
-	ErrNotFound     error = &sentinel{CodeNotFound, "agentjail: not found"}
-	ErrConflict     error = &sentinel{CodeConflict, "agentjail: conflict"}
-	ErrRateLimited  error = &sentinel{CodeRateLimited, "agentjail: rate limited"}
-	ErrTimeout      error = &sentinel{CodeTimeout, "agentjail: timeout"}
-	ErrServerError  error = &sentinel{CodeServerError, "agentjail: server error"}
-	ErrNetwork      error = &sentinel{CodeNetwork, "agentjail: network error"}
+
+	// ErrForbidden is matched by a 403. The control plane never sends one; a proxy in
+	// front of it may, and the local fake does for a Host header that is not loopback.
+	ErrForbidden error = &sentinel{CodeForbidden, "agentjail: forbidden"}
+
+	// ErrNotFound is matched by a 404: the ID does not exist, was deleted or closed, or
+	// belongs to another tenant (the server does not tell these apart). A 404 with an
+	// empty body (Message "Not Found") means the route itself is unknown, for example
+	// because the base URL already ends in /v1.
+	ErrNotFound error = &sentinel{CodeNotFound, "agentjail: not found"}
+
+	// ErrConflict is matched by a 409: another exec is still running in the same
+	// workspace. Wait for it to finish, then call again.
+	ErrConflict error = &sentinel{CodeConflict, "agentjail: conflict"}
+
+	// ErrRateLimited is matched by a 429 from a proxy in front of the server. Calls are
+	// retried on it (see WithMaxRetries), following its Retry-After.
+	ErrRateLimited error = &sentinel{CodeRateLimited, "agentjail: rate limited"}
+
+	// ErrTimeout is matched by a 408 or 504 from a proxy in front of the server. It is
+	// not a cancelled context (that matches context.DeadlineExceeded) and not a run that
+	// hit its own Timeout (that is a result with TimedOut set).
+	ErrTimeout error = &sentinel{CodeTimeout, "agentjail: timeout"}
+
+	// ErrServerError is matched by a 5xx other than 504. The control plane's own 500
+	// always reads "internal server error": the cause is only in the server's log.
+	ErrServerError error = &sentinel{CodeServerError, "agentjail: server error"}
+
+	// ErrNetwork is matched when no HTTP response arrived: the connection was refused or
+	// reset, DNS failed, TLS failed, or a stream broke off. errors.Unwrap on the *Error
+	// gives the cause.
+	ErrNetwork error = &sentinel{CodeNetwork, "agentjail: network error"}
 
 	// ErrInvalidParams is matched by errors returned before any request is sent because
 	// the arguments cannot be valid: an empty, "." or ".." ID, a fork without a child or

@@ -18,8 +18,15 @@ type PublicStats struct {
 // PublicService calls the unauthenticated routes. The API key is never sent on them.
 type PublicService struct{ c *Client }
 
-// Health returns "ok" when the control plane is up. The server answers plain text; a
-// JSON string is accepted too.
+// Health asks the control plane whether it is up (GET /healthz, no API key sent). The
+// server has no unhealthy answer: whenever it can answer at all it returns 200 with the
+// plain text "ok", and Health returns that text with a nil error (any other 2xx text is
+// returned as it is; a JSON string is unquoted). A server that is down shows up as an
+// error instead: ErrNetwork when nothing answers (connection refused or reset),
+// ErrServerError or ErrTimeout when a proxy in front of it answers 502, 503 or 504, and
+// the context's error when ctx ends first. So treat a nil error as healthy. Like every
+// GET it is retried (see WithMaxRetries); for a quick probe, bound ctx or use a client
+// with WithMaxRetries(0).
 func (s *PublicService) Health(ctx context.Context) (string, error) {
 	var raw []byte
 	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/healthz", public: true}, &raw); err != nil {

@@ -172,7 +172,7 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 		if ctxErr := ctx.Err(); err != nil && ctxErr != nil {
 			return nil, resp.StatusCode, r.contextError(ctxErr)
 		}
-		return nil, resp.StatusCode, newStatusError(resp.StatusCode, resp.Header, b, c.secrets(r)...)
+		return nil, resp.StatusCode, c.statusError(r, resp, b)
 	}
 	if r.stream {
 		return resp, resp.StatusCode, nil

@@ -15,7 +15,19 @@ type Language string
 const (
 	LanguageJavaScript Language = "javascript" // run as main.mjs with node
 	LanguagePython     Language = "python"     // run as main.py with python3
-	LanguageBash       Language = "bash"       // run as main.sh with /bin/sh
+
+	// LanguageBash runs the code as main.sh with /bin/sh, not with bash. On Debian and
+	// Ubuntu hosts /bin/sh is dash, which has no bash syntax: a [[ ]] test is a command
+	// "not found" (the test is false and the script carries on), and an array or
+	// ${var//a/b} stops the script with exit code 2. A #!/bin/bash first line changes
+	// nothing, because the file is handed to sh as an argument. Write POSIX sh, or start
+	// the code with a line that re-runs the file under bash:
+	//
+	//	[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+	//
+	// For a single command, SessionsService.Exec and WorkspacesService.Exec run any
+	// program: Cmd "/bin/bash" with Args {"-c", script} (Cmd is not looked up in PATH).
+	LanguageBash Language = "bash"
 )
 
 // RunParams are the arguments of RunsService.Create and RunsService.Stream.

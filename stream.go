@@ -65,10 +65,17 @@ type CompletedEvent struct {
 	PIDsCurrent        int64 `json:"pids_current"`         // processes at the end; 0 when unavailable
 }
 
-// ErrorEvent ends a stream whose run failed inside the engine. Message is the server's
-// raw error text.
+// ErrorEvent ends a stream whose run failed inside the jail engine: the jail could not
+// be set up or the process could not be waited for. A program that exits non-zero, times
+// out or is killed ends with a CompletedEvent instead.
 type ErrorEvent struct {
-	Message string `json:"message"` // the raw, unmasked engine error text
+	// Message is the engine's error text, unmasked: unlike an HTTP 500, whose cause the
+	// server replaces with "internal server error", it is passed on as is, for example
+	// "cgroup setup failed: Permission denied (os error 13)" or "path does not exist:
+	// /tmp/…". It can therefore name paths and OS errors of the server's host. It holds
+	// no credential secrets, since a run's process is given none. Show it to whoever
+	// operates the server; think before showing it to the authors of the code that ran.
+	Message string `json:"message"`
 }
 
 // Type returns EventStarted.
@@ -222,7 +229,10 @@ func (e *CompletedEvent) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Event returns the event Next advanced to.
+// Event returns the event the last call to Next advanced to. It is nil before the first
+// Next, and nil after a Next that returned false because the stream failed, was closed
+// or its context ended. After the terminal event it stays that CompletedEvent or
+// ErrorEvent, while Next keeps returning false.
 func (s *RunStream) Event() StreamEvent { return s.event }
 
 // Err returns the error that ended the stream, or nil when it ended with a completed or

@@ -128,12 +128,23 @@ func TestStreamEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
+			if ev := s.Event(); ev != nil {
+				t.Fatalf("Event() before Next = %#v, want nil", ev)
+			}
 			got := collect(s)
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("events %#v\nwant   %#v", got, tc.want)
 			}
 			if tc.wantErr == nil && s.Err() != nil || tc.wantErr != nil && !tc.wantErr(s.Err()) {
 				t.Fatalf("Err() = %v", s.Err())
+			}
+			// After the end: the terminal event stays; after a failure there is none.
+			var last StreamEvent
+			if tc.wantErr == nil {
+				last = tc.want[len(tc.want)-1]
+			}
+			if s.Next() || !reflect.DeepEqual(s.Event(), last) {
+				t.Fatalf("after the end Event() = %#v, want %#v", s.Event(), last)
 			}
 		})
 	}
@@ -206,8 +217,8 @@ func TestStreamCancelAndClose(t *testing.T) {
 		// lives in the caller's context.
 		cancel()
 		awaitGone(t)
-		if s.Next() || !errors.Is(s.Err(), context.Canceled) || errors.Is(s.Err(), ErrNetwork) {
-			t.Fatalf("Next after cancel: Err %v", s.Err())
+		if s.Next() || !errors.Is(s.Err(), context.Canceled) || errors.Is(s.Err(), ErrNetwork) || s.Event() != nil {
+			t.Fatalf("Next after cancel: Err %v, Event %#v", s.Err(), s.Event())
 		}
 	})
 
@@ -226,8 +237,8 @@ func TestStreamCancelAndClose(t *testing.T) {
 		}
 		select {
 		case more := <-done:
-			if more || s.Err() != nil {
-				t.Fatalf("Next %v, Err %v", more, s.Err())
+			if more || s.Err() != nil || s.Event() != nil {
+				t.Fatalf("Next %v, Err %v, Event %#v", more, s.Err(), s.Event())
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("Next still blocked after Close")

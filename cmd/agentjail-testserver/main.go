@@ -35,14 +35,22 @@ network. Only use it with code you would run yourself, and keep it on loopback.
 
 It speaks the same HTTP API as agentjail-server and is configured the same way:
 
-  CTL_ADDR              control plane listen address (default 127.0.0.1:7000)
-  PROXY_ADDR            phantom proxy listen address (default 127.0.0.1:8443)
+  CTL_ADDR              control plane listen address (default 127.0.0.1:7000;
+                        port 0 picks a free port)
+  PROXY_ADDR            phantom proxy listen address (default 127.0.0.1:8443;
+                        port 0 picks a free port)
   PROXY_BASE_URL        proxy URL written into session env maps
                         (default http://<PROXY_ADDR>)
   AGENTJAIL_API_KEY     comma-separated keys, each token@tenant:role with role
-                        admin or operator; malformed entries are skipped with a
-                        warning; none means authentication is OFF (every caller
-                        is the admin of tenant "dev")
+                        admin or operator; clients send only the token. A
+                        malformed entry stops the start-up (the real server
+                        skips it, which can leave authentication off). Unset
+                        or empty means authentication is OFF (every caller is
+                        the admin of tenant "dev")
+  AGENTJAIL_TESTSERVER_SKIP_MALFORMED_KEYS
+                        1 skips malformed AGENTJAIL_API_KEY entries with a
+                        warning, as the real server does, instead of refusing
+                        to start (for harnesses that pass a bare token)
   OPENAI_API_KEY, ANTHROPIC_API_KEY, GITHUB_TOKEN, STRIPE_API_KEY
                         real upstream keys, seeded for tenant "dev"
   AGENTJAIL_STATE_DIR   directory for jails, workspaces, snapshots and flavors
@@ -61,7 +69,13 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
 
 Requests whose Host header is not localhost, a loopback IP or the listen
 address are refused with 403; no CORS headers are sent.
-Stop it with SIGINT or SIGTERM.
+
+When both listeners are up it prints one line on stdout (logs go to stderr):
+
+  agentjail-testserver: listening control=http://HOST:PORT proxy=http://HOST:PORT
+
+It exits 2 when the configuration is invalid, 1 when it cannot start for
+another reason (such as a port in use). Stop it with SIGINT or SIGTERM.
 
 Usage: agentjail-testserver [-help]
 `
@@ -80,25 +94,25 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	if err := run(ctx, os.Getenv, os.Stderr); err != nil {
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "agentjail-testserver:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
-// seededKeys maps the environment variables holding real upstream keys to
-// their services; all are seeded under tenant "dev" like the real server.
-var seededKeys = []struct{ env, service string }{
-	{"OPENAI_API_KEY", "openai"},
-	{"ANTHROPIC_API_KEY", "anthropic"},
-	{"GITHUB_TOKEN", "github"},
-	{"STRIPE_API_KEY", "stripe"},
-}
+// readyPrefix starts the one line printed on stdout once both listeners are up.
+const readyPrefix = "agentjail-testserver: listening"
 
-// run starts the server from the environment read through getenv, logs to
-// out, and serves until ctx is cancelled.
-func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
-	log := slog.New(slog.NewTextHandler(out, nil))
+// run starts the server from the environment read through getenv, prints the ready
+// line to stdout, logs to logs, and serves until ctx is cancelled. Nothing is logged
+// before the configuration has been accepted and both listeners are up.
+func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer) error {
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	keys, bad := apiKeys(getenv("AGENTJAIL_API_KEY"))
+	skipBad := strings.TrimSpace(getenv(skipMalformedKeysEnv)) == "1"
+	if len(bad) > 0 && !skipBad {
+		return malformedKeysError(bad)
+	}
 	ctlAddr := envOr(getenv, "CTL_ADDR", "127.0.0.1:7000")
 	proxyAddr := envOr(getenv, "PROXY_ADDR", "127.0.0.1:8443")
 	opts := []testserver.Option{
@@ -111,26 +125,9 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	} else if _, port, err := net.SplitHostPort(proxyAddr); err == nil && port != "0" {
 		opts = append(opts, testserver.WithProxyBaseURL("http://"+proxyAddr))
 	}
-
-	var keys []string
-	for i, entry := range strings.Split(getenv("AGENTJAIL_API_KEY"), ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		if err := testserver.ParseAPIKey(entry); err != nil {
-			// The reason never includes the token itself.
-			log.Warn("skipping malformed AGENTJAIL_API_KEY entry", "entry", i+1, "reason", err.Error())
-			continue
-		}
-		keys = append(keys, entry)
-	}
-	if len(keys) == 0 {
-		log.Warn("AUTHENTICATION IS DISABLED: no valid AGENTJAIL_API_KEY entry; every caller is the admin of tenant \"dev\"")
-	} else {
+	if len(keys) > 0 {
 		opts = append(opts, testserver.WithAPIKeys(keys...))
 	}
-
 	for _, k := range seededKeys {
 		if v := getenv(k.env); v != "" {
 			opts = append(opts, testserver.WithCredential("dev", k.service, v))
@@ -147,26 +144,30 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if dir := strings.TrimSpace(getenv("AGENTJAIL_SNAPSHOT_POOL_DIR")); dir != "" {
 		opts = append(opts, testserver.WithSnapshotPoolDir(dir))
 	}
-	isolation := strings.ToLower(strings.TrimSpace(getenv(testserver.IsolationEnv)))
-	if isolation == "" {
-		isolation = string(testserver.IsolationAuto)
+	isolation := testserver.Isolation(strings.ToLower(strings.TrimSpace(getenv(testserver.IsolationEnv))))
+	switch isolation {
+	case "":
+		isolation = testserver.IsolationAuto
+	case testserver.IsolationAuto, testserver.IsolationNamespaces, testserver.IsolationNone:
+	default:
+		return &configError{fmt.Sprintf("%s: unknown isolation %q (want auto, namespaces or none)", testserver.IsolationEnv, string(isolation))}
 	}
-	opts = append(opts, testserver.WithIsolation(testserver.Isolation(isolation)))
+	opts = append(opts, testserver.WithIsolation(isolation))
 
 	srv, err := testserver.New(opts...)
 	if err != nil {
-		return err
+		return listenError(err, ctlAddr, proxyAddr)
+	}
+	for _, b := range bad {
+		log.Warn("AGENTJAIL_API_KEY: skipping an entry as the real server does (" + skipMalformedKeysEnv + "=1): " + b)
+	}
+	if len(keys) == 0 {
+		log.Warn("AUTHENTICATION IS DISABLED: AGENTJAIL_API_KEY has no entry; every caller is the admin of tenant \"dev\"")
 	}
 	log.Warn("agentjail-testserver started: "+notSandbox,
 		"control_url", srv.URL(), "proxy_url", srv.ProxyURL(), "state_dir", srv.StateDir(), "isolation", string(srv.Isolation()))
+	fmt.Fprintf(stdout, "%s control=%s proxy=%s\n", readyPrefix, srv.URL(), srv.ProxyURL())
 	<-ctx.Done()
 	log.Info("shutting down")
 	return srv.Close()
-}
-
-func envOr(getenv func(string) string, key, def string) string {
-	if v := strings.TrimSpace(getenv(key)); v != "" {
-		return v
-	}
-	return def
 }

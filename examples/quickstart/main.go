@@ -43,6 +43,8 @@ func main() {
 	if os.Getenv(agentModeEnv) == "1" {
 		os.Exit(agent(os.Stdout))
 	}
+	// run returns its error instead of exiting, so its deferred clean-ups always run
+	// (closing the session is what revokes the tokens); Main exits only afterwards.
 	exampleenv.Main("quickstart", run)
 }
 

@@ -6,17 +6,8 @@ import (
 	"testing"
 )
 
-func auditIDs(t *testing.T, s *Server, query string, opts ...wireOpt) ([]uint64, uint64) {
-	t.Helper()
-	var page auditPage
-	wireDo(t, "GET", s.URL()+"/v1/audit"+query, "", opts...).wantJSON(t, 200, &page)
-	ids := []uint64{}
-	for _, r := range page.Rows {
-		ids = append(ids, r.ID)
-	}
-	return ids, page.Total
-}
-
+// TestAuditPagingAndShape: rows come newest first with ids from 0; limit defaults to 100, is
+// clamped at 1000 rather than rejected, and total counts every row ever recorded.
 func TestAuditPagingAndShape(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
@@ -136,5 +127,23 @@ func TestAuditOperatorWindow(t *testing.T) {
 		if fmt.Sprint(ids) != fmt.Sprint(tt.want) || total != 9 {
 			t.Fatalf("%s: ids %v total %d, want %v total 9", tt.query, ids, total, tt.want)
 		}
+	}
+}
+
+// TestAuditKeepsNewestRows: the real in-memory audit store is a ring buffer of 10 000 rows.
+// Older rows disappear; ids and the total keep counting.
+func TestAuditKeepsNewestRows(t *testing.T) {
+	t.Parallel()
+	a := &auditLog{cap: 3}
+	for range 5 {
+		a.append(auditRow{})
+	}
+	rows, total := a.recent(10)
+	var ids []uint64
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+	}
+	if fmt.Sprint(ids) != "[4 3 2]" || total != 5 {
+		t.Fatalf("ids %v total %d, want the newest rows [4 3 2] and every row counted (5)", ids, total)
 	}
 }

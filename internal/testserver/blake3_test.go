@@ -5,6 +5,8 @@ import (
 	"testing"
 )
 
+// TestBlake3 checks the hash against the published test vectors, across the chunk and block
+// boundaries.
 func TestBlake3(t *testing.T) {
 	t.Parallel()
 	// Inputs are bytes i%251 of the given length, as in the official test vectors; the hashes

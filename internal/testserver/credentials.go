@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -175,6 +176,10 @@ type putCredentialRequest struct {
 	Secret  *string    `json:"secret"`
 }
 
+func (q *putCredentialRequest) missing() string {
+	return cmp.Or(absent(q.Service, "service"), absent(q.Secret, "secret"))
+}
+
 func (s *Server) handlePutCredential(w http.ResponseWriter, r *http.Request, sc scope) error {
 	// Extractor order: the query string is parsed before the body.
 	if _, _, err := queryString(r, "tenant"); err != nil {
@@ -183,12 +188,6 @@ func (s *Server) handlePutCredential(w http.ResponseWriter, r *http.Request, sc 
 	var req putCredentialRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
-	}
-	if req.Service == nil {
-		return errUnprocessable("missing field `service`")
-	}
-	if req.Secret == nil {
-		return errUnprocessable("missing field `secret`")
 	}
 	tenant, err := targetTenant(r, sc)
 	if err != nil {

@@ -1,12 +1,13 @@
 package testserver
 
 import (
-	"regexp"
 	"slices"
 	"testing"
 	"time"
 )
 
+// TestFingerprintIsFNV1a64: a credential's fingerprint is the 64-bit FNV-1a hash of its secret
+// as 16 lowercase hex digits.
 func TestFingerprintIsFNV1a64(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -25,8 +26,6 @@ func TestFingerprintIsFNV1a64(t *testing.T) {
 		})
 	}
 }
-
-var rfc3339Z = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$`)
 
 func TestCredentialPutAndTenancy(t *testing.T) {
 	t.Parallel()

@@ -29,7 +29,7 @@ func (e *shapeError) Error() string { return e.msg }
 // decodeBody reads a JSON request body with the rejections of axum's Json
 // extractor, as plain text: 415 without a JSON content type, 413 over the
 // body limit, 400 for invalid JSON (an empty body included), 422 for JSON of
-// the wrong shape. Unknown fields are ignored.
+// the wrong shape, a required key missing included. Unknown fields are ignored.
 func decodeBody(r *http.Request, v any) error {
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
 		return plainError(http.StatusUnsupportedMediaType, "Expected request with `Content-Type: application/json`")
@@ -88,7 +88,24 @@ func decodeBody(r *http.Request, v any) error {
 			return errInternal(err)
 		}
 	}
+	if rq, ok := v.(required); ok {
+		if key := rq.missing(); key != "" {
+			return missingField(key)
+		}
+	}
 	return nil
+}
+
+// required is a request body with keys that must be sent; missing names the first absent one,
+// or returns "".
+type required interface{ missing() string }
+
+// absent returns key when its value was not sent (p is nil), else "".
+func absent[T any](p *T, key string) string {
+	if p == nil {
+		return key
+	}
+	return ""
 }
 
 // serdeValueName renders encoding/json's name for a JSON value the way

@@ -27,6 +27,20 @@ func responseOf(res procResult) execResponse {
 	}
 }
 
+// commandRequest is the part of a session or workspace exec body that names the command.
+type commandRequest struct {
+	Cmd         *string     `json:"cmd"`
+	Args        seq[string] `json:"args"`
+	TimeoutSecs *uint64     `json:"timeout_secs"`
+	MemoryMB    *uint64     `json:"memory_mb"`
+}
+
+func (q *commandRequest) missing() string { return absent(q.Cmd, "cmd") }
+
+// argv is the command line: cmd, then its args. The command is looked up on the jail PATH, no
+// shell involved.
+func (q *commandRequest) argv() []string { return append([]string{*q.Cmd}, q.Args...) }
+
 // waitOrKill waits for p, killing its group if ctx ends first (the client went away).
 func waitOrKill(ctx context.Context, p *process) procResult {
 	select {

@@ -79,7 +79,7 @@ func TestGitClone(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var out wireExec
+			var out execResponse
 			apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": tt.code, "git": tt.git}).wantJSON(t, 201, &out)
 			if out.Stdout != tt.want {
 				t.Fatalf("stdout %q, want %q (stderr %q)", out.Stdout, tt.want, out.Stderr)
@@ -112,5 +112,58 @@ func TestGitClone(t *testing.T) {
 		if len(page.Rows) != 1 || page.Rows[0].Config.GitRepo != "" || page.Rows[0].Config.GitRef != "" {
 			t.Fatalf("ledger %+v", page.Rows)
 		}
+	})
+}
+
+func TestGitCloneFailure(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	srv := Start(t)
+	// Port 1 on loopback refuses the connection at once: no traffic leaves the machine.
+	for _, path := range []string{"/v1/runs", "/v1/workspaces"} {
+		r := apiCall(t, srv, "", "POST", path, map[string]any{"code": "true", "language": "sh", "git": map[string]any{"repo": "https://127.0.0.1:1/nope.git", "ref": "main"}})
+		var body struct {
+			Error string `json:"error"`
+		}
+		r.wantJSON(t, 400, &body)
+		if !strings.HasPrefix(body.Error, "bad request: git clone failed: ") || strings.Count(body.Error, " · ") > 2 || strings.Contains(body.Error, srv.StateDir()) {
+			t.Fatalf("%s: %q", path, body.Error)
+		}
+	}
+	// The failed workspace left nothing behind.
+	entries, _ := os.ReadDir(filepath.Join(srv.StateDir(), "workspaces"))
+	if len(entries) != 0 {
+		t.Fatalf("workspace dirs left: %v", entries)
+	}
+}
+
+// TestGitSpecValidation covers the git seed's checks, with the real server's texts: one of repo
+// and repos; https URLs of at most 512 bytes without credentials; refs; and in the repos form
+// each entry's directory, checked before its URL and ref.
+func TestGitSpecValidation(t *testing.T) {
+	t.Parallel()
+	long := "https://example.com/" + strings.Repeat("a", 500)
+	checkRejections(t, Start(t), "/v1/runs", []rejection{
+		{name: "git both forms", body: `{"code":"x","language":"sh","git":{"repo":"https://a/b","repos":[{"repo":"https://a/c"}]}}`, status: 400, msg: "bad request: git: set either `repo` or `repos`, not both"},
+		{name: "git neither", body: `{"code":"x","language":"sh","git":{}}`, status: 400, msg: "bad request: git: provide `repo` or `repos`"},
+		{name: "git http", body: `{"code":"x","language":"sh","git":{"repo":"http://a/b"}}`, status: 400, msg: "bad request: git.repo must be https:// (max 512 bytes)"},
+		{name: "git too long", body: `{"code":"x","language":"sh","git":{"repo":"` + long + `"}}`, status: 400, msg: "bad request: git.repo must be https:// (max 512 bytes)"},
+		{name: "git userinfo", body: `{"code":"x","language":"sh","git":{"repo":"https://u:t@github.com/a/b"}}`, status: 400, msg: "bad request: git.repo must not embed credentials (user:token@host)"},
+		{name: "git @ in path is fine until clone", body: `{"code":"x","language":"ruby","git":{"repo":"https://github.com/a@b"}}`, status: 400, msg: "bad request: unsupported language: ruby"},
+		{name: "git empty ref", body: `{"code":"x","language":"sh","git":{"repo":"https://a/b","ref":""}}`, status: 400, msg: "bad request: git.ref invalid"},
+		{name: "git ref control char", body: `{"code":"x","language":"sh","git":{"repo":"https://a/b","ref":"a\u0001"}}`, status: 400, msg: "bad request: git.ref invalid"},
+		{name: "git ref dash", body: `{"code":"x","language":"sh","git":{"repo":"https://a/b","ref":"-x"}}`, status: 400, msg: "bad request: git.ref must not start with `-`"},
+		{name: "git repos missing repo", body: `{"code":"x","language":"sh","git":{"repos":[{"ref":"main"}]}}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
+		{name: "git dir dotdot", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://a/b","dir":".."}]}}`, status: 400, msg: `bad request: git.repos.dir invalid: ".."`},
+		{name: "git default dir empty", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://a/b/"}]}}`, status: 400, msg: `bad request: git.repos.dir invalid: ""`},
+		{name: "git dir slash", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://a/b","dir":"x/y"}]}}`, status: 400, msg: "bad request: git.repos.dir must not contain slashes or leading `.`: \"x/y\""},
+		{name: "git dir leading dot", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://a/.hidden"}]}}`, status: 400, msg: "bad request: git.repos.dir must not contain slashes or leading `.`: \".hidden\""},
+		{name: "git repos second entry checked", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://a/b"},{"repo":"https://a/c","ref":"-r"}]}}`, status: 400, msg: "bad request: git.ref must not start with `-`"},
+		{name: "repos, dir checked first: bad dir and bad url", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"http://x/a","dir":".hidden"}]}}`, status: 400, msg: "bad request: git.repos.dir must not contain slashes or leading `.`: \".hidden\""},
+		{name: "repos, dir checked first: empty default dir and bad ref", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://x/","ref":"-x"}]}}`, status: 400, msg: `bad request: git.repos.dir invalid: ""`},
+		{name: "repos, dir checked first: good dir, bad url", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"http://x/a","dir":"a"}]}}`, status: 400, msg: "bad request: git.repo must be https:// (max 512 bytes)"},
+		{name: "repos, dir checked first: good dir, bad ref", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://x/a","ref":"-x"}]}}`, status: 400, msg: "bad request: git.ref must not start with `-`"},
 	})
 }

@@ -48,29 +48,32 @@ func (s *Server) Isolation() Isolation {
 	return IsolationNone
 }
 
-// setupIsolation resolves mode (or the environment's) and, for a jail, prepares the jailer. It
-// logs the outcome once.
-func (s *Server) setupIsolation(mode Isolation) error {
+// setupIsolation resolves mode (or the environment's) and, for a jail, prepares the jailer. The
+// returned function logs the outcome; New calls it once the server is up.
+func (s *Server) setupIsolation(mode Isolation) (func(), error) {
 	if mode == "" {
 		mode = Isolation(strings.ToLower(strings.TrimSpace(os.Getenv(IsolationEnv))))
 	}
 	switch mode {
 	case "", IsolationAuto, IsolationNamespaces:
 	case IsolationNone:
-		s.log.Warn("isolation none: submitted code runs as host processes with this machine's files and network")
-		return nil
+		return func() {
+			s.log.Warn("isolation none: submitted code runs as host processes with this machine's files and network")
+		}, nil
 	default:
-		return fmt.Errorf("testserver: unknown isolation %q (want auto, namespaces or none)", string(mode))
+		return nil, fmt.Errorf("testserver: unknown isolation %q (want auto, namespaces or none)", string(mode))
 	}
 	j, err := newJailer(filepath.Join(s.stateDir, "jailroot"))
 	if err != nil {
 		if mode == IsolationNamespaces {
-			return fmt.Errorf("testserver: isolation namespaces: %w", err)
+			return nil, fmt.Errorf("testserver: isolation namespaces: %w", err)
 		}
-		s.log.Warn("jails unavailable, submitted code runs as host processes with this machine's files and network", "reason", err.Error())
-		return nil
+		return func() {
+			s.log.Warn("jails unavailable, submitted code runs as host processes with this machine's files and network", "reason", err.Error())
+		}, nil
 	}
 	s.jail = j
-	s.log.Info("submitted code runs in jails: own mount, PID, IPC and network namespaces, read-only /workspace where the real server has one")
-	return nil
+	return func() {
+		s.log.Info("submitted code runs in jails: own mount, PID, IPC and network namespaces, read-only /workspace where the real server has one")
+	}, nil
 }

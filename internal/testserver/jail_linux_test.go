@@ -12,7 +12,7 @@ func TestJailUserNamespace(t *testing.T) {
 	srv := Start(t)
 	needJail(t, srv, "a user namespace")
 	srv.jail.userNS = true
-	var out wireExec
+	var out execResponse
 	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": jailProbe + "id -u; cat /proc/self/uid_map"}).wantJSON(t, 201, &out)
 	if want := "/workspace\nPATH PWD \nmain.sh \nworkspace=ro\noutput=rw\n0\n"; len(out.Stdout) < len(want) || out.Stdout[:len(want)] != want || out.ExitCode != 0 {
 		t.Fatalf("got %q (stderr %q, exit %d), want it to start %q", out.Stdout, out.Stderr, out.ExitCode, want)
@@ -30,7 +30,7 @@ func TestJailProcSysReadOnly(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
 	needJail(t, srv, "a procfs of its own")
-	var out wireExec
+	var out execResponse
 	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh",
 		"code": `cat /proc/sys/kernel/core_pattern >/dev/null && echo readable; : >> /proc/sys/kernel/core_pattern`,
 	}).wantJSON(t, 201, &out)

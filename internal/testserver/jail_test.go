@@ -61,7 +61,7 @@ func TestJailRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	exec := func(path string, body map[string]any) string {
-		var out wireExec
+		var out execResponse
 		status := 201
 		if strings.HasSuffix(path, "/exec") {
 			status = 200
@@ -123,9 +123,9 @@ func TestJailFork(t *testing.T) {
 	child := `cat /output/p; echo %[1]d > /output/c%[1]d; ls /output | tr '\n' ' '; echo; ls /workspace | tr '\n' ' '; echo
 if (: > /workspace/x) 2>/dev/null; then echo workspace=rw; else echo workspace=ro; fi`
 	var out struct {
-		Parent   wireExec   `json:"parent"`
-		Children []wireExec `json:"children"`
-		Forks    []forkMeta `json:"forks"`
+		Parent   execResponse   `json:"parent"`
+		Children []execResponse `json:"children"`
+		Forks    []forkMeta     `json:"forks"`
 	}
 	apiCall(t, srv, "", "POST", "/v1/runs/fork", map[string]any{
 		"language": "sh", "fork_after_ms": 500,
@@ -181,7 +181,7 @@ func TestJailExitCodes(t *testing.T) {
 		if tt.timeout > 0 {
 			body["timeout_secs"] = tt.timeout
 		}
-		var out wireExec
+		var out execResponse
 		apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", body).wantJSON(t, 200, &out)
 		if out.ExitCode != tt.wantCode || out.TimedOut != tt.wantTimed || out.Stdout != tt.wantOut || (tt.wantErr != "" && out.Stderr != tt.wantErr) {
 			t.Errorf("%s: %+v, want exit %d timed_out %v stdout %q stderr %q", tt.name, out, tt.wantCode, tt.wantTimed, tt.wantOut, tt.wantErr)
@@ -201,7 +201,7 @@ func TestJailLeavesNothingBehind(t *testing.T) {
 	needJail(t, srv, "killing a whole process tree")
 	marker := fmt.Sprintf("%d.%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	ws := createWS(t, srv, "", map[string]any{})
-	var out wireExec
+	var out execResponse
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
 		"cmd": "/bin/sh", "args": []string{"-c", "setsid /bin/sleep " + marker + "1 & until grep -qa '^/bin/sleep' /proc/$!/cmdline; do :; done; echo started"},
 	}).wantJSON(t, 200, &out)
@@ -290,7 +290,7 @@ func TestJailNetworkModes(t *testing.T) {
 		if tt.network != nil {
 			body["network"] = tt.network
 		}
-		var out wireExec
+		var out execResponse
 		apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", body).wantJSON(t, 200, &out)
 		if out.Stdout != tt.want {
 			t.Errorf("network %v: %q (stderr %q), want %q", tt.network, out.Stdout, out.Stderr, tt.want)
@@ -326,7 +326,7 @@ func TestJailAllowlistProxy(t *testing.T) {
 	ln := serveLoopback(t, func(c net.Conn) { io.WriteString(c, "hello through the tunnel\n") })
 	target := ln.Addr().String()
 	ws := createWS(t, srv, "", map[string]any{"network": map[string]any{"mode": "allowlist", "domains": []string{"127.0.0.1", "*.example.com"}}})
-	var out wireExec
+	var out execResponse
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
 		"cmd": "/usr/bin/python3", "args": []string{"-c", proxyProbe,
 			"GET http://127.0.0.1/ HTTP/1.1",

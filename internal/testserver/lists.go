@@ -1,8 +1,8 @@
 package testserver
 
-// The paging and search plumbing shared by the list routes (/v1/jails, /v1/workspaces,
-// /v1/snapshots): the {rows,total,limit,offset} envelope, limit and offset parsing, and the
-// case-insensitive q search.
+// The plumbing shared by the list routes (/v1/jails, /v1/workspaces, /v1/snapshots): the
+// {rows,total,limit,offset} envelope, limit and offset parsing and the case-insensitive q search;
+// and by the get routes: the {id} lookup and its 404.
 
 import (
 	"net/http"
@@ -64,6 +64,14 @@ func pageOf[T any](rows []T, offset, limit int) []T {
 	return rows[offset:end]
 }
 
+// writeNewestFirst answers a list route: match sorted newest first, then the page lq asks for,
+// with the total number of matches.
+func writeNewestFirst[T any](w http.ResponseWriter, lq listQueryValues, match []T, created func(T) time.Time) error {
+	sortNewestFirst(match, created)
+	writeJSON(w, http.StatusOK, lq.page(pageOf(match, lq.offset, lq.limit), len(match)))
+	return nil
+}
+
 // sortNewestFirst orders rows by created time, newest first, ties broken by insertion order.
 func sortNewestFirst[T any](rows []T, created func(T) time.Time) {
 	sort.SliceStable(rows, func(i, j int) bool { return created(rows[i]).After(created(rows[j])) })
@@ -77,6 +85,16 @@ func byPathID[T any](r *http.Request, sc scope, kind string, get func(id string,
 		return v, errNotFound("%s %s", kind, id)
 	}
 	return v, nil
+}
+
+// writeByPathID answers a get route: the {id} row visible to the caller as JSON, or the 404.
+func writeByPathID[T any](w http.ResponseWriter, r *http.Request, sc scope, kind string, get func(id string, sc scope) (T, bool)) error {
+	v, err := byPathID(r, sc, kind, get)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // searchTerm reads the q parameter of the workspace and snapshot lists: trimmed and

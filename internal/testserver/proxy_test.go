@@ -11,42 +11,8 @@ import (
 	"testing"
 )
 
-// seenRequest is what a recording upstream received.
-type seenRequest struct {
-	method, path, query string
-	header              http.Header
-	body                string
-}
-
-// recordingUpstream answers 201 "upstream says hi" with an X-Upstream header
-// and reports every request it gets.
-func recordingUpstream(t *testing.T) (*httptest.Server, <-chan seenRequest) {
-	t.Helper()
-	seen := make(chan seenRequest, 64)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		seen <- seenRequest{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery, header: r.Header.Clone(), body: string(b)}
-		w.Header().Set("X-Upstream", "yes")
-		w.Header().Set("Connection", "X-Hop")
-		w.Header().Set("X-Hop", "must not pass")
-		w.WriteHeader(http.StatusCreated)
-		io.WriteString(w, "upstream says hi")
-	}))
-	t.Cleanup(up.Close)
-	return up, seen
-}
-
-// latestAudit returns the newest audit row.
-func latestAudit(t *testing.T, s *Server) auditRow {
-	t.Helper()
-	var page auditPage
-	wireDo(t, "GET", s.URL()+"/v1/audit?limit=1", "").wantJSON(t, 200, &page)
-	if len(page.Rows) != 1 {
-		t.Fatalf("audit rows %v", page.Rows)
-	}
-	return page.Rows[0]
-}
-
+// TestProxyKeySwap: for every service the proxy replaces the phantom token with the tenant's
+// real key in that service's header and forwards to its upstream.
 func TestProxyKeySwap(t *testing.T) {
 	t.Parallel()
 	up, seen := recordingUpstream(t)
@@ -216,11 +182,69 @@ func TestProxyRejections(t *testing.T) {
 
 func openaiToken(s session) string { return s.Env["OPENAI_API_KEY"] }
 
-func deref(p *string) string {
-	if p == nil {
-		return "<nil>"
+// TestProxyForwardsWithoutRestPathOrByAPIKeyHeader covers the forwarded requests whose token
+// or path are not the plain case: an unusable Authorization value falls back to x-api-key, and a
+// service with nothing after it forwards "/". Their audit rows carry no reject reason.
+func TestProxyForwardsWithoutRestPathOrByAPIKeyHeader(t *testing.T) {
+	t.Parallel()
+	up, seen := recordingUpstream(t)
+	s := Start(t, WithCredential("dev", "openai", "sk-o"), WithUpstream("openai", up.URL))
+	var sess session
+	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`).wantJSON(t, 201, &sess)
+	tok := sess.Env["OPENAI_API_KEY"]
+	tests := []struct {
+		name      string
+		path      string
+		headers   map[string]string
+		auditPath string
+		upPath    string // path the upstream saw
+	}{
+		{name: "malformed Authorization falls back to x-api-key", path: "/v1/openai/v1/models", headers: map[string]string{"Authorization": "Bearer sk-junk", "X-Api-Key": tok}, auditPath: "/v1/models", upPath: "/v1/models"},
+		{name: "service without a trailing path forwards /", path: "/v1/openai", headers: map[string]string{"Authorization": "Bearer " + tok}, auditPath: "/", upPath: "/"},
 	}
-	return *p
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []wireOpt
+			for k, v := range tt.headers {
+				opts = append(opts, wireHeader(k, v))
+			}
+			r := wireDo(t, "GET", s.ProxyURL()+tt.path, "", opts...)
+			if r.status != 201 || r.body != "upstream says hi" {
+				t.Fatalf("got %d %q, want the upstream's answer", r.status, r.body)
+			}
+			if got := <-seen; got.path != tt.upPath {
+				t.Fatalf("upstream saw path %q, want %q", got.path, tt.upPath)
+			}
+			row := latestAudit(t, s)
+			if row.RejectReason != nil || row.Status != 201 || row.SessionID != sess.ID || row.Service != "openai" || row.Path != tt.auditPath {
+				t.Fatalf("audit row %+v (reason %s)", row, deref(row.RejectReason))
+			}
+		})
+	}
+}
+
+// TestProxyFallbackIsNotAudited: paths outside /v1/<service> never reach the proxy handler, so
+// they leave no audit row.
+func TestProxyFallbackIsNotAudited(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	tests := []struct {
+		name, method, path string
+	}{
+		{name: "outside /v1", method: "GET", path: "/nope"},
+		{name: "outside /v1 with another method", method: "PUT", path: "/v2/openai/x"},
+		{name: "bare /v1/", method: "GET", path: "/v1/"},
+		{name: "bare /v1", method: "POST", path: "/v1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, before := auditIDs(t, s, "?limit=0")
+			wireDo(t, tt.method, s.ProxyURL()+tt.path, "").wantPlain(t, 404, "route not found")
+			if _, after := auditIDs(t, s, "?limit=0"); after != before {
+				t.Fatalf("audit total went from %d to %d; the router fallback writes no row", before, after)
+			}
+		})
+	}
 }
 
 func TestProxyAdminDevFallbackTrap(t *testing.T) {

@@ -18,7 +18,7 @@ type statsView struct {
 	TotalExecs  uint64 `json:"total_execs"`
 }
 
-func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, _ scope) error {
+func (s *Server) handleGetStats(w http.ResponseWriter, r *http.Request, _ scope) error {
 	active, total := s.exec.counts()
 	writeJSON(w, http.StatusOK, statsView{
 		ActiveExecs: active,

@@ -25,7 +25,7 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		{public, http.MethodGet, "/healthz", s.handleHealthz},
-		{public, http.MethodGet, "/v1/stats", s.handleStats},
+		{public, http.MethodGet, "/v1/stats", s.handleGetStats},
 
 		{guarded, http.MethodPost, "/v1/credentials", s.handlePutCredential},
 		{guarded, http.MethodGet, "/v1/credentials", s.handleListCredentials},

@@ -23,6 +23,8 @@ type runRequest struct {
 	execOptions
 }
 
+func (q *runRequest) missing() string { return absent(q.Code, "code") }
+
 // language is a resolved run language: the file the code goes to and its interpreter.
 type language struct {
 	file, interpreter string
@@ -52,9 +54,6 @@ func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return req, jailSettings{}, err
 	}
-	if req.Code == nil {
-		return req, jailSettings{}, missingField("code")
-	}
 	return req, req.defaultSettings(req.TimeoutSecs, req.MemoryMB), nil
 }
 
@@ -65,22 +64,13 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 		return err
 	}
 	e := s.exec
-	pm, ok := e.run.tryAcquire()
-	if !ok {
-		return errTooManyExecs()
-	}
-	defer pm.release()
-	label, lang, err := languageOf(req.Language.ptr())
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, req.Git, &js)
 	if err != nil {
 		return err
 	}
-	dirs, err := e.prepareRun(r.Context(), lang, *req.Code, req.Git, &js)
-	if err != nil {
-		return err
-	}
-	defer dirs.remove()
-	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: label, config: js.snapshot()}, js,
-		procSpec{argv: e.scriptArgv(lang, lang.file), dir: dirs.workspace, output: dirs.output, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
+	defer run.release()
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: run.label, config: js.snapshot()}, js,
+		procSpec{argv: e.scriptArgv(run.lang, run.lang.file), dir: run.dirs.workspace, output: run.dirs.output, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
 	if err != nil {
 		return err
 	}
@@ -88,14 +78,47 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 	return nil
 }
 
-// prepareRun is the shared start of a run, a fork parent and a stream: fresh workspace and output
-// directories, the git checkout and the code in the workspace's main file.
-func (e *execEngine) prepareRun(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dirs scratch, err error) {
+// preparedRun is a run ready to start: its execution slot, its language and its scratch
+// directories, the workspace holding its code (and git seed) and its output.
+type preparedRun struct {
+	label string // the language as sent, which names the ledger row
+	lang  language
+	dirs  scratch
+	slot  *permit
+}
+
+// release removes the directories and frees the execution slot.
+func (p *preparedRun) release() {
+	p.dirs.remove()
+	p.slot.release()
+}
+
+// prepareRun is the shared start of a run, a fork parent and a stream, in the real server's
+// order of checks: a free execution slot, the language, the git seed, then the allowlist. The
+// caller must release the result.
+func (e *execEngine) prepareRun(ctx context.Context, langName *string, code string, git *gitSpec, js *jailSettings) (*preparedRun, error) {
+	pm, ok := e.run.tryAcquire()
+	if !ok {
+		return nil, errTooManyExecs()
+	}
+	label, lang, err := languageOf(langName)
+	if err == nil {
+		var dirs scratch
+		if dirs, err = e.runDirs(ctx, lang, code, git, js); err == nil {
+			return &preparedRun{label: label, lang: lang, dirs: dirs, slot: pm}, nil
+		}
+	}
+	pm.release()
+	return nil, err
+}
+
+// runDirs creates a run's scratch directories with the git seed cloned and the code written in
+// the workspace, and validates the allowlist.
+func (e *execEngine) runDirs(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dirs scratch, err error) {
 	dirs, err = e.newScratch()
 	if err != nil {
 		return scratch{}, errInternal(err)
 	}
-	dir := dirs.workspace
 	defer func() {
 		if err != nil {
 			dirs.remove()
@@ -107,12 +130,12 @@ func (e *execEngine) prepareRun(ctx context.Context, lang language, code string,
 		if err != nil {
 			return scratch{}, err
 		}
-		if err := e.cloneInto(ctx, dir, clones); err != nil {
+		if err := e.cloneInto(ctx, dirs.workspace, clones); err != nil {
 			return scratch{}, err
 		}
 		js.gitRepo, js.gitRef = git.primary()
 	}
-	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(code), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dirs.workspace, lang.file), []byte(code), 0o644); err != nil {
 		return scratch{}, errInternal(err)
 	}
 	if err := js.validate(); err != nil {
@@ -120,6 +143,8 @@ func (e *execEngine) prepareRun(ctx context.Context, lang language, code string,
 	}
 	return dirs, nil
 }
+
+func (q *forkRequest) missing() string { return absent(q.ParentCode, "parent_code") }
 
 type forkChild struct {
 	Code *string `json:"code"`
@@ -165,9 +190,6 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	if req.ParentCode == nil {
-		return missingField("parent_code")
-	}
 	var codes []string
 	for _, c := range req.Children {
 		if c.Code == nil {
@@ -191,20 +213,12 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	}
 
 	e := s.exec
-	pm, ok := e.run.tryAcquire()
-	if !ok {
-		return errTooManyExecs()
-	}
-	defer pm.release()
-	lang, l, err := languageOf(req.Language.ptr())
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.ParentCode, req.Git, &js)
 	if err != nil {
 		return err
 	}
-	parentDirs, err := e.prepareRun(r.Context(), l, *req.ParentCode, req.Git, &js)
-	if err != nil {
-		return err
-	}
-	defer parentDirs.remove()
+	defer run.release()
+	lang, l, parentDirs := run.label, run.lang, run.dirs
 	// Every child's code sits in the one workspace all of them share, next to the parent's.
 	childFiles := make([]string, len(codes))
 	for i, code := range codes {
@@ -319,20 +333,12 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 	e := s.exec
 	// git is recorded but never cloned or validated, like the real route.
 	js.gitRepo, js.gitRef = req.Git.primary()
-	pm, ok := e.run.tryAcquire()
-	if !ok {
-		return errTooManyExecs()
-	}
-	defer pm.release()
-	label, lang, err := languageOf(req.Language.ptr())
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, nil, &js)
 	if err != nil {
 		return err
 	}
-	dirs, err := e.prepareRun(r.Context(), lang, *req.Code, nil, &js)
-	if err != nil {
-		return err
-	}
-	defer dirs.remove()
+	defer run.release()
+	label, lang, dirs := run.label, run.lang, run.dirs
 
 	lines := make(chan sseLine, 64)
 	// stop releases output readers blocked on a full channel once nobody reads it any more.

@@ -238,7 +238,8 @@ func New(opts ...Option) (*Server, error) {
 	if err := s.initStateDir(cfg.stateDir); err != nil {
 		return nil, err
 	}
-	if err := s.setupIsolation(cfg.isolation); err != nil {
+	logIsolation, err := s.setupIsolation(cfg.isolation)
+	if err != nil {
 		s.cleanupState()
 		return nil, err
 	}
@@ -270,6 +271,7 @@ func New(opts ...Option) (*Server, error) {
 	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
 	go s.serve(s.ctlSrv, s.ctlLn)
 	go s.serve(s.proxySrv, s.proxyLn)
+	logIsolation()
 	return s, nil
 }
 

@@ -307,12 +307,7 @@ func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request, sc s
 }
 
 func (s *Server) handleGetSession(w http.ResponseWriter, r *http.Request, sc scope) error {
-	sess, err := byPathID(r, sc, "session", s.sessions.view)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, sess)
-	return nil
+	return writeByPathID(w, r, sc, "session", s.sessions.view)
 }
 
 func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request, sc scope) error {
@@ -325,10 +320,7 @@ func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request, sc 
 }
 
 type sessionExecRequest struct {
-	Cmd         *string     `json:"cmd"`
-	Args        seq[string] `json:"args"`
-	TimeoutSecs *uint64     `json:"timeout_secs"`
-	MemoryMB    *uint64     `json:"memory_mb"`
+	commandRequest
 	execOptions
 }
 
@@ -338,9 +330,6 @@ func (s *Server) handleExecSession(w http.ResponseWriter, r *http.Request, sc sc
 	var req sessionExecRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
-	}
-	if req.Cmd == nil {
-		return missingField("cmd")
 	}
 	id := r.PathValue("id")
 	env, expires, err := s.sessionEnv(id, sc)
@@ -375,7 +364,7 @@ func (s *Server) handleExecSession(w http.ResponseWriter, r *http.Request, sc sc
 	}
 	defer dirs.remove()
 	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "exec", label: *req.Cmd, sessionID: id, config: js.snapshot()}, js,
-		procSpec{argv: append([]string{*req.Cmd}, req.Args...), dir: dirs.workspace, output: dirs.output, env: procEnv, timeout: js.timeout()})
+		procSpec{argv: req.argv(), dir: dirs.workspace, output: dirs.output, env: procEnv, timeout: js.timeout()})
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,13 @@
+//go:build unix
+
 package testserver
 
 import (
 	"encoding/json"
+	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -239,5 +243,73 @@ func TestSessionTenancyListGetDelete(t *testing.T) {
 	env["OPENAI_API_KEY"] = "mutated"
 	if again, _, _ := s.sessionEnv(b2, devScope); again["OPENAI_API_KEY"] == "mutated" {
 		t.Fatal("sessionEnv returned the stored map, not a copy")
+	}
+}
+
+func TestSessionExec(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, WithCredential("dev", "openai", "sk-real"))
+	var sess struct {
+		ID string `json:"id"`
+	}
+	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}}).wantJSON(t, 201, &sess)
+	var out execResponse
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{
+		"cmd": "/bin/sh", "args": []string{"-c", `echo "$OPENAI_API_KEY"; echo "$PATH"`},
+	}).wantJSON(t, http.StatusOK, &out)
+	lines := strings.Split(out.Stdout, "\n")
+	if !strings.HasPrefix(lines[0], "phm_") || lines[1] != jailPath || out.ExitCode != 0 {
+		t.Fatalf("got %+v", out)
+	}
+	// Arguments reach the program as sent, with no shell involved.
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "/bin/echo", "args": []string{"$HOME", "a b"}}).wantJSON(t, 200, &out)
+	if out.Stdout != "$HOME a b\n" {
+		t.Fatalf("echo stdout = %q", out.Stdout)
+	}
+	apiCall(t, srv, "", "POST", "/v1/sessions/sess_000000000000000000000000/exec", map[string]any{"cmd": "true"}).
+		wantError(t, 404, "not found: session sess_000000000000000000000000")
+	var expired struct {
+		ID string `json:"id"`
+	}
+	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}, "ttl_secs": 0}).wantJSON(t, 201, &expired)
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+expired.ID+"/exec", map[string]any{"cmd": "true"}).
+		wantError(t, 400, "bad request: session expired")
+	// No PATH lookup: a bare name that is not in /workspace cannot be executed, which is exit
+	// code 127, not a server error.
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "echo"}).wantJSON(t, 200, &out)
+	if want := "exec failed: failed to execute command: No such file or directory (os error 2)\n"; out.ExitCode != 127 || out.Stderr != want {
+		t.Fatalf("bare echo = %+v, want exit 127 and %q", out, want)
+	}
+
+	var page struct {
+		Rows []jailRecord `json:"rows"`
+	}
+	apiCall(t, srv, "", "GET", "/v1/jails?kind=exec", nil).wantJSON(t, 200, &page)
+	if len(page.Rows) != 3 || page.Rows[0].Label != "echo" || page.Rows[0].Status != "completed" || page.Rows[1].Label != "/bin/echo" || strOrEmpty(page.Rows[1].SessionID) != sess.ID {
+		t.Fatalf("ledger rows = %+v", page.Rows)
+	}
+}
+
+// TestTokenExpiresAtItsInstant: a token is dead from its expiry instant on (now >= expires_at).
+func TestTokenExpiresAtItsInstant(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		now  time.Time
+		want bool
+	}{
+		{name: "before", now: at.Add(-time.Nanosecond), want: false},
+		{name: "at the instant", now: at, want: true},
+		{name: "after", now: at.Add(time.Nanosecond), want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tok := phantomToken{expiresAt: &at}
+			if got := tok.expired(tt.now); got != tt.want {
+				t.Fatalf("expired(%v) = %v, want %v", tt.now, got, tt.want)
+			}
+		})
 	}
 }

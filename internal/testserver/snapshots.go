@@ -6,6 +6,7 @@ package testserver
 // workspace, listing, delete and the manifest route.
 
 import (
+	"cmp"
 	"io/fs"
 	"net/http"
 	"os"
@@ -43,6 +44,19 @@ func (st *snapshotStore) get(id string, sc scope) (snapshotRecord, bool) {
 		}
 	}
 	return snapshotRecord{}, false
+}
+
+// matching returns the snapshots passing keep, newest created first.
+func (st *snapshotStore) matching(keep func(snapshotRecord) bool) []snapshotRecord {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []snapshotRecord
+	for i := len(st.rows) - 1; i >= 0; i-- {
+		if keep(st.rows[i]) {
+			out = append(out, st.rows[i])
+		}
+	}
+	return out
 }
 
 func (st *snapshotStore) remove(id string) {
@@ -142,20 +156,20 @@ func (s *Server) handleSnapshotWorkspace(w http.ResponseWriter, r *http.Request,
 	return nil
 }
 
+type restoreSnapshotRequest struct {
+	SnapshotID        *string `json:"snapshot_id"`
+	ParentWorkspaceID *string `json:"parent_workspace_id"`
+	Label             *string `json:"label"`
+}
+
+func (q *restoreSnapshotRequest) missing() string {
+	return cmp.Or(absent(q.SnapshotID, "snapshot_id"), absent(q.ParentWorkspaceID, "parent_workspace_id"))
+}
+
 func (s *Server) handleRestoreSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {
-	var req struct {
-		SnapshotID        *string `json:"snapshot_id"`
-		ParentWorkspaceID *string `json:"parent_workspace_id"`
-		Label             *string `json:"label"`
-	}
+	var req restoreSnapshotRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
-	}
-	if req.SnapshotID == nil {
-		return missingField("snapshot_id")
-	}
-	if req.ParentWorkspaceID == nil {
-		return missingField("parent_workspace_id")
 	}
 	e := s.exec
 	sid := *req.SnapshotID
@@ -197,29 +211,15 @@ func (s *Server) handleListSnapshots(w http.ResponseWriter, r *http.Request, sc 
 	if err != nil {
 		return err
 	}
-	st := s.exec.snaps
-	st.mu.Lock()
-	var match []snapshotRecord
-	for i := len(st.rows) - 1; i >= 0; i-- {
-		rec := st.rows[i]
-		if sc.canSee(rec.TenantID) && (!hasWid || strOrEmpty(rec.WorkspaceID) == wid) &&
-			matchesTerm(q, rec.ID, strOrEmpty(rec.Name), strOrEmpty(rec.WorkspaceID)) {
-			match = append(match, rec)
-		}
-	}
-	st.mu.Unlock()
-	sortNewestFirst(match, func(r snapshotRecord) time.Time { return r.CreatedAt })
-	writeJSON(w, http.StatusOK, lq.page(pageOf(match, lq.offset, lq.limit), len(match)))
-	return nil
+	match := s.exec.snaps.matching(func(rec snapshotRecord) bool {
+		return sc.canSee(rec.TenantID) && (!hasWid || strOrEmpty(rec.WorkspaceID) == wid) &&
+			matchesTerm(q, rec.ID, strOrEmpty(rec.Name), strOrEmpty(rec.WorkspaceID))
+	})
+	return writeNewestFirst(w, lq, match, func(r snapshotRecord) time.Time { return r.CreatedAt })
 }
 
 func (s *Server) handleGetSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {
-	rec, err := byPathID(r, sc, "snapshot", s.exec.snaps.get)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rec)
-	return nil
+	return writeByPathID(w, r, sc, "snapshot", s.exec.snaps.get)
 }
 
 func (s *Server) handleDeleteSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -202,4 +203,18 @@ func awaitJailEnded(t *testing.T, srv *Server, id int64) jailRecord {
 		t.Fatalf("ledger row %d never ended: %v", id, err)
 	}
 	return rec
+}
+
+// TestStreamStatsEventKeyOrder: the real server builds the stats and completed payloads with
+// serde_json's json! macro, whose map sorts its keys (no preserve_order feature), so the bytes on
+// the wire are in alphabetical key order. The completed event's order is checked by
+// completedFrame in TestStreamFraming.
+func TestStreamStatsEventKeyOrder(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	newSSEWriter(rec).json("stats", streamStatsOf(execStats{MemoryPeakBytes: 1, MemoryCurrentBytes: 2, CPUUsageUsec: 3, IOReadBytes: 4, IOWriteBytes: 5, PidsCurrent: 6}))
+	const want = "event: stats\ndata: {\"cpu_usage_usec\":3,\"io_read_bytes\":4,\"io_write_bytes\":5,\"memory_current_bytes\":2,\"memory_peak_bytes\":1,\"pids_current\":6}\n\n"
+	if got := rec.Body.String(); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }

@@ -155,6 +155,19 @@ func (st *workspaceStore) live(id string) (workspace, bool) {
 	return en.ws, true
 }
 
+// matching returns copies of the live workspaces passing keep, newest created first.
+func (st *workspaceStore) matching(keep func(workspace) bool) []workspace {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []workspace
+	for i := len(st.rows) - 1; i >= 0; i-- {
+		if ws := st.rows[i].ws; ws.DeletedAt == nil && keep(ws) {
+			out = append(out, ws)
+		}
+	}
+	return out
+}
+
 func (st *workspaceStore) add(en *wsEntry) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -281,19 +294,13 @@ func (s *Server) handleListWorkspaces(w http.ResponseWriter, r *http.Request, sc
 	if err != nil {
 		return err
 	}
-	st := s.exec.ws
-	st.mu.Lock()
-	var match []workspace
-	for i := len(st.rows) - 1; i >= 0; i-- {
-		ws := st.rows[i].ws
-		if ws.DeletedAt == nil && sc.canSee(ws.TenantID) && matchesTerm(q, ws.ID, strOrEmpty(ws.Label), strOrEmpty(ws.GitRepo)) {
-			match = append(match, ws.view(sc))
-		}
+	match := s.exec.ws.matching(func(ws workspace) bool {
+		return sc.canSee(ws.TenantID) && matchesTerm(q, ws.ID, strOrEmpty(ws.Label), strOrEmpty(ws.GitRepo))
+	})
+	for i := range match {
+		match[i] = match[i].view(sc)
 	}
-	st.mu.Unlock()
-	sortNewestFirst(match, func(w workspace) time.Time { return w.CreatedAt })
-	writeJSON(w, http.StatusOK, lq.page(pageOf(match, lq.offset, lq.limit), len(match)))
-	return nil
+	return writeNewestFirst(w, lq, match, func(w workspace) time.Time { return w.CreatedAt })
 }
 
 func strOrEmpty(p *string) string {
@@ -304,12 +311,7 @@ func strOrEmpty(p *string) string {
 }
 
 func (s *Server) handleGetWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
-	ws, err := byPathID(r, sc, "workspace", s.exec.ws.get)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ws)
-	return nil
+	return writeByPathID(w, r, sc, "workspace", s.exec.ws.get)
 }
 
 func (s *Server) handleRenameWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {

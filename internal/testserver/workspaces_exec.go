@@ -2,7 +2,7 @@ package testserver
 
 // POST /v1/workspaces/{id}/exec, one command at a time per workspace (a second one is a 409),
 // and POST /v1/workspaces/{id}/fork, which snapshots the workspace and restores the snapshot
-// into 1 to 16 new ones. Execs are REAL host processes in the workspace's source_dir; see runner.go.
+// into 1 to 16 new ones. Execs are REAL processes with the workspace's source_dir as /workspace; see runner.go.
 
 import (
 	"encoding/json"
@@ -27,20 +27,14 @@ func (p *envPair) UnmarshalJSON(b []byte) error {
 }
 
 type workspaceExecRequest struct {
-	Cmd         *string      `json:"cmd"`
-	Args        seq[string]  `json:"args"`
-	TimeoutSecs *uint64      `json:"timeout_secs"`
-	MemoryMB    *uint64      `json:"memory_mb"`
-	Env         seq[envPair] `json:"env"`
+	commandRequest
+	Env seq[envPair] `json:"env"`
 }
 
 func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
 	var req workspaceExecRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
-	}
-	if req.Cmd == nil {
-		return missingField("cmd")
 	}
 	e := s.exec
 	en, err := byPathID(r, sc, "workspace", e.ws.lookup)
@@ -84,8 +78,7 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 	e.ws.mu.Unlock()
 	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
 	p, err := e.start(js, procSpec{
-		argv: append([]string{*req.Cmd}, req.Args...), dir: ws.SourceDir, writable: true, output: ws.OutputDir, flavors: flavors,
-		env: env, timeout: js.timeout(),
+		argv: req.argv(), dir: ws.SourceDir, writable: true, output: ws.OutputDir, flavors: flavors, env: env, timeout: js.timeout(),
 	})
 	if err != nil {
 		e.jails.fail(jid, err.Error())
@@ -108,6 +101,8 @@ type forkWorkspaceRequest struct {
 	Label *string `json:"label"`
 }
 
+func (q *forkWorkspaceRequest) missing() string { return absent(q.Count, "count") }
+
 type forkWorkspaceResponse struct {
 	Parent     workspace   `json:"parent"`
 	Forks      []workspace `json:"forks"`
@@ -118,9 +113,6 @@ func (s *Server) handleForkWorkspace(w http.ResponseWriter, r *http.Request, sc 
 	var req forkWorkspaceRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
-	}
-	if req.Count == nil {
-		return missingField("count")
 	}
 	if *req.Count == 0 || *req.Count > 16 {
 		return errBadRequest("fork.count must be 1..=16")

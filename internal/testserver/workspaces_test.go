@@ -3,10 +3,8 @@
 package testserver
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,21 +12,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// wsExec runs cmd args in workspace id and returns the decoded response.
-func wsExec(t *testing.T, srv *Server, key, id string, args ...string) wireExec {
-	t.Helper()
-	var out wireExec
-	apiCall(t, srv, key, "POST", "/v1/workspaces/"+id+"/exec", map[string]any{"cmd": args[0], "args": args[1:]}).wantJSON(t, 200, &out)
-	return out
-}
-
-func createWS(t *testing.T, srv *Server, key string, body map[string]any) workspace {
-	t.Helper()
-	var ws workspace
-	apiCall(t, srv, key, "POST", "/v1/workspaces", body).wantJSON(t, 201, &ws)
-	return ws
-}
 
 // TestWorkspaceSnapshotRestoreFork walks a workspace's life: snapshot, break, restore, a 3-way
 // fork, and checks the forks are independent.
@@ -104,50 +87,6 @@ func TestWorkspaceSnapshotRestoreFork(t *testing.T) {
 	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+snap.ID, nil).wantEmpty(t, 204)
 }
 
-func TestWorkspaceExecEnvAndConflict(t *testing.T) {
-	t.Parallel()
-	srv := Start(t)
-	ws := createWS(t, srv, "", map[string]any{})
-	var out wireExec
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
-		"cmd": "/bin/sh", "args": []string{"-c", `echo "$PORT $PATH"; pwd`}, "env": [][]string{{"PORT", "3000"}},
-	}).wantJSON(t, 200, &out)
-	if out.Stdout != "3000 "+jailPath+"\n"+workdirOf(srv, ws.SourceDir)+"\n" {
-		t.Fatalf("stdout %q", out.Stdout)
-	}
-	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"true","env":{"K":"V"}}`); r.status != 422 {
-		t.Fatalf("env object: %d %s", r.status, r.body)
-	}
-	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"true","env":[["K"]]}`); r.status != 422 {
-		t.Fatalf("env pair of one: %d %s", r.status, r.body)
-	}
-
-	gate := newFifoGate(t, srv)
-	done := asyncCall(srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "/bin/sh", "args": []string{"-c", gate.script()}})
-	gate.waitUp(t, done)
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
-		wantError(t, 409, "conflict: another exec is in flight against this workspace")
-	// Snapshot and fork do not take the lock; the live exec is frozen while copying.
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{}).wantJSON(t, 201, nil)
-	gate.release(t)
-	await(t, done).wantJSON(t, 200, &out)
-	if out.Stdout != "released\n" {
-		t.Fatalf("held exec: %+v", out)
-	}
-	var got workspace
-	apiCall(t, srv, "", "GET", "/v1/workspaces/"+ws.ID, nil).wantJSON(t, 200, &got)
-	if got.LastExecAt == nil {
-		t.Fatal("last_exec_at not set")
-	}
-	var page struct {
-		Rows []jailRecord `json:"rows"`
-	}
-	apiCall(t, srv, "", "GET", "/v1/jails?kind=workspace&q=workspace:"+ws.ID, nil).wantJSON(t, 200, &page)
-	if len(page.Rows) != 2 || page.Rows[0].Label != "workspace:"+ws.ID+"//bin/sh" || page.Rows[0].Config.MemoryMB != 512 {
-		t.Fatalf("ledger %+v", page.Rows)
-	}
-}
-
 func TestWorkspaceCreateValidation(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
@@ -208,46 +147,6 @@ func TestWorkspaceCreateValidation(t *testing.T) {
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/fork", map[string]any{"count": 2, "label": " agents"}).wantJSON(t, 201, &fork)
 	if strOrEmpty(fork.Forks[1].Label) != " agents-1" || len(fork.Forks[1].Domains) != 0 || fork.Forks[1].Config.MemoryMB != 8192 {
 		t.Fatalf("fork = %+v", fork.Forks[1])
-	}
-}
-
-func TestFromSnapshotChecks(t *testing.T) {
-	t.Parallel()
-	srv := Start(t)
-	a := createWS(t, srv, "", map[string]any{})
-	b := createWS(t, srv, "", map[string]any{})
-	var snap snapshotRecord
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+a.ID+"/snapshot", map[string]any{}).wantJSON(t, 201, &snap)
-	if snap.Name != nil {
-		t.Errorf("name = %v, want null", *snap.Name)
-	}
-	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+a.ID+"/snapshot", nil); r.status != 415 {
-		t.Errorf("snapshot without body: %d", r.status)
-	}
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		msg    string
-	}{
-		{"missing parent is 422", `{"snapshot_id":"` + snap.ID + `"}`, 422, ""},
-		{"unknown snapshot first", `{"snapshot_id":"snap_x","parent_workspace_id":" "}`, 404, "not found: snapshot snap_x"},
-		{"blank parent", `{"snapshot_id":"` + snap.ID + `","parent_workspace_id":"  "}`, 400, "bad request: parent_workspace_id is required"},
-		{"wrong parent", `{"snapshot_id":"` + snap.ID + `","parent_workspace_id":"` + b.ID + `"}`, 404, "not found: snapshot " + snap.ID},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", tt.body)
-			r.wantStatusOrError(t, tt.status, tt.msg)
-		})
-	}
-	var ws workspace
-	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", `{"snapshot_id":"`+snap.ID+`","parent_workspace_id":" `+a.ID+` ","label":" restored "}`).wantJSON(t, 201, &ws)
-	if strOrEmpty(ws.Label) != "restored" {
-		t.Fatalf("label %q", strOrEmpty(ws.Label))
-	}
-	if r := apiCall(t, srv, "", "GET", "/v1/workspaces/from-snapshot", nil); r.status != 405 {
-		t.Errorf("GET from-snapshot: %d", r.status)
 	}
 }
 
@@ -425,7 +324,7 @@ func TestWorkspaceFlavors(t *testing.T) {
 	}
 	if srv.Isolation() == IsolationNamespaces {
 		out := wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", `ls /opt/flavors | tr '\n' ' '; (: > /opt/flavors/py311/x) 2>/dev/null || echo read-only`)
-		if !strings.HasPrefix(out.Stdout, "nobin py311 ") || !strings.HasSuffix(out.Stdout, "read-only\n") {
+		if out.Stdout != "nobin py311 read-only\n" {
 			t.Fatalf("/opt/flavors: %q", out.Stdout)
 		}
 	}
@@ -434,68 +333,4 @@ func TestWorkspaceFlavors(t *testing.T) {
 	}
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
 		wantError(t, 400, `bad request: flavor "py311" is no longer available on this server`)
-}
-
-func TestIncrementalSnapshots(t *testing.T) {
-	t.Parallel()
-	srv := Start(t)
-	pool := t.TempDir()
-	srv.exec.setSnapshotPoolDir(pool)
-	ws := createWS(t, srv, "", map[string]any{})
-	wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", "mkdir -p sub && printf hello > a.txt && printf hello > sub/same.txt && printf '#!/bin/sh\\necho run\\n' > sub/run.sh && chmod 755 sub/run.sh && ln -s a.txt link")
-	var snap snapshotRecord
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "inc"}).wantJSON(t, 201, &snap)
-	// The symlink is not captured: the real engine snapshots regular files only.
-	if want := uint64(5 + 5 + 19); snap.SizeBytes != want {
-		t.Errorf("size_bytes %d, want the logical sum %d", snap.SizeBytes, want)
-	}
-	var man struct {
-		Kind    string          `json:"kind"`
-		Entries []manifestEntry `json:"entries"`
-	}
-	apiCall(t, srv, "", "GET", "/v1/snapshots/"+snap.ID+"/manifest", nil).wantJSON(t, 200, &man)
-	hello := blake3Sum256([]byte("hello"))
-	want := map[string]manifestEntry{
-		"a.txt":        {Path: "a.txt", Mode: 0o100644, Hash: hex.EncodeToString(hello[:]), Size: 5},
-		"sub/same.txt": {Path: "sub/same.txt", Mode: 0o100644, Hash: hex.EncodeToString(hello[:]), Size: 5},
-	}
-	got := map[string]manifestEntry{}
-	for _, e := range man.Entries {
-		got[e.Path] = e
-	}
-	if _, ok := got["link"]; man.Kind != "incremental" || len(man.Entries) != 3 || got["a.txt"] != want["a.txt"] || got["sub/same.txt"] != want["sub/same.txt"] ||
-		got["sub/run.sh"].Mode != 0o100755 || ok {
-		t.Fatalf("manifest %+v", man)
-	}
-	// Identical content is stored once.
-	var blobs int
-	_ = filepath.WalkDir(filepath.Join(pool, "blobs"), func(_ string, d fs.DirEntry, _ error) error {
-		if d != nil && !d.IsDir() {
-			blobs++
-		}
-		return nil
-	})
-	if blobs != 2 {
-		t.Errorf("%d blobs in the pool, want 2", blobs)
-	}
-
-	var restored workspace
-	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).wantJSON(t, 201, &restored)
-	if out := wsExec(t, srv, "", restored.ID, "/bin/sh", "-c", "cat a.txt sub/same.txt; ./sub/run.sh; test -e link || echo nolink"); out.Stdout != "hellohellorun\nnolink\n" {
-		t.Fatalf("restored: %+v", out)
-	}
-	var fork forkWorkspaceResponse
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 2}).wantJSON(t, 201, &fork)
-	if out := wsExec(t, srv, "", fork.Forks[1].ID, "/bin/cat", "sub/same.txt"); out.Stdout != "hello" {
-		t.Fatalf("fork: %+v", out)
-	}
-
-	// Without a pool the same snapshot cannot be restored.
-	srv.exec.setSnapshotPoolDir("")
-	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).
-		wantError(t, 400, "bad request: snapshot is content-addressed but AGENTJAIL_SNAPSHOT_POOL_DIR is not set")
-	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+snap.ID, nil).wantEmpty(t, 204)
-	if _, err := os.Stat(filepath.Join(pool, "blobs")); err != nil {
-		t.Errorf("blobs were removed with the snapshot: %v", err)
-	}
 }

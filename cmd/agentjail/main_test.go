@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	agentjail "github.com/agentjail/agentjail-go"
+	"github.com/agentjail/agentjail-go/internal/testserver"
+)
+
+// syncBuffer is an output stream a test can read while the CLI still writes to it.
+type syncBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced on every write
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{changed: make(chan struct{})} }
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.changed)
+	b.changed = make(chan struct{})
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor blocks until the stream holds want, failing the test after a generous bound.
+func (b *syncBuffer) waitFor(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		b.mu.Lock()
+		has, changed := strings.Contains(b.buf.String(), want), b.changed
+		b.mu.Unlock()
+		if has {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("output never contained %q; got %q", want, b.String())
+		}
+	}
+}
+
+// session is one CLI invocation run in the background with a signal source the test
+// controls.
+type session struct {
+	stdout, stderr *syncBuffer
+	signals        chan os.Signal
+	done           chan int
+}
+
+// start runs the CLI with args against the control plane at url; stdin is its input.
+func start(t *testing.T, url string, stdin io.Reader, args ...string) *session {
+	t.Helper()
+	s := &session{stdout: newSyncBuffer(), stderr: newSyncBuffer(), signals: make(chan os.Signal, 2), done: make(chan int, 1)}
+	getenv := func(k string) string {
+		if k == "AGENTJAIL_URL" {
+			return url
+		}
+		return ""
+	}
+	c := &cli{stdin: stdin, stdout: s.stdout, stderr: s.stderr, getenv: getenv, signals: s.signals, pollEvery: 10 * time.Millisecond}
+	go func() { s.done <- c.main(args) }()
+	return s
+}
+
+// wait returns the exit status, failing the test if the CLI does not end.
+func (s *session) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case code := <-s.done:
+		return code
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the CLI did not exit; stdout %q, stderr %q", s.stdout.String(), s.stderr.String())
+		return -1
+	}
+}
+
+// result is the outcome of one finished invocation.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs the CLI through run, as main does, and returns what it printed.
+func runCLI(t *testing.T, url, stdin string, args ...string) result {
+	t.Helper()
+	return runEnv(t, map[string]string{"AGENTJAIL_URL": url}, stdin, args...)
+}
+
+func runEnv(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &stdout, &stderr, func(k string) string { return env[k] })
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// check compares a result with the expected exit status and exact output.
+func (r result) check(t *testing.T, code int, stdout, stderr string) {
+	t.Helper()
+	if r.code != code || r.stdout != stdout || r.stderr != stderr {
+		t.Errorf("got exit %d\nstdout %q\nstderr %q\nwant exit %d\nstdout %q\nstderr %q",
+			r.code, r.stdout, r.stderr, code, stdout, stderr)
+	}
+}
+
+// newServer starts the embedded fake and an SDK client for it.
+func newServer(t *testing.T, opts ...testserver.Option) (*testserver.Server, *agentjail.Client) {
+	t.Helper()
+	srv := testserver.Start(t, opts...)
+	client, err := agentjail.NewClient(srv.URL(), agentjail.WithAPIKey(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, client
+}
+
+func TestAPIErrors(t *testing.T) {
+	t.Parallel()
+	srv, _ := newServer(t, testserver.WithAPIKeys("tok@acme:operator"))
+	// A port that refuses connections: listen, note the address, close.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + ln.Addr().String()
+	ln.Close()
+
+	tests := []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		error string // the error line, or its start when it ends in "…"
+		hint  string // the hint line; "" for none
+	}{
+		{"401 hint", map[string]string{"AGENTJAIL_URL": srv.URL(), "AGENTJAIL_API_KEY": "wrong-token"}, []string{"whoami"},
+			"agentjail: 401: invalid api key", "hint: is AGENTJAIL_API_KEY set to the token part of token@tenant:role?"},
+		{"401 hint for a pasted server entry", map[string]string{"AGENTJAIL_URL": srv.URL(), "AGENTJAIL_API_KEY": "tok@acme:operator"}, []string{"whoami"},
+			"agentjail: 401: invalid api key (the API key contains '@'…", "hint: is AGENTJAIL_API_KEY set to the token part of token@tenant:role?"},
+		{"404", map[string]string{"AGENTJAIL_URL": srv.URL(), "AGENTJAIL_API_KEY": "tok"}, []string{"workspace", "delete", "wrk_nope"},
+			"agentjail: 404: not found: workspace wrk_nope", ""},
+		{"-url wins over the environment", map[string]string{"AGENTJAIL_URL": refused, "AGENTJAIL_API_KEY": "tok"}, []string{"-url", srv.URL(), "jail", "get", "7"},
+			"agentjail: 404: not found: jail 7", ""},
+		{"connection refused hint", map[string]string{"AGENTJAIL_URL": refused}, []string{"health"},
+			`agentjail: Get "` + refused + `/healthz": dial tcp …`, "hint: is the control plane at " + refused + " running?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := runEnv(t, tt.env, "", tt.args...)
+			want := tt.error + "\n"
+			if tt.hint != "" {
+				want += tt.hint + "\n"
+			}
+			lines := strings.SplitAfter(r.stderr, "\n")
+			if prefix, ok := strings.CutSuffix(tt.error, "…"); ok && len(lines) > 0 && strings.HasPrefix(lines[0], prefix) {
+				want = lines[0] + strings.TrimPrefix(want, tt.error+"\n")
+			}
+			if r.code != 1 || r.stdout != "" || r.stderr != want {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1 and stderr %q", r.code, r.stdout, r.stderr, want)
+			}
+		})
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&agentjail.Error{StatusCode: 404, Code: agentjail.CodeNotFound, Message: "not found: session sess_1"}, "404: not found: session sess_1"},
+		{&agentjail.Error{Code: agentjail.CodeNetwork, Message: "dial tcp: refused"}, "dial tcp: refused"},
+		{errors.New("open x.py: no such file or directory"), "open x.py: no such file or directory"},
+	}
+	for _, tt := range tests {
+		if got := errorText(tt.err); got != tt.want {
+			t.Errorf("errorText(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+	if !isConnRefused(&os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}) || isConnRefused(context.Canceled) {
+		t.Error("isConnRefused does not tell a refused connection from others")
+	}
+}
+
+func TestJailExit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code     int
+		timedOut bool
+		want     int
+	}{
+		{0, false, 0}, {3, false, 3}, {255, false, 255}, {137, true, 124}, {0, true, 124}, {-1, false, 1}, {256, false, 1},
+	}
+	for _, tt := range tests {
+		var got exitStatus
+		if !errors.As(jailExit(tt.code, tt.timedOut), &got) || int(got) != tt.want {
+			t.Errorf("jailExit(%d, %v) = %v, want %d", tt.code, tt.timedOut, got, tt.want)
+		}
+	}
+}
+
+// rfc is how listings show a time: RFC 3339, UTC, to the second.
+func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -1,0 +1,200 @@
+package testserver
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestExtractorRejections: bodies and query strings are refused with the real extractors'
+// statuses and plain-text bodies: 415 without a JSON content type, 400 for broken JSON, 422 for
+// JSON of the wrong shape, 400 for a bad query string.
+func TestExtractorRejections(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		ct     string
+		body   string
+		status int
+		prefix string
+	}{
+		{name: "no content type", method: "POST", path: "/v1/credentials", body: `{"service":"openai","secret":"x"}`, status: 415, prefix: "Expected request with `Content-Type: application/json`"},
+		{name: "text content type", method: "POST", path: "/v1/credentials", ct: "text/plain", body: `{}`, status: 415, prefix: "Expected request with `Content-Type: application/json`"},
+		{name: "empty body", method: "POST", path: "/v1/sessions", ct: "application/json", status: 400, prefix: "Failed to parse the request body as JSON: EOF while parsing a value at line 1 column 0"},
+		{name: "broken json", method: "POST", path: "/v1/sessions", ct: "application/json", body: `{"services":`, status: 400, prefix: "Failed to parse the request body as JSON: "},
+		{name: "trailing garbage", method: "POST", path: "/v1/sessions", ct: "application/json", body: `{} x`, status: 400, prefix: "Failed to parse the request body as JSON: "},
+		{name: "unknown enum", method: "POST", path: "/v1/credentials", ct: "application/json", body: `{"service":"nope","secret":"x"}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
+		{name: "missing field", method: "POST", path: "/v1/credentials", ct: "application/json", body: `{"secret":"x"}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: missing field `service`"},
+		{name: "wrong type", method: "POST", path: "/v1/credentials", ct: "application/json", body: `{"service":"openai","secret":5}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: secret: invalid type: number, expected a string at line 1 column 30"},
+		{name: "truncated json", method: "POST", path: "/v1/sessions", ct: "application/json", body: `{"a":`, status: 400, prefix: "Failed to parse the request body as JSON: EOF while parsing a value at line 1 column 5"},
+		{name: "array instead of object", method: "POST", path: "/v1/sessions", ct: "application/json", body: `[]`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
+		{name: "negative ttl", method: "POST", path: "/v1/sessions", ct: "application/json", body: `{"services":["openai"],"ttl_secs":-1}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
+		{name: "fractional ttl", method: "POST", path: "/v1/sessions", ct: "application/json", body: `{"services":["openai"],"ttl_secs":1.5}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
+		{name: "bad scope key", method: "POST", path: "/v1/sessions", ct: "application/json", body: `{"services":["openai"],"scopes":{"nope":[]}}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
+		{name: "null services", method: "POST", path: "/v1/sessions", ct: "application/json", body: `{"services":null}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: services: invalid type: null"},
+		{name: "null scopes", method: "POST", path: "/v1/sessions", ct: "application/json", body: `{"services":["openai"],"scopes":null}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: scopes: invalid type: null"},
+		{name: "null glob list", method: "POST", path: "/v1/sessions", ct: "application/json", body: `{"services":["openai"],"scopes":{"openai":null}}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: scopes.openai: invalid type: null"},
+		{name: "glob of the wrong type", method: "POST", path: "/v1/sessions", ct: "application/json", body: `{"services":["openai"],"scopes":{"openai":[1]}}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
+		{name: "null service", method: "POST", path: "/v1/credentials", ct: "application/json", body: `{"service":null,"secret":"x"}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
+		{name: "query not a number", method: "GET", path: "/v1/audit?limit=abc", status: 400, prefix: "Failed to deserialize query string: "},
+		{name: "query negative", method: "GET", path: "/v1/audit?limit=-1", status: 400, prefix: "Failed to deserialize query string: "},
+		{name: "query repeated", method: "GET", path: "/v1/audit?limit=1&limit=2", status: 400, prefix: "Failed to deserialize query string: "},
+		{name: "repeated tenant", method: "GET", path: "/v1/credentials?tenant=a&tenant=b", status: 400, prefix: "Failed to deserialize query string: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var opts []wireOpt
+			if tt.ct != "" {
+				opts = append(opts, wireHeader("Content-Type", tt.ct))
+			}
+			r := wireDo(t, tt.method, s.URL()+tt.path, tt.body, opts...)
+			if tt.ct == "" && tt.body != "" {
+				// wireDo defaulted the content type; resend without one.
+				req, _ := http.NewRequest(tt.method, s.URL()+tt.path, strings.NewReader(tt.body))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				r = wireResp{status: resp.StatusCode, header: resp.Header, body: string(b)}
+			}
+			r.wantPlainPrefix(t, tt.status, tt.prefix)
+		})
+	}
+}
+
+func TestJSONContentTypeVariants(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		ct   string
+		want bool
+	}{
+		{"application/json", true},
+		{"application/json; charset=utf-8", true},
+		{"Application/JSON", true},
+		{"application/vnd.api+json", true},
+		{"application/jsonx", false},
+		{"text/json", false},
+		{"", false},
+		{"garbage;;", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ct, func(t *testing.T) {
+			t.Parallel()
+			if got := isJSONContentType(tt.ct); got != tt.want {
+				t.Fatalf("isJSONContentType(%q) = %v", tt.ct, got)
+			}
+		})
+	}
+}
+
+// TestExplicitNullIsA422: a list or a defaulted string may be absent, but an explicit null is
+// the wrong shape (serde's #[serde(default)] semantics), where encoding/json would accept it.
+func TestExplicitNullIsA422(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	const prefix = "Failed to deserialize the JSON body into the target type: "
+	tests := []struct {
+		name, path, body string
+	}{
+		{name: "run language null", path: "/v1/runs", body: `{"code":"true","language":null}`},
+		{name: "stream language null", path: "/v1/runs/stream", body: `{"code":"true","language":null}`},
+		{name: "fork language null", path: "/v1/runs/fork", body: `{"parent_code":"true","child_code":"true","language":null}`},
+		{name: "fork children null", path: "/v1/runs/fork", body: `{"parent_code":"true","child_code":"true","language":"sh","children":null}`},
+		{name: "allowlist domains null", path: "/v1/runs", body: `{"code":"true","language":"sh","network":{"mode":"allowlist","domains":null}}`},
+		{name: "git repos null", path: "/v1/runs", body: `{"code":"true","language":"sh","git":{"repo":"https://example.invalid/x","repos":null}}`},
+		{name: "session exec args null", path: "/v1/sessions/sess_missing/exec", body: `{"cmd":"true","args":null}`},
+		{name: "workspace exec args null", path: "/v1/workspaces/wrk_missing/exec", body: `{"cmd":"true","args":null}`},
+		{name: "workspace exec env null", path: "/v1/workspaces/wrk_missing/exec", body: `{"cmd":"true","env":null}`},
+		{name: "run language of the wrong type", path: "/v1/runs", body: `{"code":"true","language":7}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			wireDo(t, "POST", s.URL()+tt.path, tt.body).wantPlainPrefix(t, 422, prefix)
+		})
+	}
+}
+
+// TestNullBodyIsA422: every body is a struct, so a null body is the wrong shape.
+func TestNullBodyIsA422(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	var ws workspace
+	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
+	tests := []struct {
+		name, method, path string
+	}{
+		{name: "create workspace", method: "POST", path: "/v1/workspaces"},
+		{name: "rename workspace", method: "PATCH", path: "/v1/workspaces/" + ws.ID},
+		{name: "snapshot workspace", method: "POST", path: "/v1/workspaces/" + ws.ID + "/snapshot"},
+		{name: "create session", method: "POST", path: "/v1/sessions"},
+		{name: "run", method: "POST", path: "/v1/runs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			wireDo(t, tt.method, s.URL()+tt.path, " null ").wantPlainPrefix(t, 422, "Failed to deserialize the JSON body into the target type: ")
+		})
+	}
+}
+
+// TestInvalidUTF8BodyIsA400: invalid UTF-8 is a JSON syntax error for serde, where
+// encoding/json would substitute U+FFFD.
+func TestInvalidUTF8BodyIsA400(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	tests := []struct {
+		name, path, body string
+	}{
+		{name: "inside a string", path: "/v1/runs", body: "{\"code\":\"echo \xff\",\"language\":\"sh\"}"},
+		{name: "session services", path: "/v1/sessions", body: "{\"services\":[\"open\xc3\"]}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			wireDo(t, "POST", s.URL()+tt.path, tt.body).wantPlainPrefix(t, 400, "Failed to parse the request body as JSON: ")
+		})
+	}
+}
+
+// The real Query extractor keeps a malformed escape or a ';' as part of the value (and so fails
+// to parse it as a number) where net/url drops the whole pair.
+func TestQueryParsingIsLenientLikeFormURLEncoded(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	tests := []struct {
+		name, query string
+		status      int
+		limit       uint64
+	}{
+		{name: "bad escape is kept and fails the number", query: "?limit=%zz", status: 400},
+		{name: "semicolon is not a separator", query: "?limit=5;offset=1", status: 400},
+		{name: "plus is a space", query: "?q=a+b&limit=7", status: 200, limit: 7},
+		{name: "escaped digits decode", query: "?limit=%31%32", status: 200, limit: 12},
+		{name: "empty pairs are skipped", query: "?&&limit=3&", status: 200, limit: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := wireDo(t, "GET", s.URL()+"/v1/jails"+tt.query, "")
+			if tt.status != 200 {
+				r.wantPlainPrefix(t, tt.status, "Failed to deserialize query string: ")
+				return
+			}
+			var page struct {
+				Limit uint64 `json:"limit"`
+			}
+			r.wantJSON(t, 200, &page)
+			if page.Limit != tt.limit {
+				t.Fatalf("limit %d, want %d", page.Limit, tt.limit)
+			}
+		})
+	}
+}

@@ -1,0 +1,117 @@
+//go:build unix
+
+package testserver
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestIncrementalSnapshots: with a pool directory a snapshot is a manifest over blobs stored once
+// by hash, and restores and forks rebuild the files from it.
+func TestIncrementalSnapshots(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	pool := t.TempDir()
+	srv.exec.setSnapshotPoolDir(pool)
+	ws := createWS(t, srv, "", map[string]any{})
+	wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", "mkdir -p sub && printf hello > a.txt && printf hello > sub/same.txt && printf '#!/bin/sh\\necho run\\n' > sub/run.sh && chmod 755 sub/run.sh && ln -s a.txt link")
+	var snap snapshotRecord
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/snapshot", map[string]any{"name": "inc"}).wantJSON(t, 201, &snap)
+	// The symlink is not captured: the real engine snapshots regular files only.
+	if want := uint64(5 + 5 + 19); snap.SizeBytes != want {
+		t.Errorf("size_bytes %d, want the logical sum %d", snap.SizeBytes, want)
+	}
+	var man struct {
+		Kind    string          `json:"kind"`
+		Entries []manifestEntry `json:"entries"`
+	}
+	apiCall(t, srv, "", "GET", "/v1/snapshots/"+snap.ID+"/manifest", nil).wantJSON(t, 200, &man)
+	hello := blake3Sum256([]byte("hello"))
+	want := map[string]manifestEntry{
+		"a.txt":        {Path: "a.txt", Mode: 0o100644, Hash: hex.EncodeToString(hello[:]), Size: 5},
+		"sub/same.txt": {Path: "sub/same.txt", Mode: 0o100644, Hash: hex.EncodeToString(hello[:]), Size: 5},
+	}
+	got := map[string]manifestEntry{}
+	for _, e := range man.Entries {
+		got[e.Path] = e
+	}
+	if _, ok := got["link"]; man.Kind != "incremental" || len(man.Entries) != 3 || got["a.txt"] != want["a.txt"] || got["sub/same.txt"] != want["sub/same.txt"] ||
+		got["sub/run.sh"].Mode != 0o100755 || ok {
+		t.Fatalf("manifest %+v", man)
+	}
+	// Identical content is stored once.
+	var blobs int
+	_ = filepath.WalkDir(filepath.Join(pool, "blobs"), func(_ string, d fs.DirEntry, _ error) error {
+		if d != nil && !d.IsDir() {
+			blobs++
+		}
+		return nil
+	})
+	if blobs != 2 {
+		t.Errorf("%d blobs in the pool, want 2", blobs)
+	}
+
+	var restored workspace
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).wantJSON(t, 201, &restored)
+	if out := wsExec(t, srv, "", restored.ID, "/bin/sh", "-c", "cat a.txt sub/same.txt; ./sub/run.sh; test -e link || echo nolink"); out.Stdout != "hellohellorun\nnolink\n" {
+		t.Fatalf("restored: %+v", out)
+	}
+	var fork forkWorkspaceResponse
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 2}).wantJSON(t, 201, &fork)
+	if out := wsExec(t, srv, "", fork.Forks[1].ID, "/bin/cat", "sub/same.txt"); out.Stdout != "hello" {
+		t.Fatalf("fork: %+v", out)
+	}
+
+	// Without a pool the same snapshot cannot be restored.
+	srv.exec.setSnapshotPoolDir("")
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).
+		wantError(t, 400, "bad request: snapshot is content-addressed but AGENTJAIL_SNAPSHOT_POOL_DIR is not set")
+	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+snap.ID, nil).wantEmpty(t, 204)
+	if _, err := os.Stat(filepath.Join(pool, "blobs")); err != nil {
+		t.Errorf("blobs were removed with the snapshot: %v", err)
+	}
+}
+
+// TestIncrementalManifest: incremental manifests list regular files only (the real engine skips
+// symlinks at capture), sorted by the full path string.
+func TestIncrementalManifest(t *testing.T) {
+	t.Parallel()
+	s := Start(t, WithSnapshotPoolDir(t.TempDir()))
+	var ws workspace
+	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
+	script := `mkdir -p a && printf x > a/b && printf yy > a.txt && ln -s a.txt link && chmod 755 a.txt`
+	body, _ := json.Marshal(map[string]any{"cmd": "/bin/sh", "args": []string{"-c", script}})
+	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/exec", string(body)).wantJSON(t, 200, nil)
+	var snap snapshotRecord
+	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/snapshot", `{}`).wantJSON(t, 201, &snap)
+	var m struct {
+		Kind    string          `json:"kind"`
+		Entries []manifestEntry `json:"entries"`
+	}
+	wireDo(t, "GET", s.URL()+"/v1/snapshots/"+snap.ID+"/manifest", "").wantJSON(t, 200, &m)
+	var got []string
+	for _, e := range m.Entries {
+		got = append(got, fmt.Sprintf("%s %o %d", e.Path, e.Mode, e.Size))
+	}
+	tests := []struct {
+		name, got, want string
+	}{
+		{name: "kind", got: m.Kind, want: "incremental"},
+		{name: "entries", got: strings.Join(got, ","), want: "a.txt 100755 2,a/b 100644 1"},
+		{name: "size_bytes", got: fmt.Sprint(snap.SizeBytes), want: "3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Fatalf("got %q, want %q", tt.got, tt.want)
+			}
+		})
+	}
+}

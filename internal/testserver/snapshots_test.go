@@ -1,0 +1,79 @@
+//go:build unix
+
+package testserver
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestRestoreSnapshotChecks covers POST /v1/workspaces/from-snapshot: its required keys, the
+// order of its checks and its 404s, and the label of the restored workspace.
+func TestRestoreSnapshotChecks(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	a := createWS(t, srv, "", map[string]any{})
+	b := createWS(t, srv, "", map[string]any{})
+	var snap snapshotRecord
+	apiCall(t, srv, "", "POST", "/v1/workspaces/"+a.ID+"/snapshot", map[string]any{}).wantJSON(t, 201, &snap)
+	if snap.Name != nil {
+		t.Errorf("name = %v, want null", *snap.Name)
+	}
+	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+a.ID+"/snapshot", nil); r.status != 415 {
+		t.Errorf("snapshot without body: %d", r.status)
+	}
+	tests := []struct {
+		name   string
+		body   string
+		status int
+		msg    string
+	}{
+		{"missing parent is 422", `{"snapshot_id":"` + snap.ID + `"}`, 422, ""},
+		{"unknown snapshot first", `{"snapshot_id":"snap_x","parent_workspace_id":" "}`, 404, "not found: snapshot snap_x"},
+		{"blank parent", `{"snapshot_id":"` + snap.ID + `","parent_workspace_id":"  "}`, 400, "bad request: parent_workspace_id is required"},
+		{"wrong parent", `{"snapshot_id":"` + snap.ID + `","parent_workspace_id":"` + b.ID + `"}`, 404, "not found: snapshot " + snap.ID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", tt.body)
+			r.wantStatusOrError(t, tt.status, tt.msg)
+		})
+	}
+	var ws workspace
+	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", `{"snapshot_id":"`+snap.ID+`","parent_workspace_id":" `+a.ID+` ","label":" restored "}`).wantJSON(t, 201, &ws)
+	if strOrEmpty(ws.Label) != "restored" {
+		t.Fatalf("label %q", strOrEmpty(ws.Label))
+	}
+	if r := apiCall(t, srv, "", "GET", "/v1/workspaces/from-snapshot", nil); r.status != 405 {
+		t.Errorf("GET from-snapshot: %d", r.status)
+	}
+}
+
+// TestRestoreSnapshotKeepsParentTenant: a restored workspace belongs to the parent's tenant,
+// whoever restores it.
+func TestRestoreSnapshotKeepsParentTenant(t *testing.T) {
+	t.Parallel()
+	s := tenancyServer(t)
+	var ws workspace
+	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`, wireKey(opBetaKey)).wantJSON(t, 201, &ws)
+	var snap snapshotRecord
+	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/snapshot", `{}`, wireKey(opBetaKey)).wantJSON(t, 201, &snap)
+	body, _ := json.Marshal(map[string]string{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID})
+	tests := []struct {
+		name, key string
+	}{
+		{name: "admin of another tenant", key: adminKey},
+		{name: "owner", key: opBetaKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got workspace
+			wireDo(t, "POST", s.URL()+"/v1/workspaces/from-snapshot", string(body), wireKey(tt.key)).wantJSON(t, 201, &got)
+			if got.TenantID != "beta" {
+				t.Fatalf("restored workspace tenant %q, want the parent's %q", got.TenantID, "beta")
+			}
+			// And the owner can see it.
+			wireDo(t, "GET", s.URL()+"/v1/workspaces/"+got.ID, "", wireKey(opBetaKey)).wantJSON(t, 200, nil)
+		})
+	}
+}
