@@ -31,8 +31,8 @@
 // Because it runs code, the fake listens on loopback ports by default, sends
 // no CORS headers, refuses requests whose Host header is not a loopback name
 // or address, and never logs secrets. Timeouts are enforced, and in a jail
-// network modes too (allowlist through a CONNECT proxy, without blocking
-// direct connections); resource limits and seccomp are accepted but not
+// network modes and seccomp profiles too (allowlist through a CONNECT proxy,
+// without blocking direct connections); resource limits are accepted but not
 // enforced.
 package agentjailtest
 

@@ -27,11 +27,12 @@
 //
 // # NOT A SANDBOX
 //
-// The jail is for fidelity, not security: there is no seccomp filter and no
-// cgroup limit. Where namespaces are unavailable (not Linux, user namespaces
-// disabled, a seccomp-filtered container), or with WithIsolation(IsolationNone),
-// code runs as ordinary subprocesses of the current user with the host's file
-// system and network, and Server.Isolation says so. Run the fake only with code
+// The jail is for fidelity, not security: its seccomp filter follows the
+// request's profile, but there is no cgroup limit. Where namespaces are
+// unavailable (not Linux, user namespaces disabled, a seccomp-filtered
+// container), or with WithIsolation(IsolationNone), code runs as ordinary
+// subprocesses of the current user with the host's file system and network,
+// and Server.Isolation says so. Run the fake only with code
 // you would run yourself, and never expose it to other machines.
 //
 // # Safe defaults

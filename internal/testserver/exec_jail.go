@@ -93,7 +93,7 @@ func (e *execEngine) flavorsOf(names []string) ([]flavor, string) {
 // start runs spec with the network of js. In allowlist mode a CONNECT proxy for js.domains serves
 // the execution, named in its proxy variables, and stops when the execution ends.
 func (e *execEngine) start(js jailSettings, spec procSpec) (*process, error) {
-	spec.network = js.networkMode
+	spec.network, spec.seccomp = js.networkMode, js.seccomp
 	if js.networkMode != "allowlist" {
 		return e.run.start(spec)
 	}

@@ -37,6 +37,10 @@ func jailChild() int {
 		fmt.Fprintf(os.Stderr, "jail setup failed: %v\n", err)
 		return 127
 	}
+	if err := installSeccomp(spec.Seccomp); err != nil {
+		fmt.Fprintf(os.Stderr, "jail setup failed: %v\n", err)
+		return 127
+	}
 	if spec.Probe {
 		return 0
 	}

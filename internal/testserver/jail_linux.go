@@ -27,6 +27,7 @@ type jailSpec struct {
 	Flavors     []flavor // host directories at /opt/flavors/<name>, read-only
 	Binds       []string // extra host directories at the same path, writable (tests)
 	Loopback    bool     // bring lo up in the jail's network namespace
+	Seccomp     string   // syscall filter profile: "standard" (also "") or "strict"
 	Argv        []string // program and arguments; argv[0] is not looked up in PATH
 	Env         []string // the complete environment
 	Probe       bool     // set up, then exit 0 instead of exec
@@ -60,7 +61,7 @@ func (j *jailer) command(spec procSpec) (*exec.Cmd, func(), error) {
 	j.mu.Unlock()
 	cmd, specR, err := j.jailCommand(jailSpec{
 		Workspace: spec.dir, WorkspaceRW: spec.writable, Output: spec.output, Flavors: spec.flavors, Binds: binds,
-		Argv: spec.argv, Env: spec.env,
+		Argv: spec.argv, Env: spec.env, Seccomp: spec.seccomp,
 	}, spec.network)
 	if err != nil {
 		return nil, nil, err

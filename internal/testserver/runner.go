@@ -5,9 +5,9 @@ package testserver
 // SECURITY: every execution route of the fake (sessions exec, runs, fork, stream, workspace exec)
 // starts a REAL process through this file. On Linux with namespaces it runs in a light jail
 // (jail_linux.go): its own mount, PID, IPC and network namespaces, a minimal read-only root, no
-// capabilities. That keeps honest code honest; it is not a hardened sandbox: there is no seccomp
-// filter and no cgroup, so memory, CPU and PID limits and seccomp profiles are accepted and
-// recorded like the real server does but not enforced. Elsewhere (see isolation.go) it is a plain
+// capabilities, the request's seccomp profile. That keeps honest code honest; it is not a
+// hardened sandbox: there is no cgroup, so memory, CPU and PID limits are accepted and recorded
+// like the real server does but not enforced. Elsewhere (see isolation.go) it is a plain
 // host process of the user running the server. The timeout is always enforced: every process is
 // started in its own process group and the whole group is killed with SIGKILL when the timeout
 // fires, even when a grandchild keeps the output pipes open (the real server reads the pipes to
@@ -121,6 +121,7 @@ type procSpec struct {
 	output   string   // host directory mounted at /output in a jail; "" gives an empty one
 	flavors  []flavor // mounted read-only at /opt/flavors/<name> in a jail
 	network  string   // "none" (also ""), "loopback" or "allowlist"; enforced in a jail only
+	seccomp  string   // "standard" (also "") or "strict"; enforced in a jail only
 	env      []string // complete environment, "K=V"
 	onHost   bool     // a host process even when the runner jails (the server's own git clones)
 	timeout  time.Duration
