@@ -58,6 +58,21 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
   AGENTJAIL_SNAPSHOT_POOL_DIR
                         turns on incremental (content-addressed) snapshots
                         stored in this directory (default: full copies)
+  AGENTJAIL_SNAPSHOT_MAX_AGE_SECS, AGENTJAIL_SNAPSHOT_MAX_COUNT
+                        snapshot garbage collection limits (default: none)
+  AGENTJAIL_SNAPSHOT_GC_TICK_SECS
+                        seconds between GC passes (default 60)
+  AGENTJAIL_IDLE_CHECK_INTERVAL_SECS
+                        seconds between idle-workspace checks; 0 turns
+                        auto-pause off (default 30)
+  AGENTJAIL_GATEWAY_ADDR
+                        IP:port for the gateway, which routes HTTP by Host to
+                        workspace domains (default: no gateway; anything but
+                        an IP literal and port is ignored)
+  AGENTJAIL_CLONE_MODE  host: workspace git seeds clone in host mode (the git
+                        on the jail PATH; 500 without one) instead of jail
+                        mode (/usr/bin/git; 400 without it). Read at start-up
+  LOG_FORMAT            json: JSON log lines (default: text)
   AGENTJAIL_TESTSERVER_ISOLATION
                         auto (default: jails where Linux namespaces allow,
                         host processes elsewhere), namespaces (jails or
@@ -67,8 +82,9 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
                         AGENTJAIL_UPSTREAM_OPENAI=http://127.0.0.1:9999
                         (defaults: the real provider APIs)
 
-Requests whose Host header is not localhost, a loopback IP or the listen
-address are refused with 403; no CORS headers are sent.
+Requests to the control plane or proxy whose Host header is not localhost, a
+loopback IP or the listen address are refused with 403 (the gateway routes by
+Host, so it has no such guard); no CORS headers are sent.
 
 When both listeners are up it prints one line on stdout (logs go to stderr):
 
@@ -107,7 +123,7 @@ const readyPrefix = "agentjail-testserver: listening"
 // line to stdout, logs to logs, and serves until ctx is cancelled. Nothing is logged
 // before the configuration has been accepted and both listeners are up.
 func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer) error {
-	log := slog.New(slog.NewTextHandler(logs, nil))
+	log := slog.New(logHandler(getenv, logs))
 	keys, bad := apiKeys(getenv("AGENTJAIL_API_KEY"))
 	skipBad := strings.TrimSpace(getenv(skipMalformedKeysEnv)) == "1"
 	if len(bad) > 0 && !skipBad {
@@ -144,6 +160,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer
 	if dir := strings.TrimSpace(getenv("AGENTJAIL_SNAPSHOT_POOL_DIR")); dir != "" {
 		opts = append(opts, testserver.WithSnapshotPoolDir(dir))
 	}
+	features, warnings := featureOptions(getenv)
+	opts = append(opts, features...)
 	isolation := testserver.Isolation(strings.ToLower(strings.TrimSpace(getenv(testserver.IsolationEnv))))
 	switch isolation {
 	case "":
@@ -158,6 +176,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer
 	if err != nil {
 		return listenError(err, ctlAddr, proxyAddr)
 	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
 	for _, b := range bad {
 		log.Warn("AGENTJAIL_API_KEY: skipping an entry as the real server does (" + skipMalformedKeysEnv + "=1): " + b)
 	}
@@ -166,6 +187,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer
 	}
 	log.Warn("agentjail-testserver started: "+notSandbox,
 		"control_url", srv.URL(), "proxy_url", srv.ProxyURL(), "state_dir", srv.StateDir(), "isolation", string(srv.Isolation()))
+	if u := srv.GatewayURL(); u != "" {
+		log.Info("gateway listening", "gateway_url", u)
+	}
 	fmt.Fprintf(stdout, "%s control=%s proxy=%s\n", readyPrefix, srv.URL(), srv.ProxyURL())
 	<-ctx.Done()
 	log.Info("shutting down")

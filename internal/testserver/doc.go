@@ -42,10 +42,12 @@
 //   - sends no CORS headers and answers no CORS preflight, so a web page
 //     cannot drive it from a browser;
 //   - refuses, with 403 and the plain-text body "forbidden: host not
-//     allowed", any request whose Host header is not localhost, a loopback
-//     IP or the IP it listens on (any IP literal when bound to all
-//     interfaces; for the proxy also the host of the proxy base URL), so a
-//     DNS-rebinding page cannot reach it through a name it controls;
+//     allowed", any control-plane or proxy request whose Host header is not
+//     localhost, a loopback IP or the IP it listens on (any IP literal when
+//     bound to all interfaces; for the proxy also the host of the proxy base
+//     URL), so a DNS-rebinding page cannot reach it through a name it
+//     controls. The gateway (off unless WithGateway is given) routes by Host,
+//     so it has no such guard, and it too listens on loopback by default;
 //   - never logs credentials, API keys or phantom tokens.
 //
 // # Differences from the real server

@@ -27,6 +27,11 @@ type execEngine struct {
 	poolDir    string   // incremental snapshot pool; "" = classic full copies
 
 	proxyPermit proxyPermitFunc // allowlist proxy address check; nil = public addresses only
+	// Where clones find git (see findGit); tests point them at empty places.
+	gitSearchPath string
+	jailGit       string
+
+	idleUnit time.Duration // what one idle_timeout_secs counts; guarded by ws.mu
 }
 
 // newExecEngine creates the engine of s; s.stateDir, s.maxConcurrent and s.log must be set.
@@ -39,6 +44,10 @@ func newExecEngine(s *Server) *execEngine {
 		snaps:      newSnapshotStore(),
 		keepAlive:  15 * time.Second,
 		statsEvery: 500 * time.Millisecond,
+		idleUnit:   time.Second,
+
+		gitSearchPath: jailPath,
+		jailGit:       jailModeGit,
 	}
 }
 

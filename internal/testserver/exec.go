@@ -60,7 +60,9 @@ func (e *execEngine) runJail(ctx context.Context, nj newJail, js jailSettings, s
 		e.jails.fail(id, err.Error())
 		return procResult{}, errInternal(err)
 	}
+	stop := e.watchLive(id, p, true)
 	res := waitOrKill(ctx, p)
+	stop()
 	e.jails.complete(id, res)
 	return res, nil
 }

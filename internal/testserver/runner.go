@@ -79,8 +79,9 @@ func newRunner(maxConcurrent int, j *jailer) *runner {
 
 // permit is one slot of the concurrency limit. release is idempotent.
 type permit struct {
-	r    *runner
-	once sync.Once
+	r       *runner
+	once    sync.Once
+	counted atomic.Bool // the execution was counted in active/total
 }
 
 func (p *permit) release() {
@@ -89,17 +90,36 @@ func (p *permit) release() {
 	}
 	p.once.Do(func() {
 		<-p.r.sem
-		p.r.active.Add(^uint64(0))
+		if p.counted.Load() {
+			p.r.active.Add(^uint64(0))
+		}
 	})
 }
 
-// tryAcquire takes a concurrency slot without waiting, like the real server's try_acquire. It
-// returns false when every slot is taken.
+// count adds the execution holding p to the active and total counters of GET /v1/stats; the
+// active count drops again on release. Counting twice is a no-op.
+func (p *permit) count() {
+	if p.counted.CompareAndSwap(false, true) {
+		p.r.active.Add(1)
+		p.r.total.Add(1)
+	}
+}
+
+// tryAcquire takes a concurrency slot without waiting, like the real server's try_acquire, and
+// counts the execution at once. It returns false when every slot is taken.
 func (r *runner) tryAcquire() (*permit, bool) {
+	p, ok := r.tryAcquireSlot()
+	if ok {
+		p.count()
+	}
+	return p, ok
+}
+
+// tryAcquireSlot is tryAcquire without counting: the streaming route counts its execution only
+// once the process has started, so a stream refused before that leaves the counters alone.
+func (r *runner) tryAcquireSlot() (*permit, bool) {
 	select {
 	case r.sem <- struct{}{}:
-		r.active.Add(1)
-		r.total.Add(1)
 		return &permit{r: r}, true
 	default:
 		return nil, false

@@ -64,7 +64,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 		return err
 	}
 	e := s.exec
-	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, req.Git, &js)
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, req.Git, &js, true)
 	if err != nil {
 		return err
 	}
@@ -95,11 +95,15 @@ func (p *preparedRun) release() {
 
 // prepareRun is the shared start of a run, a fork parent and a stream, in the real server's
 // order of checks: a free execution slot, the language, the git seed, then the allowlist. The
-// caller must release the result.
-func (e *execEngine) prepareRun(ctx context.Context, langName *string, code string, git *gitSpec, js *jailSettings) (*preparedRun, error) {
-	pm, ok := e.run.tryAcquire()
+// caller must release the result. countNow counts the execution in /v1/stats at once, as runs
+// and forks do; a stream counts it (slot.count) only once its process runs.
+func (e *execEngine) prepareRun(ctx context.Context, langName *string, code string, git *gitSpec, js *jailSettings, countNow bool) (*preparedRun, error) {
+	pm, ok := e.run.tryAcquireSlot()
 	if !ok {
 		return nil, errTooManyExecs()
+	}
+	if countNow {
+		pm.count()
 	}
 	label, lang, err := languageOf(langName)
 	if err == nil {
@@ -130,7 +134,7 @@ func (e *execEngine) runDirs(ctx context.Context, lang language, code string, gi
 		if err != nil {
 			return scratch{}, err
 		}
-		if err := e.cloneInto(ctx, dirs.workspace, clones); err != nil {
+		if err := e.cloneInto(ctx, dirs.workspace, clones, false); err != nil {
 			return scratch{}, err
 		}
 		js.gitRepo, js.gitRef = git.primary()
@@ -213,7 +217,7 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	}
 
 	e := s.exec
-	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.ParentCode, req.Git, &js)
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.ParentCode, req.Git, &js, true)
 	if err != nil {
 		return err
 	}
@@ -242,10 +246,13 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	if err != nil {
 		return failAll(err)
 	}
+	stopParentLive := e.watchLive(parentID, parent, false)
+	defer stopParentLive()
+	// Like the real server, the children are forked only after fork_after_ms, even when the
+	// parent has already exited.
 	forkAt := time.NewTimer(time.Duration(forkAfter) * time.Millisecond)
 	select {
 	case <-forkAt.C:
-	case <-parent.done:
 	case <-r.Context().Done():
 	}
 	forkAt.Stop()
@@ -300,7 +307,9 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 		wg.Add(1)
 		go func(i int, id int64, p *process) {
 			defer wg.Done()
+			stop := e.watchLive(id, p, true)
 			res := waitOrKill(r.Context(), p)
+			stop()
 			e.jails.complete(id, res)
 			mu.Lock()
 			children[i] = responseOf(res)
@@ -315,6 +324,7 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 		return failAll(childErr)
 	}
 	parentRes := waitOrKill(r.Context(), parent)
+	stopParentLive()
 	e.jails.complete(parentID, parentRes)
 	wg.Wait()
 	writeJSON(w, http.StatusCreated, forkResponse{
@@ -333,7 +343,7 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 	e := s.exec
 	// git is recorded but never cloned or validated, like the real route.
 	js.gitRepo, js.gitRef = req.Git.primary()
-	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, nil, &js)
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, nil, &js, false)
 	if err != nil {
 		return err
 	}
@@ -360,7 +370,10 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 		// the process is running.
 		return errInternal(err)
 	}
+	run.slot.count()
 	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
+	stopLive := e.watchLive(id, p, false)
+	defer stopLive()
 
 	sw := newSSEWriter(w)
 	sw.json("started", map[string]int{"pid": p.pid()})
@@ -388,7 +401,8 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 				}
 			}
 			res := p.wait()
-			e.jails.complete(id, res)
+			stopLive()
+			e.jails.completeStream(id, res)
 			c := streamCompleted{ExitCode: res.exitCode, DurationMs: res.durationMs(), TimedOut: res.timedOut}
 			if st := res.stats; st != nil {
 				c.MemoryPeakBytes, c.MemoryCurrentBytes, c.CPUUsageUsec, c.PidsCurrent = st.MemoryPeakBytes, st.MemoryCurrentBytes, st.CPUUsageUsec, st.PidsCurrent
@@ -398,7 +412,9 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 		case <-r.Context().Done():
 			p.kill()
 			stopReaders()
-			e.jails.complete(id, p.wait())
+			res := p.wait()
+			stopLive()
+			e.jails.completeStream(id, res)
 			return nil
 		}
 		idle.Reset(keepAlive)

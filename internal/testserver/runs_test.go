@@ -130,7 +130,8 @@ func TestFork(t *testing.T) {
 		}
 	}
 
-	// One legacy child, and a parent that ends before the fork point.
+	// One legacy child, and a parent that ends before the fork point: the child is still
+	// forked only once fork_after_ms has passed.
 	apiCall(t, srv, "", "POST", "/v1/runs/fork", map[string]any{
 		"language": "sh", "parent_code": "echo p", "child_code": "echo c", "fork_after_ms": 30000,
 	}).wantJSON(t, http.StatusCreated, &out)
@@ -140,6 +141,10 @@ func TestFork(t *testing.T) {
 	apiCall(t, srv, "", "GET", "/v1/jails?kind=fork&q=child", nil).wantJSON(t, 200, &page)
 	if len(page.Rows) != 4 || page.Rows[0].Label != "sh · child" {
 		t.Fatalf("rows %+v", page.Rows)
+	}
+	parentRow, _ := srv.exec.jails.get(*page.Rows[0].ParentID, devScope)
+	if gap := page.Rows[0].StartedAt.Sub(parentRow.StartedAt); gap < 200*time.Millisecond {
+		t.Fatalf("child forked %v after its parent started, before fork_after_ms", gap)
 	}
 
 	errs := []struct{ name, body, msg string }{

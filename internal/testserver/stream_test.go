@@ -218,3 +218,43 @@ func TestStreamStatsEventKeyOrder(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// A stream counts in total_execs only once its process runs, and its ledger row keeps "" for
+// the output its client already received.
+func TestStreamCountersAndLedgerRow(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	total := func() uint64 {
+		t.Helper()
+		var st struct {
+			Total uint64 `json:"total_execs"`
+		}
+		apiCall(t, srv, "", "GET", "/v1/stats", nil).wantJSON(t, 200, &st)
+		return st.Total
+	}
+	for _, tt := range []struct{ body, msg string }{
+		{`{"code":"echo x","language":"cobol"}`, "bad request: unsupported language: cobol"},
+		{`{"code":"echo x","language":"sh","network":{"mode":"allowlist","domains":[]}}`, "bad request: allowlist must contain at least one domain"},
+	} {
+		apiCall(t, srv, "", "POST", "/v1/runs/stream", tt.body).wantError(t, 400, tt.msg)
+	}
+	if got := total(); got != 0 {
+		t.Fatalf("total_execs after refused streams = %d, want 0", got)
+	}
+	// A run refused after taking its slot is counted, like the real server's.
+	apiCall(t, srv, "", "POST", "/v1/runs", `{"code":"x","language":"cobol"}`).wantError(t, 400, "bad request: unsupported language: cobol")
+	if got := total(); got != 1 {
+		t.Fatalf("total_execs after a refused run = %d, want 1", got)
+	}
+	resp := openStream(t, context.Background(), srv, `{"language":"sh","code":"echo out; echo err >&2"}`)
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if got := total(); got != 2 {
+		t.Fatalf("total_execs after a stream = %d, want 2", got)
+	}
+	rec := awaitJailEnded(t, srv, 0)
+	if rec.Kind != "stream" || rec.Stdout == nil || *rec.Stdout != "" || rec.Stderr == nil || *rec.Stderr != "" {
+		t.Fatalf("stream row = %+v", rec)
+	}
+}

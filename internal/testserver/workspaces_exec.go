@@ -45,6 +45,9 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 		return errConflict("another exec is in flight against this workspace")
 	}
 	defer en.lock.Unlock()
+	if err := e.resumeWorkspace(en); err != nil {
+		return err
+	}
 	pm, ok := e.run.tryAcquire()
 	if !ok {
 		return errTooManyExecs()
@@ -75,7 +78,13 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 	e.ws.mu.Lock()
 	at := now()
 	en.ws.LastExecAt = &at
+	en.liveAllowlist = js.networkMode == "allowlist"
 	e.ws.mu.Unlock()
+	defer func() {
+		e.ws.mu.Lock()
+		en.liveAllowlist = false
+		e.ws.mu.Unlock()
+	}()
 	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
 	p, err := e.start(js, procSpec{
 		argv: req.argv(), dir: ws.SourceDir, writable: true, output: ws.OutputDir, flavors: flavors, env: env, timeout: js.timeout(),
@@ -87,7 +96,9 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 	e.ws.mu.Lock()
 	en.live = p
 	e.ws.mu.Unlock()
+	stop := e.watchLive(jid, p, true)
 	res := waitOrKill(r.Context(), p)
+	stop()
 	e.ws.mu.Lock()
 	en.live = nil
 	e.ws.mu.Unlock()

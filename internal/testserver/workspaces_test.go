@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -333,4 +334,18 @@ func TestWorkspaceFlavors(t *testing.T) {
 	}
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
 		wantError(t, 400, `bad request: flavor "py311" is no longer available on this server`)
+}
+
+func TestSlugWords(t *testing.T) {
+	t.Parallel()
+	if len(slugAdjectives) != 40 || len(slugNouns) != 40 {
+		t.Fatalf("%d adjectives, %d nouns; the real server has 40 of each", len(slugAdjectives), len(slugNouns))
+	}
+	for i := 0; i < 200; i++ {
+		s := slug()
+		parts := strings.Split(s, "-")
+		if !slugRE.MatchString(s) || !slices.Contains(slugAdjectives, parts[0]) || !slices.Contains(slugNouns, parts[1]) {
+			t.Fatalf("slug %q", s)
+		}
+	}
 }
