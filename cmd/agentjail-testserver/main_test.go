@@ -281,14 +281,15 @@ func TestRunConfiguration(t *testing.T) {
 	state := t.TempDir()
 	pool := filepath.Join(t.TempDir(), "pool")
 	rn := startRun(t, map[string]string{
-		"CTL_ADDR":                    "127.0.0.1:0",
-		"PROXY_ADDR":                  "127.0.0.1:0",
-		"PROXY_BASE_URL":              "http://127.0.0.1:18555",
-		"AGENTJAIL_API_KEY":           " k1@acme:admin,,k2@beta:operator ",
-		"GITHUB_TOKEN":                "ghp-real",
-		"STRIPE_API_KEY":              "sk-stripe",
-		"AGENTJAIL_STATE_DIR":         state,
-		"AGENTJAIL_SNAPSHOT_POOL_DIR": pool,
+		"CTL_ADDR":                       "127.0.0.1:0",
+		"PROXY_ADDR":                     "127.0.0.1:0",
+		"PROXY_BASE_URL":                 "http://127.0.0.1:18555",
+		"AGENTJAIL_API_KEY":              " k1@acme:admin,,k2@beta:operator ",
+		"GITHUB_TOKEN":                   "ghp-real",
+		"STRIPE_API_KEY":                 "sk-stripe",
+		"AGENTJAIL_STATE_DIR":            state,
+		"AGENTJAIL_SNAPSHOT_POOL_DIR":    pool,
+		"AGENTJAIL_TESTSERVER_ISOLATION": " None ",
 	})
 	tests := []struct {
 		name   string
@@ -330,14 +331,29 @@ func TestRunConfiguration(t *testing.T) {
 	if cfg.Persistence.StateDir != state || cfg.Persistence.SnapshotPoolDir != pool {
 		t.Fatalf("persistence %+v, want state dir %q and pool %q", cfg.Persistence, state, pool)
 	}
-	if strings.Contains(rn.logText(), "AUTHENTICATION IS DISABLED") {
+	if strings.Contains(rn.logText(), "AUTHENTICATION IS DISABLED") || !strings.Contains(rn.logText(), "isolation=none") {
 		t.Fatalf("logs:\n%s", rn.logText())
+	}
+}
+
+// An unknown isolation is a configuration error: exit 2, nothing logged or bound.
+func TestRunFailsOnUnknownIsolation(t *testing.T) {
+	t.Parallel()
+	var stdout, logs strings.Builder
+	err := run(context.Background(), func(k string) string {
+		return map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0", "AGENTJAIL_TESTSERVER_ISOLATION": "chroot"}[k]
+	}, &stdout, &logs)
+	if err == nil || !strings.Contains(err.Error(), `AGENTJAIL_TESTSERVER_ISOLATION: unknown isolation "chroot"`) || exitCode(err) != 2 {
+		t.Fatalf("run = %v, want exit 2 naming the unknown isolation", err)
+	}
+	if stdout.Len() != 0 || logs.Len() != 0 {
+		t.Fatalf("output before refusing: %q %q", stdout.String(), logs.String())
 	}
 }
 
 func TestUsageWarns(t *testing.T) {
 	t.Parallel()
-	for _, want := range []string{"NOT a sandbox", "CTL_ADDR", "PROXY_ADDR", "PROXY_BASE_URL", "AGENTJAIL_API_KEY", "AGENTJAIL_STATE_DIR", "AGENTJAIL_SNAPSHOT_POOL_DIR", "AGENTJAIL_UPSTREAM_", "SIGTERM"} {
+	for _, want := range []string{"NOT a sandbox", "CTL_ADDR", "PROXY_ADDR", "PROXY_BASE_URL", "AGENTJAIL_API_KEY", "AGENTJAIL_STATE_DIR", "AGENTJAIL_SNAPSHOT_POOL_DIR", "AGENTJAIL_TESTSERVER_ISOLATION", "AGENTJAIL_UPSTREAM_", "SIGTERM"} {
 		if !strings.Contains(usage, want) {
 			t.Fatalf("usage lacks %q", want)
 		}

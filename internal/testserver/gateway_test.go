@@ -158,7 +158,7 @@ func TestGatewayVMPort(t *testing.T) {
 		"network": map[string]any{"mode": "allowlist", "domains": []string{"example.com"}},
 		"domains": []map[string]any{{"domain": "preview.test", "vm_port": json.Number(port)}},
 	})
-	gate := newFifoGate(t)
+	gate := newFifoGate(t, srv)
 	done := asyncCall(srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "/bin/sh", "args": []string{"-c", gate.script()}})
 	gate.waitUp(t, done)
 	gatewayDo(t, srv, "GET", "preview.test", "/index.html", "", nil).wantPlain(t, 200, "dev server /index.html")

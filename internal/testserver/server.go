@@ -24,6 +24,7 @@ type Server struct {
 	maxConcurrent int          // concurrent executions allowed; default 16
 	log           *slog.Logger // never nil
 	exec          *execEngine  // execution half (runs, workspaces, jails, …)
+	jail          *jailer      // nil: executions are host processes (see isolation.go)
 
 	apiKeys      []apiKey // empty: auth off, every caller is the dev admin
 	removeState  bool     // stateDir is a temp dir owned by the server
@@ -108,6 +109,7 @@ type config struct {
 	idleCheck     time.Duration
 	gatewayAddr   string
 	hostClones    bool
+	isolation     Isolation
 }
 
 type seedCredential struct{ tenant, service, secret string }
@@ -304,6 +306,11 @@ func New(opts ...Option) (*Server, error) {
 	if err := s.initStateDir(cfg.stateDir); err != nil {
 		return nil, err
 	}
+	logIsolation, err := s.setupIsolation(cfg.isolation)
+	if err != nil {
+		s.cleanupState()
+		return nil, err
+	}
 	if err := s.listen(cfg); err != nil {
 		s.cleanupState()
 		return nil, err
@@ -336,6 +343,7 @@ func New(opts ...Option) (*Server, error) {
 		s.startGateway(cfg.gatewayAddr)
 	}
 	s.startBackground()
+	logIsolation()
 	return s, nil
 }
 
