@@ -12,7 +12,7 @@ import (
 	agentjail "github.com/agentjail/agentjail-go"
 )
 
-// The public API of API.md, pinned at compile time from outside the package: if a name,
+// The public API contract, pinned at compile time from outside the package: if a name,
 // a signature or a field type drifts, this file stops compiling.
 var (
 	_ func(string, ...agentjail.Option) (*agentjail.Client, error) = agentjail.NewClient
@@ -92,7 +92,7 @@ var (
 	_ agentjail.StreamEvent = agentjail.ErrorEvent{}
 )
 
-// TestAPIFieldTypes pins the field names and types that API.md lists, by building each
+// TestAPIFieldTypes pins the field names and types of the public API contract, by building each
 // value with every listed field (a keyed literal stops compiling when one is renamed or
 // retyped).
 func TestAPIFieldTypes(t *testing.T) {

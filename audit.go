@@ -33,9 +33,5 @@ type AuditService struct{ c *Client }
 // (100); the server caps it at 1000. Operators only see rows of their own live sessions,
 // so a page may be shorter than limit.
 func (s *AuditService) Recent(ctx context.Context, limit int) (*AuditList, error) {
-	q, err := pageQuery(limit, 0, "")
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[AuditList](ctx, s.c, call{method: http.MethodGet, path: "/v1/audit", query: q})
+	return doJSON[AuditList](ctx, s.c, call{method: http.MethodGet, path: path("/v1/audit"), query: page{limit: limit}})
 }

@@ -1,6 +1,8 @@
 package agentjail
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -32,6 +34,8 @@ func TestBaseURLErrorTexts(t *testing.T) {
 			`agentjail: base URL "http://api/?x=1": a query or fragment is not allowed`},
 		{"argument with a fragment", "http://api/#top", "",
 			`agentjail: base URL "http://api/#top": a query or fragment is not allowed`},
+		{"argument with an empty query", "http://host/prefix/?", "",
+			`agentjail: base URL "http://host/prefix/?": a query or fragment is not allowed`},
 		{"password masked", "", "https://user:s3cret-pass@host:7000/?q",
 			`agentjail: $AGENTJAIL_URL="https://xxxxx@host:7000/?q": a query or fragment is not allowed`},
 		{"password masked when unparsable", "", "https://user:s3cret-pass@[::1",
@@ -60,6 +64,7 @@ func TestBaseURLErrorTexts(t *testing.T) {
 	}
 }
 
+// TestMaskUserinfo: the user information of a URL, parsable or not, is masked whole.
 func TestMaskUserinfo(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
@@ -75,6 +80,50 @@ func TestMaskUserinfo(t *testing.T) {
 	for in, want := range cases {
 		if got := maskUserinfo(in); got != want {
 			t.Errorf("maskUserinfo(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestBaseURLForms: trailing slashes are dropped and a path prefix, escaped or not, is kept.
+func TestBaseURLForms(t *testing.T) {
+	t.Parallel()
+	srv := newRecorder(t, jsonReply(200, "[]"))
+	cases := []struct {
+		name string
+		base string
+		want string
+	}{
+		{"trailing slashes dropped", srv.URL + "///", "/v1/credentials"},
+		{"prefix kept", srv.URL + "/agentjail", "/agentjail/v1/credentials"},
+		{"prefix with trailing slash", srv.URL + "/agentjail/", "/agentjail/v1/credentials"},
+		{"escaped prefix kept", srv.URL + "/a%2Fb/", "/a%2Fb/v1/credentials"},
+	}
+	for _, tc := range cases {
+		c := testClient(t, tc.base)
+		if _, err := c.Credentials.List(context.Background()); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		reqs := srv.requests()
+		if got := reqs[len(reqs)-1].Path; got != tc.want {
+			t.Errorf("%s: path = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestBaseURLPasswordNeverPrinted: the userinfo password of a base URL is masked however
+// the client is printed, nil included.
+func TestBaseURLPasswordNeverPrinted(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient("https://user:hunter2-password@api.example/agentjail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nilClient *Client
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{c, *c, c.String(), c.GoString(), nilClient} {
+			if out := fmt.Sprintf(verb, v); strings.Contains(out, "hunter2") {
+				t.Errorf("%s of %T leaks the URL password: %s", verb, v, out)
+			}
 		}
 	}
 }

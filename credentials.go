@@ -66,39 +66,27 @@ func (s *CredentialsService) ForTenant(tenant string) *CredentialsService {
 }
 
 // query is the tenant parameter every call of the service carries.
-func (s *CredentialsService) query() url.Values {
+func (s *CredentialsService) query() (url.Values, error) {
 	if s.tenant == "" {
-		return nil
+		return nil, nil
 	}
-	return url.Values{"tenant": {s.tenant}}
+	return url.Values{"tenant": {s.tenant}}, nil
 }
 
 // List returns the credentials visible to the caller, sorted by tenant then service.
 func (s *CredentialsService) List(ctx context.Context) ([]Credential, error) {
-	var out []Credential
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/credentials", query: s.query()}, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return doSlice[Credential](ctx, s.c, call{method: http.MethodGet, path: path("/v1/credentials"), query: s})
 }
 
 // Put stores or rotates the real key of p.Service. The server answers ErrBadRequest for
 // an empty or blank Secret and for an unknown service.
 func (s *CredentialsService) Put(ctx context.Context, p CredentialPutParams) (*Credential, error) {
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[Credential](ctx, s.c, call{method: http.MethodPost, path: "/v1/credentials", query: s.query(), body: body, secret: p.Secret})
+	return doJSON[Credential](ctx, s.c, call{method: http.MethodPost, path: path("/v1/credentials"), query: s, body: p, secret: p.Secret})
 }
 
 // Delete removes the key of service. Phantom tokens already issued stay valid but the
 // proxy answers them 502 until a key is put again. It returns an error matching
 // ErrNotFound when there is no such credential.
 func (s *CredentialsService) Delete(ctx context.Context, service Service) error {
-	p, err := path("credentials", string(service))
-	if err != nil {
-		return err
-	}
-	return s.c.do(ctx, call{method: http.MethodDelete, path: p, query: s.query()}, nil)
+	return s.c.do(ctx, call{method: http.MethodDelete, path: path("/v1/credentials", string(service)), query: s}, nil)
 }

@@ -2,7 +2,6 @@ package agentjail
 
 import (
 	"context"
-	"encoding/json"
 	"iter"
 	"net/http"
 	"net/url"
@@ -62,25 +61,6 @@ type Jail struct {
 	Config             *JailConfig `json:"config,omitempty"`     // settings it ran with; nil when the server recorded none
 }
 
-// UnmarshalJSON decodes a Jail, saturating an overflowed duration_ms (the server can
-// record u64::MAX) instead of failing.
-func (j *Jail) UnmarshalJSON(b []byte) error {
-	type plain Jail
-	aux := struct {
-		*plain
-		DurationMS *satInt64 `json:"duration_ms"`
-	}{plain: (*plain)(j)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	j.DurationMS = nil
-	if aux.DurationMS != nil {
-		v := int64(*aux.DurationMS)
-		j.DurationMS = &v
-	}
-	return nil
-}
-
 // JailConfig is the configuration a jail ran with.
 type JailConfig struct {
 	NetworkMode    NetworkMode `json:"network_mode"`              // network policy
@@ -104,17 +84,7 @@ type JailListParams struct {
 }
 
 func (p JailListParams) query() (url.Values, error) {
-	q, err := pageQuery(p.Limit, p.Offset, p.Query)
-	if err != nil {
-		return nil, err
-	}
-	if p.Status != "" {
-		q.Set("status", string(p.Status))
-	}
-	if p.Kind != "" {
-		q.Set("kind", string(p.Kind))
-	}
-	return q, nil
+	return page{p.Limit, p.Offset, p.Query, [][2]string{{"status", string(p.Status)}, {"kind", string(p.Kind)}}}.query()
 }
 
 // JailList is one page of the ledger, newest first.
@@ -131,30 +101,16 @@ type JailsService struct{ c *Client }
 // List returns one page of the ledger, newest first. The server ignores a Status or Kind
 // it does not know rather than rejecting it.
 func (s *JailsService) List(ctx context.Context, p JailListParams) (*JailList, error) {
-	q, err := p.query()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[JailList](ctx, s.c, call{method: http.MethodGet, path: "/v1/jails", query: q})
+	return doJSON[JailList](ctx, s.c, call{method: http.MethodGet, path: path("/v1/jails"), query: p})
 }
 
 // All ranges over every jail matching p, fetching pages lazily. Breaking out of the loop
 // stops fetching; an error is yielded once.
 func (s *JailsService) All(ctx context.Context, p JailListParams) iter.Seq2[Jail, error] {
-	return paginate(ctx, p.Limit, p.Offset, func(ctx context.Context, limit, offset int) ([]Jail, int64, error) {
-		q := p
-		q.Limit, q.Offset = limit, offset
-		page, err := s.List(ctx, q)
-		if err != nil {
-			return nil, 0, err
-		}
-		return page.Rows, page.Total, nil
-	})
+	return listAll(ctx, p, p.Limit, p.Offset, JailListParams.at, s.List, (*JailList).rows)
 }
 
 // Get returns one jail, or an error matching ErrNotFound.
 func (s *JailsService) Get(ctx context.Context, id int64) (*Jail, error) {
-	// A number is never one of the IDs path rejects.
-	p, _ := path("jails", strconv.FormatInt(id, 10))
-	return doJSON[Jail](ctx, s.c, call{method: http.MethodGet, path: p})
+	return doJSON[Jail](ctx, s.c, call{method: http.MethodGet, path: path("/v1/jails", strconv.FormatInt(id, 10))})
 }

@@ -7,20 +7,33 @@ import (
 	"strconv"
 )
 
-// pageQuery renders limit/offset/q list parameters, leaving out the ones not set.
-func pageQuery(limit, offset int, q string) (url.Values, error) {
-	if limit < 0 || offset < 0 {
-		return nil, invalidf("limit %d and offset %d must not be negative", limit, offset)
+// page is a list query: the paging every listing shares and the listing's own filters.
+// Zero values and empty filters are not sent.
+type page struct {
+	limit, offset int
+	q             string      // case-insensitive substring filter
+	filters       [][2]string // name and value of each further filter
+}
+
+// query renders the page, refusing a negative limit or offset.
+func (p page) query() (url.Values, error) {
+	if p.limit < 0 || p.offset < 0 {
+		return nil, invalidf("limit %d and offset %d must not be negative", p.limit, p.offset)
 	}
 	v := url.Values{}
-	if limit > 0 {
-		v.Set("limit", strconv.Itoa(limit))
+	if p.limit > 0 {
+		v.Set("limit", strconv.Itoa(p.limit))
 	}
-	if offset > 0 {
-		v.Set("offset", strconv.Itoa(offset))
+	if p.offset > 0 {
+		v.Set("offset", strconv.Itoa(p.offset))
 	}
-	if q != "" {
-		v.Set("q", q)
+	if p.q != "" {
+		v.Set("q", p.q)
+	}
+	for _, f := range p.filters {
+		if f[1] != "" {
+			v.Set(f[0], f[1])
+		}
 	}
 	return v, nil
 }
@@ -61,3 +74,41 @@ func paginate[T any](ctx context.Context, limit, offset int,
 		}
 	}
 }
+
+// listAll ranges over every row of a listing from p's limit and offset, lazily, like
+// paginate: list fetches the page that at moves p to, and rows takes the rows and the
+// count of every matching row out of it.
+func listAll[P, L, T any](ctx context.Context, p P, limit, offset int, at func(P, int, int) P,
+	list func(context.Context, P) (L, error), rows func(L) ([]T, int64)) iter.Seq2[T, error] {
+	return paginate(ctx, limit, offset, func(ctx context.Context, limit, offset int) ([]T, int64, error) {
+		l, err := list(ctx, at(p, limit, offset))
+		if err != nil {
+			return nil, 0, err
+		}
+		page, total := rows(l)
+		return page, total, nil
+	})
+}
+
+// at returns a listing's params moved to another page: every filter carries over.
+func (p WorkspaceListParams) at(limit, offset int) WorkspaceListParams {
+	p.Limit, p.Offset = limit, offset
+	return p
+}
+
+func (p SnapshotListParams) at(limit, offset int) SnapshotListParams {
+	p.Limit, p.Offset = limit, offset
+	return p
+}
+
+func (p JailListParams) at(limit, offset int) JailListParams {
+	p.Limit, p.Offset = limit, offset
+	return p
+}
+
+// rows returns a page's rows and the count of every matching row.
+func (l *WorkspaceList) rows() ([]Workspace, int64) { return l.Rows, l.Total }
+
+func (l *SnapshotList) rows() ([]Snapshot, int64) { return l.Rows, l.Total }
+
+func (l *JailList) rows() ([]Jail, int64) { return l.Rows, l.Total }

@@ -29,7 +29,7 @@ type PublicService struct{ c *Client }
 // with WithMaxRetries(0).
 func (s *PublicService) Health(ctx context.Context) (string, error) {
 	var raw []byte
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/healthz", public: true}, &raw); err != nil {
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: path("/healthz"), public: true}, &raw); err != nil {
 		return "", err
 	}
 	text := strings.TrimSpace(string(raw))
@@ -42,5 +42,5 @@ func (s *PublicService) Health(ctx context.Context) (string, error) {
 
 // Stats returns the server-wide counters.
 func (s *PublicService) Stats(ctx context.Context) (*PublicStats, error) {
-	return doJSON[PublicStats](ctx, s.c, call{method: http.MethodGet, path: "/v1/stats", public: true})
+	return doJSON[PublicStats](ctx, s.c, call{method: http.MethodGet, path: path("/v1/stats"), public: true})
 }

@@ -3,7 +3,6 @@ package agentjail
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,19 +13,33 @@ import (
 	"time"
 )
 
-// path returns the escaped path of one resource: "/v1/<collection>/<id>", followed by
-// the literal segments of sub ("exec", "manifest", …). The ID is path-escaped, so a "/"
-// or "?" in it stays inside its segment; an ID that is empty, "." or ".." would still
-// name another resource, so it is rejected with ErrInvalidParams before any I/O.
-func path(collection, id string, sub ...string) (string, error) {
-	if err := checkID(strings.TrimSuffix(collection, "s"), id); err != nil {
-		return "", err
+// route is the escaped path of a request below the base URL, or why it could not be
+// built: the helper returns err before any I/O.
+type route struct {
+	escaped string // e.g. "/v1/sessions/sess_1"
+	err     error  // an invalid ID, matching ErrInvalidParams
+}
+
+// path returns the route of a collection, e.g. "/v1/sessions", or of one resource in it
+// when an ID follows, then the literal segments after the ID ("exec", "manifest"). The
+// ID is path-escaped, so a "/" or "?" in it stays inside its segment; an ID that is
+// empty, "." or ".." would still name another resource, so it is refused.
+func path(collection string, idThenSub ...string) route {
+	if len(idThenSub) == 0 {
+		return route{escaped: collection}
 	}
-	p := "/v1/" + collection + "/" + url.PathEscape(id)
-	for _, s := range sub {
-		p += "/" + s
+	id, sub := idThenSub[0], idThenSub[1:]
+	if err := checkID(strings.TrimSuffix(collection[strings.LastIndexByte(collection, '/')+1:], "s"), id); err != nil {
+		return route{err: err}
 	}
-	return p, nil
+	// One concatenation for the usual shapes: each is an allocation on every call.
+	switch len(sub) {
+	case 0:
+		return route{escaped: collection + "/" + url.PathEscape(id)}
+	case 1:
+		return route{escaped: collection + "/" + url.PathEscape(id) + "/" + sub[0]}
+	}
+	return route{escaped: collection + "/" + url.PathEscape(id) + "/" + strings.Join(sub, "/")}
 }
 
 // checkID refuses an ID that is empty or would change the path it is escaped into.
@@ -48,18 +61,30 @@ func ctxCheck(ctx context.Context) error {
 // call describes one API request for the request helper.
 type call struct {
 	method string
-	path   string     // escaped path below the base URL, e.g. "/v1/sessions/sess_1"
-	query  url.Values // nil or only the parameters that are set
-	body   any        // JSON request body; POST and PATCH send {} when nil
-	public bool       // no Authorization header (/healthz, /v1/stats)
-	stream bool       // Accept text/event-stream; the 2xx response is handed back unread
-	secret string     // a secret the body carries, kept out of every error like the API key
+	path   route
+	query  queryParams // nil, or what renders the parameters that are set
+	body   any         // JSON request body, or a bodyParams that builds it; POST and PATCH send {} when nil
+	public bool        // no Authorization header (/healthz, /v1/stats)
+	stream bool        // Accept text/event-stream; the 2xx response is handed back unread
+	secret string      // a secret the body carries, kept out of every error like the API key
+}
+
+// bodyParams is a params type that builds its own JSON body: zero fields left out,
+// durations rounded, and invalid values refused with ErrInvalidParams.
+type bodyParams interface {
+	body() (any, error)
+}
+
+// queryParams is a params type that renders its own query, leaving out what is not
+// set and refusing invalid values with ErrInvalidParams.
+type queryParams interface {
+	query() (url.Values, error)
 }
 
 // contextError reports that the caller's context ended the call: it matches
 // context.Canceled or context.DeadlineExceeded, never ErrNetwork.
 func (r call) contextError(err error) error {
-	return fmt.Errorf("agentjail: %s %s: %w", r.method, r.path, err)
+	return fmt.Errorf("agentjail: %s %s: %w", r.method, r.path.escaped, err)
 }
 
 // do sends c with the retry policy and decodes a 2xx JSON body into out (out may be nil:
@@ -78,23 +103,22 @@ func doJSON[T any](ctx context.Context, c *Client, r call) (*T, error) {
 	return &out, nil
 }
 
+// doSlice is do for the routes that answer a JSON array: it returns the decoded elements.
+func doSlice[T any](ctx context.Context, c *Client, r call) ([]T, error) {
+	var out []T
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // send is do for callers that need the response itself (streams) and the number of
 // attempts it took. For a stream, the returned response's body is open and belongs to
 // the caller.
 func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, int, error) {
-	if err := ctxCheck(ctx); err != nil {
+	target, body, err := c.prepare(ctx, r)
+	if err != nil {
 		return nil, 0, err
-	}
-	var body []byte
-	if r.body != nil || r.method == http.MethodPost || r.method == http.MethodPatch {
-		var err error
-		if body, err = encodeBody(r.body); err != nil {
-			return nil, 0, err
-		}
-	}
-	target := c.base + r.path
-	if len(r.query) > 0 {
-		target += "?" + r.query.Encode()
 	}
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
@@ -117,7 +141,7 @@ func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, int
 		}
 		if c.logger != nil {
 			c.logger.LogAttrs(ctx, slog.LevelWarn, "agentjail: retrying request",
-				slog.String("method", r.method), slog.String("path", r.path),
+				slog.String("method", r.method), slog.String("path", r.path.escaped),
 				slog.Int("attempt", attempt), slog.Int("status", apiErr.StatusCode),
 				slog.Duration("wait", wait))
 		}
@@ -126,6 +150,39 @@ func (c *Client) send(ctx context.Context, r call, out any) (*http.Response, int
 				r.contextError(err), attempt, apiErr.Error())
 		}
 	}
+}
+
+// prepare checks everything the caller passed, before any I/O, and renders the URL and
+// the body every attempt sends.
+func (c *Client) prepare(ctx context.Context, r call) (target string, body []byte, err error) {
+	if err := ctxCheck(ctx); err != nil {
+		return "", nil, err
+	}
+	if r.path.err != nil {
+		return "", nil, r.path.err
+	}
+	target = c.base + r.path.escaped
+	if r.query != nil {
+		q, err := r.query.query()
+		if err != nil {
+			return "", nil, err
+		}
+		if len(q) > 0 {
+			target += "?" + q.Encode()
+		}
+	}
+	v := r.body
+	if p, ok := v.(bodyParams); ok {
+		if v, err = p.body(); err != nil {
+			return "", nil, err
+		}
+	}
+	if v != nil || r.method == http.MethodPost || r.method == http.MethodPatch {
+		if body, err = encodeBody(v); err != nil {
+			return "", nil, err
+		}
+	}
+	return target, body, nil
 }
 
 // attempt makes one HTTP request and reports the status it got (0 for none). It returns
@@ -204,143 +261,12 @@ var (
 	mediaSSE  = []string{"text/event-stream"}
 )
 
-// encodeBody renders a request body once, so that every attempt sends the same bytes.
-func encodeBody(v any) ([]byte, error) {
-	if v == nil {
-		return []byte("{}"), nil
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, invalidf("encoding request body: %v", err)
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
-// bodyReadError marks a failure to read the response body (as opposed to bad JSON in it).
-type bodyReadError struct{ err error }
-
-// Error returns the read error's text.
-func (e *bodyReadError) Error() string { return e.err.Error() }
-
-// Unwrap returns the transport's read error.
-func (e *bodyReadError) Unwrap() error { return e.err }
-
-// trackingReader counts the bytes read from the body, and remembers its first byte that
-// is not JSON whitespace, whether it ended, and its first read error other than io.EOF.
-type trackingReader struct {
-	r     io.Reader
-	n     int64
-	first byte
-	eof   bool
-	err   error
-}
-
-// Read reads from the body, keeping count.
-func (t *trackingReader) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.n += int64(n)
-	for i := 0; t.first == 0 && i < n; i++ {
-		if !isJSONSpace(p[i]) {
-			t.first = p[i]
-		}
-	}
-	switch {
-	case err == io.EOF:
-		t.eof = true
-	case err != nil && t.err == nil:
-		t.err = err
-	}
-	return n, err
-}
-
-// decodeBody decodes a 2xx body into out, streaming. A body that is empty or JSON null is
-// an error: out would keep a zero value that looks real.
-// When out is a *[]byte it receives the raw body (at most maxErrorBody bytes).
-func decodeBody(body io.Reader, out any) error {
-	if out == nil {
-		return nil
-	}
-	tr := trackingReader{r: body}
-	if raw, ok := out.(*[]byte); ok {
-		b, err := io.ReadAll(io.LimitReader(&tr, maxErrorBody))
-		if err != nil {
-			return &bodyReadError{err}
-		}
-		*raw = b
-		return nil
-	}
-	dec := json.NewDecoder(&tr)
-	err := dec.Decode(out)
-	switch {
-	case tr.err != nil:
-		return &bodyReadError{tr.err}
-	case err == io.EOF, err == nil && tr.first == 'n':
-		// An empty body, or null, would leave out as a zero value that looks real.
-		return errNoValue
-	case err != nil:
-		return err
-	}
-	// Only JSON whitespace may follow the value, or the body was not one JSON document (two
-	// of them, or a proxy's page appended). The decoder has usually seen the end of the body
-	// already, so only what it buffered is looked at, without copying. Otherwise at most
-	// maxTrailing more bytes are read, and a read error there is ignored: the value itself
-	// was complete.
-	if tr.n > dec.InputOffset() {
-		if _, err := io.Copy(whitespaceOnly{}, dec.Buffered()); err != nil {
-			return err
-		}
-	}
-	if !tr.eof {
-		_, err := io.CopyBuffer(whitespaceOnly{}, io.LimitReader(body, maxTrailing), make([]byte, 512))
-		if errors.Is(err, errTrailingData) {
-			return err
-		}
-	}
-	return nil
-}
-
-// maxTrailing bounds how much of the body after a decoded JSON value is inspected.
-const maxTrailing = 64 << 10
-
-// errTrailingData reports a 2xx body with more than one JSON value in it.
-var errTrailingData = errors.New("unexpected data after the JSON value")
-
-// errNoValue reports a 2xx body that is empty or JSON null where a value was expected.
-var errNoValue = errors.New("no JSON value (an empty body or null)")
-
-// isJSONSpace reports whether b is one of the four whitespace bytes JSON allows.
-func isJSONSpace(b byte) bool {
-	return b == ' ' || b == '\t' || b == '\n' || b == '\r'
-}
-
-// whitespaceOnly is a writer that accepts JSON whitespace and fails on anything else.
-type whitespaceOnly struct{}
-
-// Write returns errTrailingData if p holds anything but JSON whitespace.
-func (whitespaceOnly) Write(p []byte) (int, error) {
-	for _, b := range p {
-		if !isJSONSpace(b) {
-			return 0, errTrailingData
-		}
-	}
-	return len(p), nil
-}
-
-// discard drains a bounded amount of an unwanted body so the connection can be reused,
-// then closes it.
-func discard(body io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, body, 256<<10)
-	_ = body.Close()
-}
-
 // logAttempt writes the per-attempt debug record: never headers or bodies.
 func (c *Client) logAttempt(ctx context.Context, r call, status, attempt int, took time.Duration) {
 	if c.logger == nil || !c.logger.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "agentjail: request",
-		slog.String("method", r.method), slog.String("path", r.path),
+		slog.String("method", r.method), slog.String("path", r.path.escaped),
 		slog.Int("status", status), slog.Int("attempt", attempt), slog.Duration("duration", took))
 }

@@ -2,7 +2,6 @@ package agentjail
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -128,20 +127,6 @@ type ForkMeta struct {
 	WasFrozen   bool   `json:"was_frozen"`   // the parent was frozen during the copy
 }
 
-// UnmarshalJSON decodes a ForkMeta, saturating an overflowed clone_ms instead of failing.
-func (m *ForkMeta) UnmarshalJSON(b []byte) error {
-	type plain ForkMeta
-	aux := struct {
-		*plain
-		CloneMS satInt64 `json:"clone_ms"`
-	}{plain: (*plain)(m)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	m.CloneMS = int64(aux.CloneMS)
-	return nil
-}
-
 // RunsService runs one-shot code in fresh jails (/v1/runs).
 type RunsService struct{ c *Client }
 
@@ -151,11 +136,7 @@ type RunsService struct{ c *Client }
 // ErrBadRequest for an unsupported language, an invalid git seed or allowlist, or when
 // the server is at its concurrency limit.
 func (s *RunsService) Create(ctx context.Context, p RunParams) (*ExecResult, error) {
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: "/v1/runs", body: body})
+	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path("/v1/runs"), body: p})
 }
 
 // Fork starts ParentCode, freezes it after ForkAfter, copies its state into one jail per
@@ -163,11 +144,7 @@ func (s *RunsService) Create(ctx context.Context, p RunParams) (*ExecResult, err
 // error matching ErrInvalidParams, without sending anything, when neither or both of
 // ChildCode and Children are given or there are more than 16 children.
 func (s *RunsService) Fork(ctx context.Context, p ForkParams) (*ForkResult, error) {
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[ForkResult](ctx, s.c, call{method: http.MethodPost, path: "/v1/runs/fork", body: body})
+	return doJSON[ForkResult](ctx, s.c, call{method: http.MethodPost, path: path("/v1/runs/fork"), body: p})
 }
 
 // Stream starts p.Code like Create and returns as soon as the response headers arrive,
@@ -176,15 +153,11 @@ func (s *RunsService) Fork(ctx context.Context, p ForkParams) (*ForkResult, erro
 // Close it (All does so for you). Cancelling ctx ends the stream and, on the server,
 // kills the run. The server ignores p.Git on this route.
 func (s *RunsService) Stream(ctx context.Context, p RunParams) (*RunStream, error) {
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
 	if err := ctxCheck(ctx); err != nil {
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	r := call{method: http.MethodPost, path: "/v1/runs/stream", body: body, stream: true}
+	r := call{method: http.MethodPost, path: path("/v1/runs/stream"), body: p, stream: true}
 	resp, attempts, err := s.c.send(sctx, r, nil)
 	if err != nil {
 		cancel()

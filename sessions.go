@@ -97,43 +97,27 @@ type SessionsService struct{ c *Client }
 // matching ErrBadRequest when Services is empty, a service has no stored credential, or
 // a scope names a service not in Services.
 func (s *SessionsService) Create(ctx context.Context, p SessionCreateParams) (*Session, error) {
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[Session](ctx, s.c, call{method: http.MethodPost, path: "/v1/sessions", body: body})
+	return doJSON[Session](ctx, s.c, call{method: http.MethodPost, path: path("/v1/sessions"), body: p})
 }
 
 // List returns the sessions visible to the caller, newest first. Their Env maps contain
 // live phantom tokens.
 func (s *SessionsService) List(ctx context.Context) ([]Session, error) {
-	var out []Session
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/sessions"}, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return doSlice[Session](ctx, s.c, call{method: http.MethodGet, path: path("/v1/sessions")})
 }
 
 // Get returns the session with the given ID, including expired ones. It returns an error
 // matching ErrNotFound if the session does not exist, was closed, or belongs to another
 // tenant.
 func (s *SessionsService) Get(ctx context.Context, id string) (*Session, error) {
-	p, err := path("sessions", id)
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[Session](ctx, s.c, call{method: http.MethodGet, path: p})
+	return doJSON[Session](ctx, s.c, call{method: http.MethodGet, path: path("/v1/sessions", id)})
 }
 
 // Close deletes the session and revokes its tokens: the proxy answers 401 to them
 // afterwards. Closing an unknown or already closed session returns an error matching
 // ErrNotFound.
 func (s *SessionsService) Close(ctx context.Context, id string) error {
-	p, err := path("sessions", id)
-	if err != nil {
-		return err
-	}
-	return s.c.do(ctx, call{method: http.MethodDelete, path: p}, nil)
+	return s.c.do(ctx, call{method: http.MethodDelete, path: path("/v1/sessions", id)}, nil)
 }
 
 // Exec runs a command in a fresh jail with the session's phantom env and waits for it.
@@ -141,13 +125,5 @@ func (s *SessionsService) Close(ctx context.Context, id string) error {
 // with ctx, not with an HTTP client timeout. It returns an error matching ErrBadRequest
 // when the session has expired or the server is at its concurrency limit.
 func (s *SessionsService) Exec(ctx context.Context, id string, p SessionExecParams) (*ExecResult, error) {
-	route, err := path("sessions", id, "exec")
-	if err != nil {
-		return nil, err
-	}
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: route, body: body})
+	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path("/v1/sessions", id, "exec"), body: p})
 }

@@ -92,20 +92,16 @@ type SettingsService struct{ c *Client }
 
 // Get returns the server configuration (GET /v1/config).
 func (s *SettingsService) Get(ctx context.Context) (*ServerSettings, error) {
-	return doJSON[ServerSettings](ctx, s.c, call{method: http.MethodGet, path: "/v1/config"})
+	return doJSON[ServerSettings](ctx, s.c, call{method: http.MethodGet, path: path("/v1/config")})
 }
 
 // Whoami returns the tenant and role of the API key (GET /v1/whoami). With auth
 // disabled on the server it is tenant "dev", role admin.
 func (s *SettingsService) Whoami(ctx context.Context) (*Identity, error) {
-	return doJSON[Identity](ctx, s.c, call{method: http.MethodGet, path: "/v1/whoami"})
+	return doJSON[Identity](ctx, s.c, call{method: http.MethodGet, path: path("/v1/whoami")})
 }
 
 // Flavors returns the runtime flavors installed on the server, sorted by name.
 func (s *SettingsService) Flavors(ctx context.Context) ([]Flavor, error) {
-	var out []Flavor
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: "/v1/flavors"}, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return doSlice[Flavor](ctx, s.c, call{method: http.MethodGet, path: path("/v1/flavors")})
 }

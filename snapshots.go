@@ -63,14 +63,7 @@ type SnapshotListParams struct {
 }
 
 func (p SnapshotListParams) query() (url.Values, error) {
-	q, err := pageQuery(p.Limit, p.Offset, p.Query)
-	if err != nil {
-		return nil, err
-	}
-	if p.WorkspaceID != "" {
-		q.Set("workspace_id", p.WorkspaceID)
-	}
-	return q, nil
+	return page{p.Limit, p.Offset, p.Query, [][2]string{{"workspace_id", p.WorkspaceID}}}.query()
 }
 
 // SnapshotList is one page of snapshots, newest first.
@@ -110,58 +103,30 @@ type SnapshotsService struct{ c *Client }
 // Create snapshots the workspace's files. It returns an error matching ErrNotFound when
 // the workspace is not visible.
 func (s *SnapshotsService) Create(ctx context.Context, workspaceID string, p SnapshotCreateParams) (*Snapshot, error) {
-	route, err := path("workspaces", workspaceID, "snapshot")
-	if err != nil {
-		return nil, err
-	}
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodPost, path: route, body: body})
+	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodPost, path: path("/v1/workspaces", workspaceID, "snapshot"), body: p})
 }
 
 // List returns one page of snapshots, newest first, including the server's own
 // "fork-origin:" and "auto:" snapshots.
 func (s *SnapshotsService) List(ctx context.Context, p SnapshotListParams) (*SnapshotList, error) {
-	q, err := p.query()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[SnapshotList](ctx, s.c, call{method: http.MethodGet, path: "/v1/snapshots", query: q})
+	return doJSON[SnapshotList](ctx, s.c, call{method: http.MethodGet, path: path("/v1/snapshots"), query: p})
 }
 
 // All ranges over every snapshot matching p, fetching pages lazily. Breaking out of the
 // loop stops fetching; an error is yielded once.
 func (s *SnapshotsService) All(ctx context.Context, p SnapshotListParams) iter.Seq2[Snapshot, error] {
-	return paginate(ctx, p.Limit, p.Offset, func(ctx context.Context, limit, offset int) ([]Snapshot, int64, error) {
-		q := p // every filter carries over; only the page moves
-		q.Limit, q.Offset = limit, offset
-		page, err := s.List(ctx, q)
-		if err != nil {
-			return nil, 0, err
-		}
-		return page.Rows, page.Total, nil
-	})
+	return listAll(ctx, p, p.Limit, p.Offset, SnapshotListParams.at, s.List, (*SnapshotList).rows)
 }
 
 // Get returns a snapshot, or an error matching ErrNotFound.
 func (s *SnapshotsService) Get(ctx context.Context, id string) (*Snapshot, error) {
-	p, err := path("snapshots", id)
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodGet, path: p})
+	return doJSON[Snapshot](ctx, s.c, call{method: http.MethodGet, path: path("/v1/snapshots", id)})
 }
 
 // Manifest returns the file list of a snapshot (empty for classic snapshots).
 func (s *SnapshotsService) Manifest(ctx context.Context, id string) (*SnapshotManifest, error) {
-	p, err := path("snapshots", id, "manifest")
-	if err != nil {
-		return nil, err
-	}
 	var out SnapshotManifest
-	if err := s.c.do(ctx, call{method: http.MethodGet, path: p}, &out); err != nil {
+	if err := s.c.do(ctx, call{method: http.MethodGet, path: path("/v1/snapshots", id, "manifest")}, &out); err != nil {
 		return nil, err
 	}
 	if out.Entries == nil {
@@ -173,11 +138,7 @@ func (s *SnapshotsService) Manifest(ctx context.Context, id string) (*SnapshotMa
 // Delete removes a snapshot. It is not idempotent: a second Delete returns an error
 // matching ErrNotFound.
 func (s *SnapshotsService) Delete(ctx context.Context, id string) error {
-	p, err := path("snapshots", id)
-	if err != nil {
-		return err
-	}
-	return s.c.do(ctx, call{method: http.MethodDelete, path: p}, nil)
+	return s.c.do(ctx, call{method: http.MethodDelete, path: path("/v1/snapshots", id)}, nil)
 }
 
 // CreateWorkspaceFrom restores a snapshot into a new workspace that inherits the
@@ -189,5 +150,5 @@ func (s *SnapshotsService) CreateWorkspaceFrom(ctx context.Context, snapshotID s
 	if err != nil {
 		return nil, err
 	}
-	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: "/v1/workspaces/from-snapshot", body: body})
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: path("/v1/workspaces/from-snapshot"), body: body})
 }

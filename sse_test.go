@@ -159,7 +159,8 @@ var sseCases = []sseCase{
 	{name: "utf8/invalid-in-event-type", input: "event: \xFFx\ndata: y\n\n", want: []SSEEvent{sseTyped("\uFFFDx", "y")}},
 	{name: "utf8/invalid-in-field-name", input: "dat\xE1: x\n\xE1data: y\ndata: z\n\n", want: []SSEEvent{sseMsg("z")}},
 
-	// The shapes axum 0.7.9 emits (WIRE.md §6.1, §6.2).
+	// The shapes the server's framework (axum 0.7.9) emits: an "event: <type>" line, "data:"
+	// lines, a blank line after each event, and ":" keep-alives between events.
 	{name: "axum/started-json", input: "event: started\ndata: {\"pid\":12345}\n\n", want: []SSEEvent{sseTyped("started", `{"pid":12345}`)}},
 	{name: "axum/stdout", input: "event: stdout\ndata: hello world\n\n", want: []SSEEvent{sseTyped("stdout", "hello world")}},
 	{name: "axum/indented-stdout", input: "event: stdout\ndata:   x\n\nevent: stderr\ndata: \t\tTraceback\n\n", want: []SSEEvent{sseTyped("stdout", "  x"), sseTyped("stderr", "\t\tTraceback")}},

@@ -190,21 +190,13 @@ func decodeEvent(raw SSEEvent) (StreamEvent, error) {
 	case EventStderr:
 		return StderrEvent{Line: raw.Data}, nil
 	case EventStarted:
-		var v StartedEvent
-		err = json.Unmarshal([]byte(raw.Data), &v)
-		ev = v
+		ev, err = decodeJSONEvent[StartedEvent](raw.Data)
 	case EventStats:
-		var v StatsEvent
-		err = json.Unmarshal([]byte(raw.Data), &v.ResourceStats)
-		ev = v
+		ev, err = decodeJSONEvent[StatsEvent](raw.Data)
 	case EventCompleted:
-		var v CompletedEvent
-		err = json.Unmarshal([]byte(raw.Data), &v)
-		ev = v
+		ev, err = decodeJSONEvent[CompletedEvent](raw.Data)
 	case EventError:
-		var v ErrorEvent
-		err = json.Unmarshal([]byte(raw.Data), &v)
-		ev = v
+		ev, err = decodeJSONEvent[ErrorEvent](raw.Data)
 	default:
 		return nil, nil
 	}
@@ -215,18 +207,11 @@ func decodeEvent(raw SSEEvent) (StreamEvent, error) {
 	return ev, nil
 }
 
-// UnmarshalJSON decodes a completed event, saturating an overflowed duration_ms.
-func (e *CompletedEvent) UnmarshalJSON(b []byte) error {
-	type plain CompletedEvent
-	aux := struct {
-		*plain
-		DurationMS satInt64 `json:"duration_ms"`
-	}{plain: (*plain)(e)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	e.DurationMS = int64(aux.DurationMS)
-	return nil
+// decodeJSONEvent decodes an event whose data is a JSON object.
+func decodeJSONEvent[T StreamEvent](data string) (StreamEvent, error) {
+	var v T
+	err := json.Unmarshal([]byte(data), &v)
+	return v, err
 }
 
 // Event returns the event the last call to Next advanced to. It is nil before the first

@@ -1,6 +1,6 @@
 //go:build unix
 
-package agentjail_test
+package agentjail
 
 import (
 	"bytes"
@@ -8,15 +8,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
-	agentjail "github.com/agentjail/agentjail-go"
 	"github.com/agentjail/agentjail-go/internal/testserver"
 )
 
@@ -27,25 +24,40 @@ const (
 	fakeStreamLine  = "2026-11-25T21:04:11.123Z INFO  worker-07 processed item 000042 in 3.2 ms (queue depth 17, ok)......"
 )
 
-// fakeStreamCode prints fakeStreamLines lines of fakeStreamLine from one process, through
-// stdio's usual 4 KiB buffer, like most programs writing to a pipe.
-var fakeStreamCode = "awk 'BEGIN { for (i = 0; i < " + strconv.Itoa(fakeStreamLines) + "; i++) print \"" + fakeStreamLine + "\" }'"
+// hostAwk is the path of awk with its symbolic links resolved: a jail of the fake sees the
+// host's /usr and /bin but not /etc, where awk's alternatives link usually points.
+func hostAwk(tb testing.TB) string {
+	p, err := exec.LookPath("awk")
+	if err != nil {
+		tb.Skip("awk not installed")
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	return p
+}
+
+// awkPrint is shell code printing line n times with awk: one process writing through stdio's
+// usual 4 KiB buffer, like most programs writing to a pipe.
+func awkPrint(awk string, n int, line string) string {
+	return awk + " 'BEGIN { for (i = 0; i < " + strconv.Itoa(n) + "; i++) print \"" + line + "\" }'"
+}
 
 // fakeStreamOutput is the job's output size in bytes; both throughput benchmarks report it
 // as their bytes per operation, so their MB/s compare directly.
 const fakeStreamOutput = fakeStreamLines * (len(fakeStreamLine) + 1)
 
 // drainStream reads s to its end and fails unless it saw every line and a zero exit.
-func drainStream(tb testing.TB, s *agentjail.RunStream) {
+func drainStream(tb testing.TB, s *RunStream) {
 	lines, exit := 0, -1
 	for s.Next() {
 		switch ev := s.Event().(type) {
-		case agentjail.StdoutEvent:
+		case StdoutEvent:
 			if len(ev.Line) != len(fakeStreamLine) {
 				tb.Fatalf("line %d is %q", lines, ev.Line)
 			}
 			lines++
-		case agentjail.CompletedEvent:
+		case CompletedEvent:
 			exit = ev.ExitCode
 		}
 	}
@@ -55,13 +67,14 @@ func drainStream(tb testing.TB, s *agentjail.RunStream) {
 }
 
 // benchStreams measures Runs.Stream on c running the throughput job, in bytes of job output.
-func benchStreams(b *testing.B, c *agentjail.Client) {
+func benchStreams(b *testing.B, c *Client) {
 	ctx := context.Background()
+	code := awkPrint(hostAwk(b), fakeStreamLines, fakeStreamLine)
 	b.SetBytes(int64(fakeStreamOutput))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s, err := c.Runs.Stream(ctx, agentjail.RunParams{Language: agentjail.LanguageBash, Code: fakeStreamCode})
+		s, err := c.Runs.Stream(ctx, RunParams{Language: LanguageBash, Code: code})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -69,18 +82,16 @@ func benchStreams(b *testing.B, c *agentjail.Client) {
 	}
 }
 
-// fakeForStreams starts the fake for the throughput benchmarks.
+// fakeForStreams starts the fake for the throughput benchmarks, with its default isolation.
 func fakeForStreams(b *testing.B) *testserver.Server {
-	if _, err := exec.LookPath("awk"); err != nil {
-		b.Skip("awk not installed")
-	}
+	hostAwk(b)
 	return testserver.Start(b)
 }
 
 // BenchmarkRunStreamFake streams fakeStreamLines lines from a real process through the
 // embedded fake (loopback HTTP) into Runs.Stream.
 func BenchmarkRunStreamFake(b *testing.B) {
-	c, err := agentjail.NewClient(fakeForStreams(b).URL())
+	c, err := NewClient(fakeForStreams(b).URL())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,7 +102,7 @@ func BenchmarkRunStreamFake(b *testing.B) {
 // replayed from memory: the ceiling BenchmarkRunStreamFake is compared with.
 func BenchmarkRunStreamFakeFromMemory(b *testing.B) {
 	srv := fakeForStreams(b)
-	body, _ := json.Marshal(map[string]string{"language": "bash", "code": fakeStreamCode})
+	body, _ := json.Marshal(map[string]string{"language": "bash", "code": awkPrint(hostAwk(b), fakeStreamLines, fakeStreamLine)})
 	resp, err := http.Post(srv.URL()+"/v1/runs/stream", "application/json", bytes.NewReader(body))
 	if err != nil {
 		b.Fatal(err)
@@ -101,7 +112,7 @@ func BenchmarkRunStreamFakeFromMemory(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := agentjail.NewClient("http://agentjail.invalid", agentjail.WithHTTPClient(&http.Client{Transport: replayTransport(wire)}))
+	c, err := NewClient("http://agentjail.invalid", WithHTTPClient(&http.Client{Transport: replayTransport(wire)}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -120,65 +131,64 @@ func (t replayTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // TestRunStreamFakeLineLatency: a line a job prints while it keeps running reaches Runs.Stream
-// at once, not with later output or the end of the job. The job waits on a FIFO, prints (after
-// a burst, in the second case) one last line and sleeps 2 s; that line must arrive within
-// 100 ms of the test releasing the job.
+// at once, not with later output or the end of the job. The job prints (after a burst, in the
+// second case) the time as its last line and sleeps 2 s; the line must arrive within 100 ms of
+// that time.
 func TestRunStreamFakeLineLatency(t *testing.T) {
 	// Not parallel: the bound is on time, and the other tests would compete for the CPU.
-	need(t, "sh", "awk")
+	need(t, "sh", "date", "sleep")
+	if out, err := exec.Command("date", "+%s%N").Output(); err != nil || !isDigits(bytes.TrimSpace(out)) {
+		t.Skip("date cannot print nanoseconds")
+	}
 	srv := testserver.Start(t)
-	c, err := agentjail.NewClient(srv.URL())
+	c, err := NewClient(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, before string // shell code run between the release and the last line
+		name, before string // shell code run before the last line
 		lines        int    // lines it prints
 	}{
 		{name: "single line", before: "", lines: 0},
-		{name: "line right after a burst", before: `awk 'BEGIN { for (i = 0; i < 1000; i++) print "burst" }';`, lines: 1000},
+		{name: "line right after a burst", before: awkPrint(hostAwk(t), 1000, "burst") + ";", lines: 1000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			gate := filepath.Join(t.TempDir(), "gate")
-			if err := syscall.Mkfifo(gate, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			s, err := c.Runs.Stream(context.Background(), agentjail.RunParams{Language: agentjail.LanguageBash,
-				Code: "read x < " + gate + "; " + tt.before + " echo last; sleep 2"})
+			s, err := c.Runs.Stream(context.Background(), RunParams{Language: LanguageBash,
+				Code: tt.before + " date +%s%N; sleep 2"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close() // ends the job without waiting for its sleep
-			if !s.Next() || s.Event().Type() != agentjail.EventStarted {
-				t.Fatalf("first event %v, %v", s.Event(), s.Err())
-			}
-			// Opening the FIFO waits until the job opened it too.
-			f, err := os.OpenFile(gate, os.O_WRONLY, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			released := time.Now()
-			if _, err := f.WriteString("go\n"); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
-			for n := 0; n < tt.lines; n++ {
+			defer s.Close()                  // ends the job without waiting for its sleep
+			for n := 0; n <= tt.lines; n++ { // started, then the burst
 				if !s.Next() {
-					t.Fatalf("stream ended after %d lines: %v", n, s.Err())
+					t.Fatalf("stream ended after %d events: %v", n, s.Err())
 				}
 			}
 			if !s.Next() {
 				t.Fatalf("stream ended: %v", s.Err())
 			}
-			took := time.Since(released)
-			if ev, ok := s.Event().(agentjail.StdoutEvent); !ok || ev.Line != "last" {
-				t.Fatalf("event %#v, want the last line", s.Event())
+			arrived := time.Now()
+			ev, ok := s.Event().(StdoutEvent)
+			ns, err := strconv.ParseInt(ev.Line, 10, 64)
+			if !ok || err != nil {
+				t.Fatalf("event %#v, want the time in nanoseconds", s.Event())
 			}
+			took := arrived.Sub(time.Unix(0, ns))
 			if took > 100*time.Millisecond {
-				t.Fatalf("the last line arrived %v after the job was released; want within 100ms", took)
+				t.Fatalf("the last line arrived %v after the job printed it; want within 100ms", took)
 			}
-			t.Logf("the last line arrived %v after the job was released", took)
+			t.Logf("the last line arrived %v after the job printed it", took)
 		})
 	}
+}
+
+// isDigits reports whether b is a non-empty run of ASCII digits.
+func isDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"reflect"
 	"runtime"
@@ -11,27 +12,6 @@ import (
 	"testing"
 	"time"
 )
-
-// sseReply writes chunks one by one, flushing after each, then ends the body unless
-// hold is non-nil, in which case it waits for hold (or the client going away).
-func sseReply(chunks []string, hold chan struct{}) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.WriteHeader(200)
-		f := w.(http.Flusher)
-		for _, c := range chunks {
-			_, _ = io.WriteString(w, c)
-			f.Flush()
-		}
-		if hold != nil {
-			select {
-			case <-hold:
-			case <-r.Context().Done():
-			}
-		}
-	}
-}
 
 const fiveFrames = "event: started\ndata: {\"pid\":1234}\n\n" +
 	"event: stdout\ndata: hello\n\n" +
@@ -180,9 +160,10 @@ func TestStreamHTTPErrors(t *testing.T) {
 	}
 }
 
-// TestStreamCancelAndClose is not parallel: it counts goroutines.
+// TestStreamCancelAndClose: cancelling the context, Close and breaking out of All each
+// end the request on the server, not just Next.
 func TestStreamCancelAndClose(t *testing.T) {
-	before := runtime.NumGoroutine()
+	t.Parallel()
 	hold := make(chan struct{})
 	defer close(hold)
 	// The server holds each stream open until the client goes away, and says so on gone:
@@ -266,9 +247,6 @@ func TestStreamCancelAndClose(t *testing.T) {
 			t.Fatal("All did not close the stream on break")
 		}
 	})
-
-	c.hc.CloseIdleConnections()
-	leakWaitGoroutines(t, before+2)
 }
 
 func TestStreamAllContinuesFromPosition(t *testing.T) {
@@ -297,5 +275,299 @@ func TestStreamAllContinuesFromPosition(t *testing.T) {
 	}
 	if want := []string{"world", "err:warn", "done"}; !reflect.DeepEqual(lines, want) {
 		t.Fatalf("got %q, want %q", lines, want)
+	}
+}
+
+// TestStreamStopsAfterCloseOrCancel: events already buffered are not handed out
+// once the caller closed the stream or cancelled its context.
+func TestStreamStopsAfterCloseOrCancel(t *testing.T) {
+	t.Parallel()
+	frames := "event: started\ndata: {\"pid\":1}\n\n" +
+		"event: stdout\ndata: a\n\n" +
+		"event: stdout\ndata: b\n\n"
+	cases := []struct {
+		name    string
+		stop    func(s *RunStream, cancel context.CancelFunc)
+		wantErr error // nil: Err must be nil
+	}{
+		{"close", func(s *RunStream, _ context.CancelFunc) { _ = s.Close() }, nil},
+		{"cancel", func(_ *RunStream, cancel context.CancelFunc) { cancel() }, context.Canceled},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			hold := make(chan struct{})
+			t.Cleanup(func() { close(hold) })
+			srv := newRecorder(t, sseReply([]string{frames}, hold))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s, err := testClient(t, srv.URL).Runs.Stream(ctx, RunParams{Code: "x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if !s.Next() {
+				t.Fatalf("first Next failed: %v", s.Err())
+			}
+			tc.stop(s, cancel)
+			if s.Next() {
+				t.Fatalf("Next after %s returned event %#v", tc.name, s.Event())
+			}
+			switch err := s.Err(); {
+			case tc.wantErr == nil && err != nil:
+				t.Fatalf("Err() = %v, want nil", err)
+			case tc.wantErr != nil && (!errors.Is(err, tc.wantErr) || errors.Is(err, ErrNetwork)):
+				t.Fatalf("Err() = %v, want %v and not ErrNetwork", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestStreamErrorAttempts: an *Error ending a stream counts the one request made.
+func TestStreamErrorAttempts(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		frames string
+		busy   int // leading 503 answers, each retried
+		is     error
+	}{
+		{"eof before terminal", "event: started\ndata: {\"pid\":1}\n\n", 0, io.ErrUnexpectedEOF},
+		{"malformed completed", "event: completed\ndata: {\"exit_code\":\"x\"}\n\n", 0, nil},
+		{"eof after a retried 503", "event: started\ndata: {\"pid\":1}\n\n", 1, io.ErrUnexpectedEOF},
+		{"malformed after two 503s", "event: started\ndata: []\n\n", 2, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			script := make([]http.HandlerFunc, tc.busy, tc.busy+1)
+			for i := range script {
+				script[i] = statusReply(503, "")
+			}
+			srv := newRecorder(t, append(script, sseReply([]string{tc.frames}, nil))...)
+			s, err := testClient(t, srv.URL).Runs.Stream(context.Background(), RunParams{Code: "x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for s.Next() {
+			}
+			var e *Error
+			if !errors.As(s.Err(), &e) {
+				t.Fatalf("Err() = %v, want *Error", s.Err())
+			}
+			if want := tc.busy + 1; e.Attempts != want || len(srv.requests()) != want {
+				t.Fatalf("Attempts = %d after %d requests, want %d", e.Attempts, len(srv.requests()), want)
+			}
+			if tc.is != nil && !errors.Is(e, tc.is) {
+				t.Fatalf("Err() = %v, want %v", e, tc.is)
+			}
+		})
+	}
+}
+
+// TestStreamEnds: how a run stream ends. The terminal event releases the request at
+// once, even if the server keeps the connection open; an overflowing duration saturates;
+// a line over 16 MiB is ErrEventTooLarge, not a network failure.
+func TestStreamEnds(t *testing.T) {
+	t.Parallel()
+	t.Run("completed releases the request", func(t *testing.T) {
+		t.Parallel()
+		hold := make(chan struct{})
+		defer close(hold)
+		gone := make(chan struct{})
+		held := sseReply([]string{"event: completed\ndata: {\"exit_code\":0,\"duration_ms\":18446744073709551615,\"timed_out\":false,\"oom_killed\":false}\n\n"}, hold)
+		srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+			held(w, r)
+			close(gone)
+		})
+		s, err := testClient(t, srv.URL).Runs.Stream(context.Background(), RunParams{Code: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.Next() {
+			t.Fatal(s.Err())
+		}
+		ev, ok := s.Event().(CompletedEvent)
+		if !ok || ev.DurationMS != math.MaxInt64 {
+			t.Fatalf("got %#v, want a completed event with duration saturated at math.MaxInt64", s.Event())
+		}
+		if s.Next() || s.Err() != nil {
+			t.Fatalf("Next after completed: Err %v", s.Err())
+		}
+		select { // no Close: the terminal event alone must let the request go
+		case <-gone:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the server still holds the request after the completed event")
+		}
+	})
+	t.Run("oversized line", func(t *testing.T) {
+		t.Parallel()
+		huge := "event: stdout\ndata: " + strings.Repeat("x", maxEventSize+1) + "\n\n"
+		srv := newRecorder(t, sseReply([]string{huge}, nil))
+		s, err := testClient(t, srv.URL).Runs.Stream(context.Background(), RunParams{Code: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if s.Next() || !errors.Is(s.Err(), ErrEventTooLarge) || errors.Is(s.Err(), ErrNetwork) {
+			t.Fatalf("Err %v, want ErrEventTooLarge and not a network error", s.Err())
+		}
+	})
+}
+
+// streamFrame is the output event of the benchmark streams: a typical indented log line.
+const streamFrame = "event: stdout\ndata:     at handler (/srv/app/lib/worker.js:128:17) processing item 42\n\n"
+
+// newEventBody generates a run stream of n stdout events and a completed event, without
+// holding it in memory.
+func newEventBody(n int) io.ReadCloser {
+	return io.NopCloser(io.MultiReader(
+		&sseCycleReader{tmpl: []byte(streamFrame), left: int64(n) * int64(len(streamFrame))},
+		strings.NewReader("event: completed\ndata: {\"exit_code\":0,\"duration_ms\":5}\n\n")))
+}
+
+// streamTransport answers every request with a run stream of n events, in memory.
+type streamTransport struct{ n int }
+
+func (s streamTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
+		Body: newEventBody(s.n), Request: r}, nil
+}
+
+func streamClient(tb testing.TB, events int) *Client {
+	c, err := NewClient("http://agentjail.invalid", WithHTTPClient(&http.Client{Transport: streamTransport{events}}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+func BenchmarkRunStream(b *testing.B) {
+	const events = 10000
+	c := streamClient(b, events)
+	b.SetBytes(int64(events * len(streamFrame)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s, err := c.Runs.Stream(context.Background(), RunParams{Code: "x"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for s.Next() {
+			n++
+		}
+		if s.Err() != nil || n != events+1 {
+			b.Fatalf("%d events, %v", n, s.Err())
+		}
+	}
+}
+
+// TestRunStreamAllocs pins Runs.Stream at two allocations per output event: the line's
+// string and the typed event in the StreamEvent interface.
+func TestRunStreamAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	s, err := streamClient(t, 1<<20).Runs.Stream(context.Background(), RunParams{Code: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range 100 { // warm the reader's buffers
+		s.Next()
+	}
+	got := testing.AllocsPerRun(5000, func() {
+		if !s.Next() {
+			t.Fatalf("stream ended early: %v", s.Err())
+		}
+	})
+	if got > 2 {
+		t.Errorf("%.2f allocations per event, want at most 2", got)
+	}
+}
+
+// liveHeap collects garbage and returns the bytes still allocated, leaving the rest of
+// the statistics in ms.
+func liveHeap(ms *runtime.MemStats) uint64 {
+	runtime.GC()
+	runtime.ReadMemStats(ms)
+	return ms.HeapAlloc
+}
+
+// TestStreamGiBFlatMemory streams 1 GiB of events (64 MiB under -race) through
+// Runs.Stream and checks that the memory the stream retains does not grow by 8 MiB: the
+// live heap is sampled after a forced collection eight times along the way, so garbage
+// the collector has simply not reached yet is not counted.
+func TestStreamGiBFlatMemory(t *testing.T) {
+	frame := len(streamFrame)
+	total := 1 << 30
+	if raceEnabled || testing.Short() {
+		total = 64 << 20
+	}
+	events := total / frame
+	c := streamClient(t, events)
+	var ms runtime.MemStats
+	live := func() int64 { return int64(liveHeap(&ms)) }
+	before := live()
+	s, err := c.Runs.Stream(context.Background(), RunParams{Code: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Eight samples whatever the size (64 MiB under -race is fewer than 2^20 events),
+	// and one at the end.
+	n, peak, every := 0, before, max(events/8, 1)
+	for s.Next() {
+		n++
+		if n%every == 0 {
+			peak = max(peak, live())
+		}
+	}
+	peak = max(peak, live())
+	if s.Err() != nil || n != events+1 {
+		t.Fatalf("%d events, %v", n, s.Err())
+	}
+	if growth := peak - before; growth > 8<<20 {
+		t.Fatalf("retained heap grew by %d KiB while streaming %d MiB", growth>>10, total>>20)
+	} else {
+		t.Logf("retained heap growth %d KiB over %d MiB streamed", growth>>10, total>>20)
+	}
+}
+
+// TestStreamFlow: against the fake control plane, a streamed run's lines arrive in
+// order with their indentation, tabs and empty lines, then its exit code.
+func TestStreamFlow(t *testing.T) {
+	t.Parallel()
+	c, ctx := newStack(t, "sh").client, context.Background()
+
+	s, err := c.Runs.Stream(ctx, RunParams{Language: LanguageBash,
+		Code: "echo top; echo '    indented'; printf '\\tTab\\n'; echo; echo oops >&2; exit 3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr []string
+	var done *CompletedEvent
+	started := false
+	for ev, err := range s.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev := ev.(type) {
+		case StartedEvent:
+			started = ev.PID > 0
+		case StdoutEvent:
+			stdout = append(stdout, ev.Line)
+		case StderrEvent:
+			stderr = append(stderr, ev.Line)
+		case CompletedEvent:
+			done = &ev
+		}
+	}
+	if !started || !reflect.DeepEqual(stdout, []string{"top", "    indented", "\tTab", ""}) || !reflect.DeepEqual(stderr, []string{"oops"}) ||
+		done == nil || done.ExitCode != 3 {
+		t.Fatalf("started %v stdout %q stderr %q done %+v", started, stdout, stderr, done)
 	}
 }

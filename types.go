@@ -100,21 +100,6 @@ type ExecResult struct {
 	Stats      *ResourceStats `json:"stats,omitempty"` // nil when the server had no cgroup stats
 }
 
-// UnmarshalJSON decodes an ExecResult, saturating an overflowed duration_ms (the server
-// can send u64::MAX) instead of failing.
-func (r *ExecResult) UnmarshalJSON(b []byte) error {
-	type plain ExecResult
-	aux := struct {
-		*plain
-		DurationMS satInt64 `json:"duration_ms"`
-	}{plain: (*plain)(r)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	r.DurationMS = int64(aux.DurationMS)
-	return nil
-}
-
 // ResourceStats are cgroup counters of a jail.
 type ResourceStats struct {
 	MemoryPeakBytes    int64 `json:"memory_peak_bytes"`    // highest memory use, in bytes
@@ -146,6 +131,70 @@ func (s *satInt64) UnmarshalJSON(b []byte) error {
 	err := json.Unmarshal(b, &v)
 	*s = satInt64(v)
 	return err
+}
+
+// The server sends its counters as u64. Every result field that can exceed
+// math.MaxInt64 (a duration, a clone time, an idle timeout it stores unclamped) decodes
+// through satInt64 in the UnmarshalJSON methods below, so that one overflowed counter
+// saturates instead of failing the whole response. Each method shadows its counter with
+// a *satInt64 pointing at the field itself, so the clamped value lands there directly
+// and, like any other field, stays untouched when the key is absent or null.
+
+// UnmarshalJSON decodes an ExecResult, saturating an overflowed duration_ms (the server
+// can send u64::MAX) instead of failing.
+func (r *ExecResult) UnmarshalJSON(b []byte) error {
+	type plain ExecResult
+	return json.Unmarshal(b, &struct {
+		*plain
+		DurationMS *satInt64 `json:"duration_ms"`
+	}{(*plain)(r), (*satInt64)(&r.DurationMS)})
+}
+
+// UnmarshalJSON decodes a ForkMeta, saturating an overflowed clone_ms instead of failing.
+func (m *ForkMeta) UnmarshalJSON(b []byte) error {
+	type plain ForkMeta
+	return json.Unmarshal(b, &struct {
+		*plain
+		CloneMS *satInt64 `json:"clone_ms"`
+	}{(*plain)(m), (*satInt64)(&m.CloneMS)})
+}
+
+// UnmarshalJSON decodes a completed event, saturating an overflowed duration_ms.
+func (e *CompletedEvent) UnmarshalJSON(b []byte) error {
+	type plain CompletedEvent
+	return json.Unmarshal(b, &struct {
+		*plain
+		DurationMS *satInt64 `json:"duration_ms"`
+	}{(*plain)(e), (*satInt64)(&e.DurationMS)})
+}
+
+// UnmarshalJSON decodes a WorkspaceSpec, saturating an idle_timeout_secs beyond int64
+// (the server stores any u64 it was given) instead of failing.
+func (w *WorkspaceSpec) UnmarshalJSON(b []byte) error {
+	type plain WorkspaceSpec
+	return json.Unmarshal(b, &struct {
+		*plain
+		IdleTimeoutSecs *satInt64 `json:"idle_timeout_secs"`
+	}{(*plain)(w), (*satInt64)(&w.IdleTimeoutSecs)})
+}
+
+// UnmarshalJSON decodes a Jail, saturating an overflowed duration_ms (the server can
+// record u64::MAX) instead of failing.
+func (j *Jail) UnmarshalJSON(b []byte) error {
+	type plain Jail
+	aux := struct {
+		*plain
+		DurationMS *satInt64 `json:"duration_ms"`
+	}{plain: (*plain)(j)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	j.DurationMS = nil
+	if aux.DurationMS != nil {
+		v := int64(*aux.DurationMS)
+		j.DurationMS = &v
+	}
+	return nil
 }
 
 // seconds converts a duration to whole seconds for the wire, rounding up; zero stays zero.

@@ -2,7 +2,6 @@ package agentjail
 
 import (
 	"context"
-	"encoding/json"
 	"iter"
 	"net/http"
 	"net/url"
@@ -41,21 +40,6 @@ type WorkspaceSpec struct {
 	Seccomp         Seccomp     `json:"seccomp"`           // syscall filter of each exec
 	IdleTimeoutSecs int64       `json:"idle_timeout_secs"` // 0 = never paused
 	Flavors         []string    `json:"flavors"`           // runtime flavor names; execs fail with ErrBadRequest once one is removed
-}
-
-// UnmarshalJSON decodes a WorkspaceSpec, saturating an idle_timeout_secs beyond int64
-// (the server stores any u64 it was given) instead of failing.
-func (w *WorkspaceSpec) UnmarshalJSON(b []byte) error {
-	type plain WorkspaceSpec
-	aux := struct {
-		*plain
-		IdleTimeoutSecs satInt64 `json:"idle_timeout_secs"`
-	}{plain: (*plain)(w)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	w.IdleTimeoutSecs = int64(aux.IdleTimeoutSecs)
-	return nil
 }
 
 // WorkspaceDomain routes a hostname to a workspace through the gateway: to BackendURL or
@@ -105,7 +89,7 @@ type WorkspaceListParams struct {
 }
 
 func (p WorkspaceListParams) query() (url.Values, error) {
-	return pageQuery(p.Limit, p.Offset, p.Query)
+	return page{p.Limit, p.Offset, p.Query, nil}.query()
 }
 
 // WorkspaceList is one page of workspaces, newest first.
@@ -189,95 +173,47 @@ type WorkspacesService struct{ c *Client }
 // as the clone). It returns an error matching ErrBadRequest for an invalid git seed,
 // domain or unknown flavor.
 func (s *WorkspacesService) Create(ctx context.Context, p WorkspaceCreateParams) (*Workspace, error) {
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: "/v1/workspaces", body: body})
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPost, path: path("/v1/workspaces"), body: p})
 }
 
 // List returns one page of live workspaces, newest first.
 func (s *WorkspacesService) List(ctx context.Context, p WorkspaceListParams) (*WorkspaceList, error) {
-	q, err := p.query()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[WorkspaceList](ctx, s.c, call{method: http.MethodGet, path: "/v1/workspaces", query: q})
+	return doJSON[WorkspaceList](ctx, s.c, call{method: http.MethodGet, path: path("/v1/workspaces"), query: p})
 }
 
 // All ranges over every workspace matching p, fetching pages of p.Limit lazily from
 // p.Offset. Breaking out of the loop stops fetching; an error is yielded once.
 func (s *WorkspacesService) All(ctx context.Context, p WorkspaceListParams) iter.Seq2[Workspace, error] {
-	return paginate(ctx, p.Limit, p.Offset, func(ctx context.Context, limit, offset int) ([]Workspace, int64, error) {
-		q := p // every filter carries over; only the page moves
-		q.Limit, q.Offset = limit, offset
-		page, err := s.List(ctx, q)
-		if err != nil {
-			return nil, 0, err
-		}
-		return page.Rows, page.Total, nil
-	})
+	return listAll(ctx, p, p.Limit, p.Offset, WorkspaceListParams.at, s.List, (*WorkspaceList).rows)
 }
 
 // Get returns a live workspace. It returns an error matching ErrNotFound when it does
 // not exist, was deleted or belongs to another tenant.
 func (s *WorkspacesService) Get(ctx context.Context, id string) (*Workspace, error) {
-	p, err := path("workspaces", id)
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[Workspace](ctx, s.c, call{method: http.MethodGet, path: p})
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodGet, path: path("/v1/workspaces", id)})
 }
 
 // Update renames a workspace. An empty Label rolls a new generated slug.
 func (s *WorkspacesService) Update(ctx context.Context, id string, p WorkspaceUpdateParams) (*Workspace, error) {
-	route, err := path("workspaces", id)
-	if err != nil {
-		return nil, err
-	}
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPatch, path: route, body: body})
+	return doJSON[Workspace](ctx, s.c, call{method: http.MethodPatch, path: path("/v1/workspaces", id), body: p})
 }
 
 // Delete soft-deletes a workspace and removes its files. Its snapshots survive but can
 // no longer be restored. A second Delete returns an error matching ErrNotFound.
 func (s *WorkspacesService) Delete(ctx context.Context, id string) error {
-	p, err := path("workspaces", id)
-	if err != nil {
-		return err
-	}
-	return s.c.do(ctx, call{method: http.MethodDelete, path: p}, nil)
+	return s.c.do(ctx, call{method: http.MethodDelete, path: path("/v1/workspaces", id)}, nil)
 }
 
 // Exec runs a command in the workspace and waits for it; files it writes persist. The
 // call lasts as long as the command (bound it with ctx). Only one exec may run in a
 // workspace at a time: a concurrent one returns an error matching ErrConflict.
 func (s *WorkspacesService) Exec(ctx context.Context, id string, p WorkspaceExecParams) (*ExecResult, error) {
-	route, err := path("workspaces", id, "exec")
-	if err != nil {
-		return nil, err
-	}
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: route, body: body})
+	return doJSON[ExecResult](ctx, s.c, call{method: http.MethodPost, path: path("/v1/workspaces", id, "exec"), body: p})
 }
 
 // Fork snapshots the workspace once and creates p.Count independent copies of it. It
 // returns an error matching ErrInvalidParams, without sending anything, when Count is
 // outside 1..16.
 func (s *WorkspacesService) Fork(ctx context.Context, id string, p WorkspaceForkParams) (*WorkspaceForkResult, error) {
-	route, err := path("workspaces", id, "fork")
-	if err != nil {
-		return nil, err
-	}
-	body, err := p.body()
-	if err != nil {
-		return nil, err
-	}
-	return doJSON[WorkspaceForkResult](ctx, s.c, call{method: http.MethodPost, path: route, body: body})
+	return doJSON[WorkspaceForkResult](ctx, s.c, call{method: http.MethodPost, path: path("/v1/workspaces", id, "fork"), body: p})
 }

@@ -2,8 +2,9 @@
 // plane and phantom proxy as a local development server, configured through
 // the same environment variables as the real agentjail-server.
 //
-// WARNING: it is NOT a sandbox. Submitted code runs as ordinary subprocesses
-// of the current user on this host. See -help.
+// WARNING: it is NOT a sandbox. Submitted code runs as real processes on this
+// host: in a light jail on Linux, as ordinary subprocesses of the current user
+// elsewhere. See -help.
 package main
 
 import (
@@ -26,9 +27,11 @@ const notSandbox = "it runs submitted code as real subprocesses on this host and
 const usage = `agentjail-testserver: a local fake of the agentjail control plane and phantom proxy.
 
 WARNING: ` + notSandbox + `.
-Code sent to /v1/runs, session and workspace execs, forks and streams runs as
-the current user, with this machine's files and network. Only use it with code
-you would run yourself, and keep it on loopback.
+Code sent to /v1/runs, session and workspace execs, forks and streams runs on
+Linux in a light jail that shows it what a real jail shows (read-only
+/workspace, /output, no network by default), which is for fidelity, not
+security; elsewhere it runs as the current user, with this machine's files and
+network. Only use it with code you would run yourself, and keep it on loopback.
 
 It speaks the same HTTP API as agentjail-server and is configured the same way:
 
@@ -55,13 +58,33 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
   AGENTJAIL_SNAPSHOT_POOL_DIR
                         turns on incremental (content-addressed) snapshots
                         stored in this directory (default: full copies)
+  AGENTJAIL_SNAPSHOT_MAX_AGE_SECS, AGENTJAIL_SNAPSHOT_MAX_COUNT
+                        snapshot garbage collection limits (default: none)
+  AGENTJAIL_SNAPSHOT_GC_TICK_SECS
+                        seconds between GC passes (default 60)
+  AGENTJAIL_IDLE_CHECK_INTERVAL_SECS
+                        seconds between idle-workspace checks; 0 turns
+                        auto-pause off (default 30)
+  AGENTJAIL_GATEWAY_ADDR
+                        IP:port for the gateway, which routes HTTP by Host to
+                        workspace domains (default: no gateway; anything but
+                        an IP literal and port is ignored)
+  AGENTJAIL_CLONE_MODE  host: workspace git seeds clone in host mode (the git
+                        on the jail PATH; 500 without one) instead of jail
+                        mode (/usr/bin/git; 400 without it). Read at start-up
+  LOG_FORMAT            json: JSON log lines (default: text)
+  AGENTJAIL_TESTSERVER_ISOLATION
+                        auto (default: jails where Linux namespaces allow,
+                        host processes elsewhere), namespaces (jails or
+                        refuse to start) or none (host processes)
   AGENTJAIL_UPSTREAM_<SERVICE>
                         where the proxy forwards a service, e.g.
                         AGENTJAIL_UPSTREAM_OPENAI=http://127.0.0.1:9999
                         (defaults: the real provider APIs)
 
-Requests whose Host header is not localhost, a loopback IP or the listen
-address are refused with 403; no CORS headers are sent.
+Requests to the control plane or proxy whose Host header is not localhost, a
+loopback IP or the listen address are refused with 403 (the gateway routes by
+Host, so it has no such guard); no CORS headers are sent.
 
 When both listeners are up it prints one line on stdout (logs go to stderr):
 
@@ -100,7 +123,7 @@ const readyPrefix = "agentjail-testserver: listening"
 // line to stdout, logs to logs, and serves until ctx is cancelled. Nothing is logged
 // before the configuration has been accepted and both listeners are up.
 func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer) error {
-	log := slog.New(slog.NewTextHandler(logs, nil))
+	log := slog.New(logHandler(getenv, logs))
 	keys, bad := apiKeys(getenv("AGENTJAIL_API_KEY"))
 	skipBad := strings.TrimSpace(getenv(skipMalformedKeysEnv)) == "1"
 	if len(bad) > 0 && !skipBad {
@@ -137,10 +160,24 @@ func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer
 	if dir := strings.TrimSpace(getenv("AGENTJAIL_SNAPSHOT_POOL_DIR")); dir != "" {
 		opts = append(opts, testserver.WithSnapshotPoolDir(dir))
 	}
+	features, warnings := featureOptions(getenv)
+	opts = append(opts, features...)
+	isolation := testserver.Isolation(strings.ToLower(strings.TrimSpace(getenv(testserver.IsolationEnv))))
+	switch isolation {
+	case "":
+		isolation = testserver.IsolationAuto
+	case testserver.IsolationAuto, testserver.IsolationNamespaces, testserver.IsolationNone:
+	default:
+		return &configError{fmt.Sprintf("%s: unknown isolation %q (want auto, namespaces or none)", testserver.IsolationEnv, string(isolation))}
+	}
+	opts = append(opts, testserver.WithIsolation(isolation))
 
 	srv, err := testserver.New(opts...)
 	if err != nil {
 		return listenError(err, ctlAddr, proxyAddr)
+	}
+	for _, w := range warnings {
+		log.Warn(w)
 	}
 	for _, b := range bad {
 		log.Warn("AGENTJAIL_API_KEY: skipping an entry as the real server does (" + skipMalformedKeysEnv + "=1): " + b)
@@ -149,7 +186,10 @@ func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer
 		log.Warn("AUTHENTICATION IS DISABLED: AGENTJAIL_API_KEY has no entry; every caller is the admin of tenant \"dev\"")
 	}
 	log.Warn("agentjail-testserver started: "+notSandbox,
-		"control_url", srv.URL(), "proxy_url", srv.ProxyURL(), "state_dir", srv.StateDir())
+		"control_url", srv.URL(), "proxy_url", srv.ProxyURL(), "state_dir", srv.StateDir(), "isolation", string(srv.Isolation()))
+	if u := srv.GatewayURL(); u != "" {
+		log.Info("gateway listening", "gateway_url", u)
+	}
 	fmt.Fprintf(stdout, "%s control=%s proxy=%s\n", readyPrefix, srv.URL(), srv.ProxyURL())
 	<-ctx.Done()
 	log.Info("shutting down")

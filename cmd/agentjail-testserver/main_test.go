@@ -281,14 +281,15 @@ func TestRunConfiguration(t *testing.T) {
 	state := t.TempDir()
 	pool := filepath.Join(t.TempDir(), "pool")
 	rn := startRun(t, map[string]string{
-		"CTL_ADDR":                    "127.0.0.1:0",
-		"PROXY_ADDR":                  "127.0.0.1:0",
-		"PROXY_BASE_URL":              "http://127.0.0.1:18555",
-		"AGENTJAIL_API_KEY":           " k1@acme:admin,,k2@beta:operator ",
-		"GITHUB_TOKEN":                "ghp-real",
-		"STRIPE_API_KEY":              "sk-stripe",
-		"AGENTJAIL_STATE_DIR":         state,
-		"AGENTJAIL_SNAPSHOT_POOL_DIR": pool,
+		"CTL_ADDR":                       "127.0.0.1:0",
+		"PROXY_ADDR":                     "127.0.0.1:0",
+		"PROXY_BASE_URL":                 "http://127.0.0.1:18555",
+		"AGENTJAIL_API_KEY":              " k1@acme:admin,,k2@beta:operator ",
+		"GITHUB_TOKEN":                   "ghp-real",
+		"STRIPE_API_KEY":                 "sk-stripe",
+		"AGENTJAIL_STATE_DIR":            state,
+		"AGENTJAIL_SNAPSHOT_POOL_DIR":    pool,
+		"AGENTJAIL_TESTSERVER_ISOLATION": " None ",
 	})
 	tests := []struct {
 		name   string
@@ -330,14 +331,29 @@ func TestRunConfiguration(t *testing.T) {
 	if cfg.Persistence.StateDir != state || cfg.Persistence.SnapshotPoolDir != pool {
 		t.Fatalf("persistence %+v, want state dir %q and pool %q", cfg.Persistence, state, pool)
 	}
-	if strings.Contains(rn.logText(), "AUTHENTICATION IS DISABLED") {
+	if strings.Contains(rn.logText(), "AUTHENTICATION IS DISABLED") || !strings.Contains(rn.logText(), "isolation=none") {
 		t.Fatalf("logs:\n%s", rn.logText())
+	}
+}
+
+// An unknown isolation is a configuration error: exit 2, nothing logged or bound.
+func TestRunFailsOnUnknownIsolation(t *testing.T) {
+	t.Parallel()
+	var stdout, logs strings.Builder
+	err := run(context.Background(), func(k string) string {
+		return map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0", "AGENTJAIL_TESTSERVER_ISOLATION": "chroot"}[k]
+	}, &stdout, &logs)
+	if err == nil || !strings.Contains(err.Error(), `AGENTJAIL_TESTSERVER_ISOLATION: unknown isolation "chroot"`) || exitCode(err) != 2 {
+		t.Fatalf("run = %v, want exit 2 naming the unknown isolation", err)
+	}
+	if stdout.Len() != 0 || logs.Len() != 0 {
+		t.Fatalf("output before refusing: %q %q", stdout.String(), logs.String())
 	}
 }
 
 func TestUsageWarns(t *testing.T) {
 	t.Parallel()
-	for _, want := range []string{"NOT a sandbox", "CTL_ADDR", "PROXY_ADDR", "PROXY_BASE_URL", "AGENTJAIL_API_KEY", "AGENTJAIL_STATE_DIR", "AGENTJAIL_SNAPSHOT_POOL_DIR", "AGENTJAIL_UPSTREAM_", "SIGTERM"} {
+	for _, want := range []string{"NOT a sandbox", "CTL_ADDR", "PROXY_ADDR", "PROXY_BASE_URL", "AGENTJAIL_API_KEY", "AGENTJAIL_STATE_DIR", "AGENTJAIL_SNAPSHOT_POOL_DIR", "AGENTJAIL_TESTSERVER_ISOLATION", "AGENTJAIL_UPSTREAM_", "SIGTERM"} {
 		if !strings.Contains(usage, want) {
 			t.Fatalf("usage lacks %q", want)
 		}
@@ -603,5 +619,63 @@ func TestRunListenFailure(t *testing.T) {
 				t.Errorf("output before failing: stdout %q, logs %q", stdout.String(), logs.String())
 			}
 		})
+	}
+}
+
+// The GC and idle-reaper variables are read like the real server's: trimmed, an optional "+",
+// blank or unparsable meaning unset (and the default).
+func TestRunBackgroundSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		gc   string
+		idle string
+	}{
+		{name: "defaults", env: map[string]string{}, gc: `{"max_age_secs":null,"max_count":null,"tick_secs":60}`, idle: "30"},
+		{name: "set", env: map[string]string{
+			"AGENTJAIL_SNAPSHOT_MAX_AGE_SECS": " 3600 ", "AGENTJAIL_SNAPSHOT_MAX_COUNT": "+20",
+			"AGENTJAIL_SNAPSHOT_GC_TICK_SECS": "0", "AGENTJAIL_IDLE_CHECK_INTERVAL_SECS": "0",
+		}, gc: `{"max_age_secs":3600,"max_count":20,"tick_secs":0}`, idle: "0"},
+		{name: "unparsable is unset", env: map[string]string{
+			"AGENTJAIL_SNAPSHOT_MAX_AGE_SECS": "1h", "AGENTJAIL_SNAPSHOT_MAX_COUNT": "-1",
+			"AGENTJAIL_SNAPSHOT_GC_TICK_SECS": "  ", "AGENTJAIL_IDLE_CHECK_INTERVAL_SECS": "5s",
+		}, gc: `{"max_age_secs":null,"max_count":null,"tick_secs":60}`, idle: "30"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			rn := startRun(t, env)
+			var cfg struct {
+				Persistence struct {
+					IdleCheckSecs json.RawMessage `json:"idle_check_secs"`
+				} `json:"persistence"`
+				Snapshots struct {
+					GC json.RawMessage `json:"gc"`
+				} `json:"snapshots"`
+			}
+			decode(t, call(t, "GET", rn.ctl+"/v1/config", "", ""), 200, &cfg)
+			if string(cfg.Snapshots.GC) != tt.gc || string(cfg.Persistence.IdleCheckSecs) != tt.idle {
+				t.Fatalf("gc %s idle %s, want %s %s", cfg.Snapshots.GC, cfg.Persistence.IdleCheckSecs, tt.gc, tt.idle)
+			}
+		})
+	}
+}
+
+func TestRunJSONLogs(t *testing.T) {
+	t.Parallel()
+	rn := startRun(t, map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0", "LOG_FORMAT": "json"})
+	for _, line := range strings.Split(strings.TrimSpace(rn.logText()), "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+	}
+	if r := call(t, "GET", rn.ctl+"/healthz", "", ""); r.status != 200 {
+		t.Fatalf("healthz %d", r.status)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -107,8 +106,7 @@ type auditWriter struct {
 // write prints rows and returns the highest ID printed so far (last when none).
 func (a *auditWriter) write(rows []agentjail.AuditRow, last int64) int64 {
 	if a.json {
-		enc := json.NewEncoder(a.w)
-		enc.SetEscapeHTML(false)
+		enc := newJSONEncoder(a.w)
 		for _, r := range rows {
 			_ = enc.Encode(r)
 		}

@@ -118,7 +118,12 @@ func TestBinary(t *testing.T) {
 		{"whoami", env, []string{"whoami"}, 0, "tenant   dev\nrole     admin\n", "", false},
 		{"-url instead of the environment", []string{"AGENTJAIL_API_KEY=s3cret"}, []string{"-url", url, "health"}, 0, "ok\n", "", false},
 		{"wrong key", []string{"AGENTJAIL_URL=" + url, "AGENTJAIL_API_KEY=wrong-token"}, []string{"jail", "ls"}, 1, "",
-			"agentjail: 401: invalid api key\nhint: is AGENTJAIL_API_KEY set to the token part of token@tenant:role?\n", false},
+			"agentjail: 401: invalid api key; is AGENTJAIL_API_KEY set to the token part of token@tenant:role?\n", false},
+		{"-json is one line when piped", env, []string{"whoami", "-json"}, 0, "{\"tenant\":\"dev\",\"role\":\"admin\"}\n", "", false},
+		{"no URL", []string{"AGENTJAIL_API_KEY=s3cret"}, []string{"health"}, 2, "",
+			"agentjail: no control plane URL: set AGENTJAIL_URL or pass -url\n\nUsage: agentjail [-url URL] COMMAND [flags] [args]\n", true},
+		// Without Stdin the process reads the null device, a device that is not a terminal.
+		{"credential put from the null device", env, []string{"credential", "put", "openai"}, 1, "", "agentjail: no secret on standard input\n", false},
 		{"usage", env, []string{"run"}, 2, "", "agentjail: missing arguments\n\nUsage: agentjail run [flags] FILE|-\n", true},
 		{"help", nil, []string{"help", "run"}, 0, "Usage: agentjail run [flags] FILE|-\n", "", true},
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	agentjail "github.com/agentjail/agentjail-go"
 )
@@ -194,14 +193,4 @@ func listCommand[T any](header []string, cells func(T) []string,
 // noFlags is the flags function of a listing without flags of its own.
 func noFlags[T any](fetch func(context.Context, *agentjail.Client) ([]T, error)) func(*flag.FlagSet) func(context.Context, *agentjail.Client) ([]T, error) {
 	return func(*flag.FlagSet) func(context.Context, *agentjail.Client) ([]T, error) { return fetch }
-}
-
-// listFlag collects every value of a repeatable flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
 }

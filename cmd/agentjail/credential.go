@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
+	"fmt"
 	"strings"
 
 	agentjail "github.com/agentjail/agentjail-go"
@@ -12,7 +12,8 @@ import (
 var credentialCommands = []*command{
 	{name: "put", args: "SERVICE", summary: "store the real API key of a service, read from standard input",
 		about: "The key is read from standard input, never from the command line, where ps and the shell\n" +
-			"history would show it. Surrounding whitespace is dropped:\n\n" +
+			"history would show it, nor from a terminal, where the screen would. Surrounding whitespace\n" +
+			"is dropped:\n\n" +
 			"\tprintf %s \"$OPENAI_API_KEY\" | agentjail credential put openai",
 		run: credentialPut},
 	{name: "list", aliases: []string{"ls"}, args: "[-json]", summary: "list the stored keys by fingerprint, never the secrets",
@@ -27,21 +28,29 @@ var credentialCommands = []*command{
 const maxSecret = 64 << 10
 
 func credentialPut(ctx context.Context, c *cli, cmd *command, args []string) error {
-	return withID(c, cmd, args, func(client *agentjail.Client, service string) error {
-		b, err := io.ReadAll(io.LimitReader(c.stdin, maxSecret+1))
-		if err != nil {
-			return err
+	p, client, err := c.connect(cmd, newFlagSet(cmd.path), args, 1, 1, func(p parsed) error {
+		if isTerminal(c.stdin) {
+			return fmt.Errorf("standard input is a terminal, where the secret would show: pipe it in, "+
+				"e.g. printf %%s \"$KEY\" | agentjail credential put %s", p.pos[0])
 		}
-		if len(b) > maxSecret {
-			return errors.New("the secret on standard input is longer than 64 KiB")
-		}
-		secret := strings.TrimSpace(string(b))
-		if secret == "" {
-			return errors.New("no secret on standard input")
-		}
-		_, err = client.Credentials.Put(ctx, agentjail.CredentialPutParams{Service: agentjail.Service(service), Secret: secret})
-		return err
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	b, err := readInput(ctx, c.stdin, maxSecret+1)
+	if err != nil {
+		return err
+	}
+	if len(b) > maxSecret {
+		return errors.New("the secret on standard input is longer than 64 KiB")
+	}
+	secret := strings.TrimSpace(string(b))
+	if secret == "" {
+		return errors.New("no secret on standard input")
+	}
+	_, err = client.Credentials.Put(ctx, agentjail.CredentialPutParams{Service: agentjail.Service(p.pos[0]), Secret: secret})
+	return err
 }
 
 func credentialCells(cr agentjail.Credential) []string {

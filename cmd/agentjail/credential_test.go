@@ -34,7 +34,7 @@ func TestCredentials(t *testing.T) {
 	want := fmt.Sprintf(row, "SERVICE", "TENANT", "FINGERPRINT", "ADDED", "UPDATED") +
 		fmt.Sprintf(row, "openai", "dev", c.Fingerprint, rfc(c.AddedAt), rfc(c.UpdatedAt))
 	runCLI(t, url, "", "credential", "ls").check(t, 0, want, "")
-	if r := runCLI(t, url, "", "credential", "list", "-json"); r.code != 0 || !strings.Contains(r.stdout, `"fingerprint": "`+c.Fingerprint+`"`) {
+	if r := runCLI(t, url, "", "credential", "list", "-json"); r.code != 0 || !strings.Contains(r.stdout, `"fingerprint":"`+c.Fingerprint+`"`) {
 		t.Errorf("credential list -json: exit %d, %q", r.code, r.stdout)
 	}
 

@@ -45,8 +45,10 @@ Environment:
 
 Exit status:
   the jail's exit code for run, workspace exec and session exec;
-  124 when the jail timed out; 130 when interrupted (SIGINT or SIGTERM);
-  1 for an API, network or jail error; 2 for a usage error; 0 otherwise.
+  124 when the jail timed out; 130 when interrupted (SIGINT or SIGTERM), except
+  that audit -f then exits 0;
+  1 for an API, network or jail error; 2 for a usage error, a missing or malformed
+  URL or key included; 0 otherwise.
 
 Run 'agentjail help COMMAND' or 'agentjail COMMAND -h' for a command's flags.
 `)

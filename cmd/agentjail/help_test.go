@@ -44,3 +44,39 @@ func TestHelp(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpFlags checks that each command's help shows its flags with the placeholders
+// of the command-line contract.
+func TestHelpFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		command []string
+		flags   []string
+	}{
+		{[]string{"run"}, []string{"-lang bash|python|javascript", "-timeout D", "-memory MB", "-cpu PCT", "-pids N",
+			"-network none|loopback|allow:HOST[,HOST...]", "-seccomp standard|strict", "-git URL[#REF]", "-json"}},
+		{[]string{"workspace", "create"}, []string{"-label L", "-timeout D", "-memory MB", "-network none|loopback|allow:HOST[,HOST...]"}},
+		{[]string{"workspace", "list"}, []string{"-json"}},
+		{[]string{"workspace", "exec"}, []string{"-timeout D", "-env K=V"}},
+		{[]string{"snapshot", "create"}, []string{"-name N"}},
+		{[]string{"snapshot", "list"}, []string{"-workspace ID", "-json"}},
+		{[]string{"snapshot", "restore"}, []string{"-parent WORKSPACE", "-label L"}},
+		{[]string{"session", "create"}, []string{"-service S", "-scope S=GLOB", "-ttl D", "-format env|json"}},
+		{[]string{"session", "list"}, []string{"-json"}},
+		{[]string{"session", "exec"}, []string{"-timeout D"}},
+		{[]string{"credential", "list"}, []string{"-json"}},
+		{[]string{"jail", "list"}, []string{"-status S", "-kind K", "-q TEXT", "-limit N", "-json"}},
+		{[]string{"jail", "get"}, []string{"-json"}},
+		{[]string{"audit"}, []string{"-n N", "-f", "-json"}},
+		{[]string{"whoami"}, []string{"-json"}},
+		{[]string{"config"}, []string{"-json"}},
+	}
+	for _, tt := range tests {
+		r := runEnv(t, nil, "", append([]string{"help"}, tt.command...)...)
+		for _, f := range tt.flags {
+			if !strings.Contains(r.stdout, "\n  "+f+"\n") && !strings.Contains(r.stdout, "\n  "+f+"\t") {
+				t.Errorf("help %s: no flag line %q in\n%s", strings.Join(tt.command, " "), f, r.stdout)
+			}
+		}
+	}
+}

@@ -17,7 +17,7 @@ func TestInfoCommands(t *testing.T) {
 	url := srv.URL()
 	runCLI(t, url, "", "health").check(t, 0, "ok\n", "")
 	runCLI(t, url, "", "whoami").check(t, 0, "tenant   dev\nrole     admin\n", "")
-	runCLI(t, url, "", "whoami", "-json").check(t, 0, "{\n  \"tenant\": \"dev\",\n  \"role\": \"admin\"\n}\n", "")
+	runCLI(t, url, "", "whoami", "-json").check(t, 0, "{\"tenant\":\"dev\",\"role\":\"admin\"}\n", "")
 	runEnv(t, map[string]string{"AGENTJAIL_URL": operator.URL(), "AGENTJAIL_API_KEY": "tok"}, "", "whoami").
 		check(t, 0, "tenant   acme\nrole     operator\n", "")
 

@@ -20,12 +20,15 @@ var jailCommands = []*command{
 
 // jailListFlags defines the filters of jail list and returns how to fetch its rows.
 func jailListFlags(fs *flag.FlagSet) func(context.Context, *agentjail.Client) ([]agentjail.Jail, error) {
-	status := fs.String("status", "", "only jails in state `S`: running, completed or error")
-	kind := fs.String("kind", "", "only jails of kind `K`: run, exec, fork, stream or workspace")
+	status := choice(fs, "status", "", "only jails in state `S`: running, completed or error",
+		string(agentjail.JailRunning), string(agentjail.JailCompleted), string(agentjail.JailError))
+	kind := choice(fs, "kind", "", "only jails of kind `K`: run, exec, fork, stream or workspace",
+		string(agentjail.JailKindRun), string(agentjail.JailKindExec), string(agentjail.JailKindFork),
+		string(agentjail.JailKindStream), string(agentjail.JailKindWorkspace))
 	query := fs.String("q", "", "only jails whose label, session ID or error contains `TEXT`")
 	limit := fs.Uint("limit", 50, "show at most `N` jails (0: all)")
 	return func(ctx context.Context, client *agentjail.Client) ([]agentjail.Jail, error) {
-		params := agentjail.JailListParams{Status: agentjail.JailStatus(*status), Kind: agentjail.JailKind(*kind), Query: *query}
+		params := agentjail.JailListParams{Status: agentjail.JailStatus(status.value), Kind: agentjail.JailKind(kind.value), Query: *query}
 		n := int(min(*limit, math.MaxInt32))
 		if n > 0 {
 			params.Limit = min(n, 500)

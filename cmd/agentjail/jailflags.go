@@ -13,7 +13,8 @@ import (
 type jailFlags struct {
 	timeout          time.Duration
 	memory, cpu, pid int
-	network, seccomp string
+	network          string
+	seccomp          *choiceFlag
 	git              string
 }
 
@@ -23,8 +24,9 @@ func addJailFlags(fs *flag.FlagSet) *jailFlags {
 	fs.IntVar(&j.memory, "memory", 0, "memory limit in `MB` (default: the server's, 512; -1 = no limit)")
 	fs.IntVar(&j.cpu, "cpu", 0, "CPU quota in `PCT` of one core, 1 to 800 (default: the server's, 100)")
 	fs.IntVar(&j.pid, "pids", 0, "process limit `N`, 1 to 1024 (default: the server's, 64)")
-	fs.StringVar(&j.network, "network", "", "network access `mode`: none, loopback or allow:HOST[,HOST...] (default: none)")
-	fs.StringVar(&j.seccomp, "seccomp", "", "syscall `filter`: standard or strict (default: standard)")
+	fs.StringVar(&j.network, "network", "", "network access, `none|loopback|allow:HOST[,HOST...]` (default: none)")
+	j.seccomp = choice(fs, "seccomp", "", "the syscall filter, `standard|strict` (default: standard)",
+		string(agentjail.SeccompStandard), string(agentjail.SeccompStrict))
 	fs.StringVar(&j.git, "git", "", "clone the https repository `URL[#REF]` into /workspace first (REF: a branch or tag)")
 	return j
 }
@@ -47,12 +49,7 @@ func (j *jailFlags) options() (agentjail.ExecOptions, error) {
 	default:
 		return o, fmt.Errorf("-network %q: want none, loopback or allow:HOST[,HOST...]", net)
 	}
-	switch s := agentjail.Seccomp(j.seccomp); s {
-	case "", agentjail.SeccompStandard, agentjail.SeccompStrict:
-		o.Seccomp = s
-	default:
-		return o, fmt.Errorf("-seccomp %q: want standard or strict", j.seccomp)
-	}
+	o.Seccomp = agentjail.Seccomp(j.seccomp.value)
 	return o, nil
 }
 

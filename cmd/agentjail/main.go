@@ -56,8 +56,9 @@ type cli struct {
 	signals        <-chan os.Signal
 	pollEvery      time.Duration // how often audit -f asks for new rows
 
-	url    string // from -url, else $AGENTJAIL_URL
-	client *agentjail.Client
+	url     string // from -url, else $AGENTJAIL_URL
+	urlFrom string // where url came from: "-url" or "$AGENTJAIL_URL"
+	client  *agentjail.Client
 }
 
 // main parses the global flags and runs the command named by args. The command runs in
@@ -77,8 +78,9 @@ func (c *cli) main(args []string) int {
 	if len(args) == 0 {
 		return c.usageFailure("no command given", shortTopUsage)
 	}
+	c.urlFrom = "-url"
 	if c.url == "" {
-		c.url = c.getenv("AGENTJAIL_URL")
+		c.url, c.urlFrom = c.getenv("AGENTJAIL_URL"), "$AGENTJAIL_URL"
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -117,10 +119,11 @@ func (c *cli) exit(err error, interrupted bool) int {
 	case errors.As(err, &usage):
 		return c.usageFailure(usage.msg, usage.usage)
 	}
-	fmt.Fprintln(c.stderr, "agentjail:", errorText(err))
+	msg := errorText(err)
 	if hint := c.hint(err); hint != "" {
-		fmt.Fprintln(c.stderr, "hint:", hint)
+		msg += "; " + hint
 	}
+	fmt.Fprintln(c.stderr, "agentjail:", msg)
 	return exitError
 }
 
@@ -130,10 +133,10 @@ func (c *cli) usageFailure(msg, usage string) int {
 	return exitUsage
 }
 
-// errorText is err's message without the SDK's own "agentjail" prefix, which the error
-// line already carries.
+// errorText is err's message on one line (a server's message may hold line breaks),
+// without the SDK's own "agentjail" prefix, which the error line already carries.
 func errorText(err error) string {
-	s := err.Error()
+	s := strings.Join(strings.FieldsFunc(err.Error(), func(r rune) bool { return r == '\n' || r == '\r' }), " ")
 	for _, prefix := range []string{"agentjail: ", "agentjail "} {
 		if rest, ok := strings.CutPrefix(s, prefix); ok {
 			return rest
@@ -165,7 +168,8 @@ func isConnRefused(err error) bool {
 }
 
 // api returns the client for the control plane, creating it on first use. A missing
-// URL is a usage error: there is no default control plane to guess.
+// or malformed URL or key is a usage error, like a missing argument: nothing was sent,
+// and there is no default control plane to guess.
 func (c *cli) api() (*agentjail.Client, error) {
 	if c.client != nil {
 		return c.client, nil
@@ -173,11 +177,18 @@ func (c *cli) api() (*agentjail.Client, error) {
 	if c.url == "" {
 		return nil, &usageError{msg: "no control plane URL: set AGENTJAIL_URL or pass -url", usage: shortTopUsage}
 	}
+	key := c.getenv("AGENTJAIL_API_KEY")
+	if strings.ContainsFunc(key, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return nil, &usageError{msg: "$AGENTJAIL_API_KEY contains whitespace or non-printable characters", usage: shortTopUsage}
+	}
+	// One retry, not the SDK's two: a control plane that is down is reported within
+	// half a second, and a passing 429 or 503 is still ridden out.
 	client, err := agentjail.NewClient(c.url,
-		agentjail.WithAPIKey(c.getenv("AGENTJAIL_API_KEY")),
-		agentjail.WithUserAgent("agentjail-cli"))
+		agentjail.WithAPIKey(key),
+		agentjail.WithUserAgent("agentjail-cli"),
+		agentjail.WithMaxRetries(1))
 	if err != nil {
-		return nil, err
+		return nil, &usageError{msg: c.urlFrom + ": " + errorText(err), usage: shortTopUsage}
 	}
 	c.client = client
 	return client, nil

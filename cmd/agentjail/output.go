@@ -11,12 +11,22 @@ import (
 	"time"
 )
 
-// writeJSON prints v as indented JSON, the -json output of every command.
+// writeJSON prints v as JSON, the -json output of every command: indented for a
+// person at a terminal, else on one line, as a program reading it line by line needs.
 func writeJSON(w io.Writer, v any) error {
+	enc := newJSONEncoder(w)
+	if isTerminal(w) {
+		enc.SetIndent("", "  ")
+	}
+	return enc.Encode(v)
+}
+
+// newJSONEncoder returns an encoder that writes <, > and & as they are: the output is
+// read by people and programs, never embedded in HTML.
+func newJSONEncoder(w io.Writer) *json.Encoder {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return enc
 }
 
 // newTable returns a writer that aligns tab-separated cells into columns; Flush it.

@@ -38,7 +38,8 @@ var extLanguages = map[string]agentjail.Language{
 
 func runRun(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.path)
-	lang := fs.String("lang", "", "the `language` of the code: bash, python or javascript (default: from the file extension)")
+	lang := choice(fs, "lang", "", "the language of the code, `bash|python|javascript` (default: from the file extension)",
+		string(agentjail.LanguageBash), string(agentjail.LanguagePython), string(agentjail.LanguageJavaScript))
 	jf := addJailFlags(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON when the run ends instead of streaming")
 	var (
@@ -46,7 +47,7 @@ func runRun(ctx context.Context, c *cli, cmd *command, args []string) error {
 		opts     agentjail.ExecOptions
 	)
 	p, client, err := c.connect(cmd, fs, args, 1, 1, func(p parsed) (err error) {
-		if language, err = languageOf(*lang, p.pos[0]); err != nil {
+		if language, err = languageOf(agentjail.Language(lang.value), p.pos[0]); err != nil {
 			return err
 		}
 		opts, err = jf.options()
@@ -55,7 +56,7 @@ func runRun(ctx context.Context, c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	code, err := readCode(c.stdin, p.pos[0])
+	code, err := readCode(ctx, c.stdin, p.pos[0])
 	if err != nil {
 		return err
 	}
@@ -81,14 +82,10 @@ func runRun(ctx context.Context, c *cli, cmd *command, args []string) error {
 	return c.stream(ctx, client, params)
 }
 
-// languageOf returns the language named by -lang, else the one of file's extension.
-func languageOf(lang, file string) (agentjail.Language, error) {
-	switch l := agentjail.Language(lang); l {
-	case agentjail.LanguageBash, agentjail.LanguagePython, agentjail.LanguageJavaScript:
-		return l, nil
-	case "":
-	default:
-		return "", fmt.Errorf("-lang %q: want bash, python or javascript", lang)
+// languageOf returns lang, the language -lang names, else the one of file's extension.
+func languageOf(lang agentjail.Language, file string) (agentjail.Language, error) {
+	if lang != "" {
+		return lang, nil
 	}
 	if file == "-" {
 		return "", errors.New("-lang is required when the code comes from standard input")
@@ -100,13 +97,13 @@ func languageOf(lang, file string) (agentjail.Language, error) {
 }
 
 // readCode returns the contents of file, or of stdin for "-".
-func readCode(stdin io.Reader, file string) (string, error) {
+func readCode(ctx context.Context, stdin io.Reader, file string) (string, error) {
 	var (
 		b   []byte
 		err error
 	)
 	if file == "-" {
-		b, err = io.ReadAll(stdin)
+		b, err = readInput(ctx, stdin, 0)
 	} else {
 		b, err = os.ReadFile(file)
 	}

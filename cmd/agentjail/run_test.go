@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
+	"github.com/agentjail/agentjail-go/internal/testserver"
 )
 
 // writeScript writes code to name in a fresh directory and returns its path.
@@ -29,7 +31,9 @@ func writeScript(t *testing.T, name, code string) string {
 
 func TestRunStreamsLive(t *testing.T) {
 	t.Parallel()
-	srv, _ := newServer(t)
+	// The job waits for a file the test creates on this host, which no jail can see: the
+	// fake runs it as a host process.
+	srv, _ := newServer(t, testserver.WithIsolation(testserver.IsolationNone))
 	release := filepath.Join(t.TempDir(), "release")
 	// The job prints, then waits for the test to create release; the test sees the
 	// first lines while the job is still running.
@@ -68,7 +72,9 @@ func TestRunExitStatus(t *testing.T) {
 		{"success", []string{"run", "-lang", "bash", "-"}, "echo ok", 0, "ok\n", ""},
 		{"exit code", []string{"run", "-lang", "bash", "-"}, "echo bad >&2; exit 42", 42, "", "bad\n"},
 		{"timeout", []string{"run", "-lang", "bash", "-timeout", "1s", "-"}, "echo started; exec sleep 60", 124, "started\n", ""},
-		{"killed by a signal", []string{"run", "-lang", "bash", "-"}, "kill -TERM $$", 143, "", ""},
+		// The script is PID 1 of its jail, which ignores its own SIGTERM: a child killed by the
+		// signal passes its status, 128+15, on as the script's (bash's "Terminated" silenced).
+		{"killed by a signal", []string{"run", "-lang", "bash", "-"}, "{ /bin/sh -c 'kill -TERM $$'; } 2>/dev/null", 143, "", ""},
 		{"json", []string{"run", "-lang", "bash", "-json", "-"}, "printf '  a\\nb'; exit 5", 5, "", ""},
 		{"git is not streamed", []string{"run", "-lang", "bash", "-git", "http://example.com/r.git#main", "-"}, "echo never", 1, "",
 			"agentjail: 400: bad request: git.repo must be https:// (max 512 bytes)\n"},
@@ -123,10 +129,10 @@ func TestRunUsage(t *testing.T) {
 	}{
 		{"stdin needs -lang", []string{"run", "-"}, "-lang is required when the code comes from standard input"},
 		{"unknown extension", []string{"run", "job.rb"}, "cannot tell the language of job.rb from its extension: pass -lang"},
-		{"bad -lang", []string{"run", "-lang", "ruby", "job.rb"}, `-lang "ruby": want bash, python or javascript`},
+		{"bad -lang", []string{"run", "-lang", "ruby", "job.rb"}, `invalid value "ruby" for flag -lang: want bash, python or javascript`},
 		{"bad -network", []string{"run", "-network", "all", "job.sh"}, `-network "all": want none, loopback or allow:HOST[,HOST...]`},
 		{"empty allowlist", []string{"run", "-network", "allow:", "job.sh"}, `-network "allow:": want none, loopback or allow:HOST[,HOST...]`},
-		{"bad -seccomp", []string{"run", "-seccomp", "off", "job.sh"}, `-seccomp "off": want standard or strict`},
+		{"bad -seccomp", []string{"run", "-seccomp", "off", "job.sh"}, `invalid value "off" for flag -seccomp: want standard or strict`},
 		{"negative -cpu", []string{"run", "-cpu", "-5", "job.sh"}, "-timeout, -memory, -cpu and -pids must not be negative (-memory -1 means no limit)"},
 		{"two files", []string{"run", "a.sh", "b.sh"}, `unexpected argument "b.sh"`},
 	}
@@ -206,17 +212,40 @@ func waitNoRunningJail(t *testing.T, client *agentjail.Client, killed int) {
 }
 
 // TestSecondSignal checks that a second signal ends a command that is stuck even after
-// the first: here one waiting for its code on a standard input that never ends.
+// the first: here a run whose output nobody reads, as when a pager is left paused.
 func TestSecondSignal(t *testing.T) {
 	t.Parallel()
-	stdin, w := io.Pipe()
-	t.Cleanup(func() { w.Close() })
-	s := start(t, "http://127.0.0.1:1", stdin, "run", "-lang", "bash", "-")
-	s.signals <- os.Interrupt
-	s.signals <- os.Interrupt
-	if code := s.wait(t); code != 130 {
-		t.Errorf("exit %d, want 130", code)
+	srv, _ := newServer(t)
+	stuck := &stuckWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	t.Cleanup(func() { close(stuck.release) })
+	signals := make(chan os.Signal, 2)
+	c := &cli{stdin: strings.NewReader("echo hi\n"), stdout: stuck, stderr: io.Discard,
+		getenv: func(string) string { return srv.URL() }, signals: signals}
+	done := make(chan int, 1)
+	go func() { done <- c.main([]string{"run", "-lang", "bash", "-"}) }()
+	<-stuck.entered
+	signals <- os.Interrupt
+	signals <- os.Interrupt
+	select {
+	case code := <-done:
+		if code != 130 {
+			t.Errorf("exit %d, want 130", code)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the CLI did not exit after two signals")
 	}
+}
+
+// stuckWriter blocks every write until release is closed; entered is closed by the first.
+type stuckWriter struct {
+	once             sync.Once
+	entered, release chan struct{}
+}
+
+func (w *stuckWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.entered) })
+	<-w.release
+	return len(p), nil
 }
 
 // TestRunStreamEnds covers the ends of a stream the fake never sends, from a server
@@ -250,5 +279,27 @@ func TestRunStreamEnds(t *testing.T) {
 			t.Cleanup(srv.Close)
 			runCLI(t, srv.URL, "true", "run", "-lang", "bash", "-").check(t, tt.code, tt.stdout, tt.stderr)
 		})
+	}
+}
+
+// TestRunGit checks that a run with -git goes to the unstreamed route with the
+// repository and ref, and prints the output it returns when it ends.
+func TestRunGit(t *testing.T) {
+	t.Parallel()
+	sent := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Git json.RawMessage }
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/runs" || json.NewDecoder(r.Body).Decode(&body) != nil {
+			http.NotFound(w, r)
+			return
+		}
+		sent <- string(body.Git)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"stdout":"  out\nlast","stderr":"  err\n","exit_code":3,"duration_ms":5,"timed_out":false,"oom_killed":false}`)
+	}))
+	t.Cleanup(srv.Close)
+	runCLI(t, srv.URL, "ls", "run", "-lang", "bash", "-git", "https://example.com/r.git#v1", "-").check(t, 3, "  out\nlast", "  err\n")
+	if got, want := <-sent, `{"repo":"https://example.com/r.git","ref":"v1"}`; got != want {
+		t.Errorf("git sent as %s, want %s", got, want)
 	}
 }

@@ -34,17 +34,15 @@ var sessionCommands = []*command{
 func sessionCreate(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.path)
 	var services, scopes listFlag
-	fs.Var(&services, "service", "a `service` to mint a token for: openai, anthropic, github or stripe (repeatable, required)")
+	fs.Var(&services, "service", "a service `S` to mint a token for: openai, anthropic, github or stripe (repeatable, required)")
 	fs.Var(&scopes, "scope", "restrict service S to upstream paths matching `S=GLOB`, e.g. github=/repos/acme/* (repeatable)")
 	ttl := fs.Duration("ttl", 0, "the tokens' lifetime `D` (default: no expiry)")
-	format := fs.String("format", "env", "output `format`: env or json")
+	format := choice(fs, "format", "env", "print the session as sh export lines or as JSON, `env|json`", "env", "json")
 	var params agentjail.SessionCreateParams
 	_, client, err := c.connect(cmd, fs, args, 0, 0, func(parsed) error {
 		switch {
 		case len(services) == 0:
 			return errors.New("at least one -service is required")
-		case *format != "env" && *format != "json":
-			return fmt.Errorf("-format %q: want env or json", *format)
 		case *ttl < 0:
 			return errors.New("-ttl must not be negative")
 		}
@@ -71,7 +69,7 @@ func sessionCreate(ctx context.Context, c *cli, cmd *command, args []string) err
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
+	if format.value == "json" {
 		return writeJSON(c.stdout, sess)
 	}
 	return writeExports(c.stdout, sess)

@@ -25,7 +25,7 @@ var snapshotCommands = []*command{
 
 func snapshotCreate(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.path)
-	name := fs.String("name", "", "a `name` for the snapshot")
+	name := fs.String("name", "", "a name `N` for the snapshot")
 	p, client, err := c.connect(cmd, fs, args, 1, 1, nil)
 	if err != nil {
 		return err
@@ -45,7 +45,7 @@ func snapshotCells(s agentjail.Snapshot) []string {
 func snapshotRestore(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.path)
 	parent := fs.String("parent", "", "the `WORKSPACE` the snapshot was taken of (required)")
-	label := fs.String("label", "", "a `label` for the new workspace (default: a generated slug)")
+	label := fs.String("label", "", "a label `L` for the new workspace (default: a generated slug)")
 	p, client, err := c.connect(cmd, fs, args, 1, 1, func(parsed) error {
 		if *parent == "" {
 			return errors.New("-parent is required")

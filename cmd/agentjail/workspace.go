@@ -27,7 +27,7 @@ var workspaceCommands = []*command{
 
 func workspaceCreate(ctx context.Context, c *cli, cmd *command, args []string) error {
 	fs := newFlagSet(cmd.path)
-	label := fs.String("label", "", "a `label` for the workspace (default: a generated slug)")
+	label := fs.String("label", "", "a label `L` for the workspace (default: a generated slug)")
 	idle := fs.Duration("idle-timeout", 0, "pause the workspace after `D` without an exec (default: never)")
 	var flavors listFlag
 	fs.Var(&flavors, "flavor", "a runtime `flavor` to add (repeatable)")

@@ -30,6 +30,9 @@ func (e *shapeError) Error() string { return e.msg }
 // extractor, as plain text: 415 without a JSON content type, 413 over the
 // body limit, 400 for invalid JSON (an empty body included), 422 for JSON of
 // the wrong shape, a required key missing included. Unknown fields are ignored.
+// A request type with a serde shape (requestShapes) is first read as serde reads
+// it, so its rejections carry the real server's exact words, path, line and
+// column.
 func decodeBody(r *http.Request, v any) error {
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
 		return plainError(http.StatusUnsupportedMediaType, "Expected request with `Content-Type: application/json`")
@@ -55,6 +58,15 @@ func decodeBody(r *http.Request, v any) error {
 		}
 		line, col := lineCol(data, bad+1)
 		return plainError(http.StatusBadRequest, fmt.Sprintf("Failed to parse the request body as JSON: invalid unicode code point at line %d column %d", line, col))
+	}
+	if sh, ok := requestShapes[reflect.TypeOf(v).Elem()]; ok {
+		// The body is read as serde reads it: its errors are the real server's, and data after
+		// the first value is ignored.
+		end, serr := serdeCheck(data, sh)
+		if serr != nil {
+			return serr.httpError(data)
+		}
+		data = data[:end]
 	}
 	if err := json.Unmarshal(data, v); err == nil && isJSONNull(data) {
 		// Every body is a struct; serde refuses null where encoding/json

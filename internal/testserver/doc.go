@@ -11,13 +11,29 @@
 //		testserver.WithUpstream("openai", upstream.URL))
 //	// point the SDK at srv.URL(); sandbox traffic goes to srv.ProxyURL()
 //
+// # What submitted code sees
+//
+// On Linux, where namespaces are available, every execution (runs, session
+// execs, forks, streams and workspace execs) runs in a light jail that shows
+// it what a real jail shows: a read-only /workspace holding its code (the
+// workspace's persistent source, writable, for workspace execs), a writable
+// /output (for fork children a copy of the parent's), the working directory
+// /workspace, an environment built from scratch, cmd executed with no PATH
+// lookup, the program as PID 1, and the network mode of the request: none
+// (no network at all, the default), loopback (its own) or allowlist (a
+// CONNECT proxy named in HTTP_PROXY and friends that only tunnels to listed
+// public hosts; direct connections are not blocked in this mode). The jail
+// re-executes the current binary, so the package hooks program start-up.
+//
 // # NOT A SANDBOX
 //
-// Code submitted to the fake (runs, session execs, forks, streams and
-// workspace execs) runs as ordinary subprocesses of the current user on the
-// host, with the host's file system and network. Nothing is isolated. Run it
-// only with code you would run yourself, and never expose it to other
-// machines.
+// The jail is for fidelity, not security: its seccomp filter follows the
+// request's profile, but there is no cgroup limit. Where namespaces are
+// unavailable (not Linux, user namespaces disabled, a seccomp-filtered
+// container), or with WithIsolation(IsolationNone), code runs as ordinary
+// subprocesses of the current user with the host's file system and network,
+// and Server.Isolation says so. Run the fake only with code
+// you would run yourself, and never expose it to other machines.
 //
 // # Safe defaults
 //
@@ -26,10 +42,12 @@
 //   - sends no CORS headers and answers no CORS preflight, so a web page
 //     cannot drive it from a browser;
 //   - refuses, with 403 and the plain-text body "forbidden: host not
-//     allowed", any request whose Host header is not localhost, a loopback
-//     IP or the IP it listens on (any IP literal when bound to all
-//     interfaces; for the proxy also the host of the proxy base URL), so a
-//     DNS-rebinding page cannot reach it through a name it controls;
+//     allowed", any control-plane or proxy request whose Host header is not
+//     localhost, a loopback IP or the IP it listens on (any IP literal when
+//     bound to all interfaces; for the proxy also the host of the proxy base
+//     URL), so a DNS-rebinding page cannot reach it through a name it
+//     controls. The gateway (off unless WithGateway is given) routes by Host,
+//     so it has no such guard, and it too listens on loopback by default;
 //   - never logs credentials, API keys or phantom tokens.
 //
 // # Differences from the real server

@@ -6,8 +6,8 @@ package testserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -140,14 +140,51 @@ func checkGitRef(ref string) error {
 	return nil
 }
 
+// Where git is found, as in the real server: a host-mode clone (runs, forks, and workspace
+// creation with host clones) runs the git found on the jail PATH, a jail-mode clone (workspace
+// creation otherwise) the host's /usr/bin/git.
+const jailModeGit = "/usr/bin/git"
+
+// errJailGitMissing is the jail-mode clone failure when the host has no /usr/bin/git: the clone
+// jail's exec fails and the real server reports the shim's message.
+var errJailGitMissing = errBadRequest("git clone failed: exec failed: failed to execute command: No such file or directory (os error 2)")
+
+// findGit returns the git binary of a host-mode or jail-mode clone. A missing host-mode git is
+// a 500, a missing jail-mode git a 400, with the real server's texts.
+func (e *execEngine) findGit(jailMode bool) (string, error) {
+	e.cfgMu.Lock()
+	searchPath, jailGit := e.gitSearchPath, e.jailGit
+	e.cfgMu.Unlock()
+	if jailMode {
+		if fi, err := os.Stat(jailGit); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+			return "", errJailGitMissing
+		}
+		return jailGit, nil
+	}
+	for _, dir := range filepath.SplitList(searchPath) {
+		cand := filepath.Join(dir, "git")
+		if fi, err := os.Stat(cand); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return cand, nil
+		}
+	}
+	return "", errInternal(errors.New("spawn git: No such file or directory"))
+}
+
+// setGitLocations changes where later clones look for git: searchPath for host mode, jailGit
+// for jail mode.
+func (e *execEngine) setGitLocations(searchPath, jailGit string) {
+	e.cfgMu.Lock()
+	defer e.cfgMu.Unlock()
+	e.gitSearchPath, e.jailGit = searchPath, jailGit
+}
+
 // cloneInto runs `git clone --depth 1 [--branch ref] url dir` on the host for every planned
-// clone, with the real server's 60 s limit and error texts. When git is not installed the seed
-// is skipped (logged), so the fake still works on machines without git.
-func (e *execEngine) cloneInto(ctx context.Context, root string, clones []gitClone) error {
-	gitBin, err := exec.LookPath("git")
+// clone, with the real server's 60 s limit and error texts. jailMode picks where git is found
+// (see findGit); the clone itself runs on the host either way.
+func (e *execEngine) cloneInto(ctx context.Context, root string, clones []gitClone, jailMode bool) error {
+	gitBin, err := e.findGit(jailMode)
 	if err != nil {
-		e.s.log.Warn("git not installed; skipping git seed")
-		return nil
+		return err
 	}
 	for _, c := range clones {
 		target := root
@@ -181,7 +218,7 @@ func (e *execEngine) cloneInto(ctx context.Context, root string, clones []gitClo
 
 func (e *execEngine) runGit(ctx context.Context, gitBin string, args []string, target, shown string) error {
 	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"}, e.gitEnvironment()...)
-	p, err := e.run.start(procSpec{argv: append([]string{gitBin}, args...), dir: e.s.stateDir, env: env, timeout: gitCloneTimeout})
+	p, err := e.run.start(procSpec{argv: append([]string{gitBin}, args...), dir: e.s.stateDir, env: env, timeout: gitCloneTimeout, onHost: true})
 	if err != nil {
 		return errInternal(err)
 	}

@@ -101,7 +101,7 @@ func TestGitClone(t *testing.T) {
 		if strOrEmpty(ws.GitRepo) != repo || strOrEmpty(ws.GitRef) != "main" {
 			t.Fatalf("git_repo %v git_ref %v", ws.GitRepo, ws.GitRef)
 		}
-		if out := wsExec(t, srv, "", ws.ID, "cat", "README"); out.Stdout != "hello from git\n" {
+		if out := wsExec(t, srv, "", ws.ID, "/bin/cat", "README"); out.Stdout != "hello from git\n" {
 			t.Fatalf("workspace README: %+v", out)
 		}
 		var page struct {
@@ -155,7 +155,7 @@ func TestGitSpecValidation(t *testing.T) {
 		{name: "git empty ref", body: `{"code":"x","language":"sh","git":{"repo":"https://a/b","ref":""}}`, status: 400, msg: "bad request: git.ref invalid"},
 		{name: "git ref control char", body: `{"code":"x","language":"sh","git":{"repo":"https://a/b","ref":"a\u0001"}}`, status: 400, msg: "bad request: git.ref invalid"},
 		{name: "git ref dash", body: `{"code":"x","language":"sh","git":{"repo":"https://a/b","ref":"-x"}}`, status: 400, msg: "bad request: git.ref must not start with `-`"},
-		{name: "git repos missing repo", body: `{"code":"x","language":"sh","git":{"repos":[{"ref":"main"}]}}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
+		{name: "git repos missing repo", body: `{"code":"x","language":"sh","git":{"repos":[{"ref":"main"}]}}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: git.repos[0]: missing field `repo` at line 1 column 58"},
 		{name: "git dir dotdot", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://a/b","dir":".."}]}}`, status: 400, msg: `bad request: git.repos.dir invalid: ".."`},
 		{name: "git default dir empty", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://a/b/"}]}}`, status: 400, msg: `bad request: git.repos.dir invalid: ""`},
 		{name: "git dir slash", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://a/b","dir":"x/y"}]}}`, status: 400, msg: "bad request: git.repos.dir must not contain slashes or leading `.`: \"x/y\""},
@@ -166,4 +166,44 @@ func TestGitSpecValidation(t *testing.T) {
 		{name: "repos, dir checked first: good dir, bad url", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"http://x/a","dir":"a"}]}}`, status: 400, msg: "bad request: git.repo must be https:// (max 512 bytes)"},
 		{name: "repos, dir checked first: good dir, bad ref", body: `{"code":"x","language":"sh","git":{"repos":[{"repo":"https://x/a","ref":"-x"}]}}`, status: 400, msg: "bad request: git.ref must not start with `-`"},
 	})
+}
+
+// Without git on the host, host-mode clones are a 500 and jail-mode clones a 400, and nothing
+// is created.
+func TestGitMissingOnHost(t *testing.T) {
+	t.Parallel()
+	const repo = "https://example.invalid/demo.git"
+	tests := []struct {
+		name   string
+		opts   []Option
+		path   string
+		body   map[string]any
+		status int
+		msg    string
+	}{
+		{name: "run (host mode)", path: "/v1/runs", body: map[string]any{"language": "sh", "code": "true", "git": map[string]any{"repo": repo}}, status: 500, msg: "internal server error"},
+		{name: "fork (host mode)", path: "/v1/runs/fork", body: map[string]any{"language": "sh", "parent_code": "true", "child_code": "true", "git": map[string]any{"repo": repo}}, status: 500, msg: "internal server error"},
+		{name: "workspace (jail mode)", path: "/v1/workspaces", body: map[string]any{"git": map[string]any{"repo": repo}}, status: 400,
+			msg: "bad request: git clone failed: exec failed: failed to execute command: No such file or directory (os error 2)"},
+		{name: "workspace (host mode)", opts: []Option{WithHostClones()}, path: "/v1/workspaces", body: map[string]any{"git": map[string]any{"repo": repo}}, status: 500, msg: "internal server error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, tt.opts...)
+			empty := t.TempDir()
+			srv.exec.setGitLocations(empty, filepath.Join(empty, "git"))
+			apiCall(t, srv, "", "POST", tt.path, tt.body).wantError(t, tt.status, tt.msg)
+			var page struct {
+				Total int `json:"total"`
+			}
+			apiCall(t, srv, "", "GET", "/v1/workspaces", nil).wantJSON(t, 200, &page)
+			if page.Total != 0 {
+				t.Fatalf("%d workspaces left behind", page.Total)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(srv.StateDir(), "workspaces")); len(entries) != 0 {
+				t.Fatalf("workspace directories left behind: %v", entries)
+			}
+		})
+	}
 }

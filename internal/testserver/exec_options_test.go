@@ -15,7 +15,7 @@ func TestExecOptionsValidation(t *testing.T) {
 	t.Parallel()
 	checkRejections(t, Start(t), "/v1/runs", []rejection{
 		{name: "network as bare string", body: `{"code":"x","network":"none"}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
-		{name: "unknown network mode", body: `{"code":"x","network":{"mode":"x"}}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: network: unknown variant `x`, expected one of `none`, `loopback`, `allowlist`"},
+		{name: "unknown network mode", body: `{"code":"x","network":{"mode":"x"}}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: unknown variant `x`, expected one of `none`, `loopback`, `allowlist` at line 1 column 35"},
 		{name: "seccomp disabled", body: `{"code":"x","seccomp":"disabled"}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
 		{name: "negative timeout", body: `{"code":"x","timeout_secs":-1}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: "},
 		{name: "empty allowlist", body: `{"code":"x","language":"sh","network":{"mode":"allowlist"}}`, status: 400, msg: "bad request: allowlist must contain at least one domain"},

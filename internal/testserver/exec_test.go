@@ -17,7 +17,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		ID string `json:"id"`
 	}
 	apiCall(t, srv, "", "POST", "/v1/workspaces", map[string]any{}).wantJSON(t, 201, &ws)
-	gate := newFifoGate(t)
+	gate := newFifoGate(t, srv)
 	done := asyncCall(srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": gate.script()})
 	gate.waitUp(t, done)
 	const msg = "bad request: too many concurrent executions"
@@ -49,7 +49,7 @@ func TestCloseKillsRunningExecs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	gate := newFifoGate(t)
+	gate := newFifoGate(t, srv)
 	done := asyncCall(srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": gate.script()})
 	gate.waitUp(t, done)
 	state := srv.StateDir()

@@ -283,7 +283,7 @@ func recordingUpstream(t *testing.T) (*httptest.Server, <-chan seenRequest) {
 		seen <- seenRequest{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery, header: r.Header.Clone(), body: string(b)}
 		w.Header().Set("X-Upstream", "yes")
 		w.Header().Set("Connection", "X-Hop")
-		w.Header().Set("X-Hop", "must not pass")
+		w.Header().Set("X-Hop", "passes")
 		w.WriteHeader(http.StatusCreated)
 		io.WriteString(w, "upstream says hi")
 	}))

@@ -6,7 +6,6 @@ package testserver
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -71,7 +70,7 @@ type jailStore struct {
 	rows  []*jailRecord // ordered by id, contiguous ids
 	next  int64
 	cap   int           // retained rows
-	ended chan struct{} // closed (and replaced) whenever a row leaves "running"
+	ended chan struct{} // closed (and replaced) whenever a row changes
 }
 
 // rowLocked returns row id if it is still retained. st.mu held.
@@ -138,6 +137,13 @@ func (st *jailStore) complete(id int64, res procResult) {
 	})
 }
 
+// completeStream is complete for a stream row: its lines went to the client, so the row keeps
+// "" for stdout and stderr like the real server's.
+func (st *jailStore) completeStream(id int64, res procResult) {
+	res.stdout, res.stderr = "", ""
+	st.complete(id, res)
+}
+
 // fail marks an engine or spawn failure.
 func (st *jailStore) fail(id int64, msg string) {
 	st.update(id, func(r *jailRecord) {
@@ -156,37 +162,12 @@ func (st *jailStore) update(id int64, f func(*jailRecord)) {
 	f(r)
 	at := now()
 	r.EndedAt = &at
-	if st.ended != nil {
-		close(st.ended)
-		st.ended = nil
-	}
+	st.changedLocked()
 }
 
 // awaitEnded waits until row id is no longer running, or ctx ends.
 func (st *jailStore) awaitEnded(ctx context.Context, id int64) (jailRecord, error) {
-	for {
-		st.mu.Lock()
-		r := st.rowLocked(id)
-		if r == nil && id < st.next {
-			st.mu.Unlock()
-			return jailRecord{}, errors.New("jail row no longer retained")
-		}
-		if r != nil && r.Status != jailStatusRunning {
-			rec := *r
-			st.mu.Unlock()
-			return rec, nil
-		}
-		if st.ended == nil {
-			st.ended = make(chan struct{})
-		}
-		ch := st.ended
-		st.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return jailRecord{}, ctx.Err()
-		}
-	}
+	return st.awaitRow(ctx, id, func(r jailRecord) bool { return r.Status != jailStatusRunning })
 }
 
 // get returns a copy of row id when sc may see it.

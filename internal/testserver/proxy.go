@@ -3,7 +3,6 @@ package testserver
 import (
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -26,52 +25,6 @@ const (
 	reasonNoUpstreamKey  = "no_upstream_key"
 	reasonUpstreamError  = "upstream_error"
 )
-
-// newUpstreamClient returns the proxy's client: no environment proxies, no
-// redirect following, no transparent gzip, 120 s per request like the real
-// proxy.
-func newUpstreamClient() *http.Client {
-	tr := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-	}
-	return &http.Client{
-		Transport:     tr,
-		Timeout:       120 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-// hopByHop are the headers a proxy must not forward in either direction.
-var hopByHop = []string{
-	"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
-}
-
-// copyHeaders copies src into dst minus hop-by-hop headers, those named by
-// Connection, and any extra names given.
-func copyHeaders(dst, src http.Header, extra ...string) {
-	drop := map[string]bool{}
-	for _, h := range append(hopByHop, extra...) {
-		drop[http.CanonicalHeaderKey(h)] = true
-	}
-	for _, v := range src.Values("Connection") {
-		for _, name := range strings.Split(v, ",") {
-			drop[http.CanonicalHeaderKey(strings.TrimSpace(name))] = true
-		}
-	}
-	for k, vs := range src {
-		if drop[http.CanonicalHeaderKey(k)] {
-			continue
-		}
-		dst[k] = append([]string(nil), vs...)
-	}
-}
 
 func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	if !s.proxyHosts.allowed(r.Host) {
@@ -142,11 +95,12 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out.ContentLength = r.ContentLength
-	copyHeaders(out.Header, r.Header, "Host", "Authorization", "X-Api-Key")
+	copyHeaderExcept(out.Header, r.Header, proxyRequestDrop, false)
 	injectKey(out.Header, service, key)
+	clientDefaults(out.Header)
 
 	start := time.Now()
-	resp, err := s.upstreamClient.Do(out)
+	resp, err := s.sendUpstream(out)
 	if err != nil {
 		reject(http.StatusBadGateway, reasonUpstreamError, "upstream: "+err.Error())
 		return
@@ -157,7 +111,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request) {
 	row.UpstreamMS = &ms
 	s.audit.append(row)
 
-	copyHeaders(w.Header(), resp.Header)
+	copyHeaderExcept(w.Header(), resp.Header, proxyResponseDrop, true)
 	w.WriteHeader(resp.StatusCode)
 	streamBody(w, resp.Body)
 }

@@ -64,9 +64,11 @@ func TestProxyKeySwap(t *testing.T) {
 			for k, v := range tt.header {
 				opts = append(opts, wireHeader(k, v))
 			}
-			opts = append(opts, wireHeader("X-Client", "kept"), wireHeader("Connection", "X-Secret-Hop"), wireHeader("X-Secret-Hop", "dropped"))
+			// Like the real proxy, only a fixed list of hop-by-hop names is dropped, not the
+			// names a Connection header lists.
+			opts = append(opts, wireHeader("X-Client", "kept"), wireHeader("Connection", "X-Listed-Hop"), wireHeader("X-Listed-Hop", "kept"))
 			r := wireDo(t, "POST", sess.Env[tt.baseVar]+tt.url, `{"model":"m"}`, opts...)
-			if r.status != 201 || r.body != "upstream says hi" || r.header.Get("X-Upstream") != "yes" || r.header.Get("X-Hop") != "" {
+			if r.status != 201 || r.body != "upstream says hi" || r.header.Get("X-Upstream") != "yes" || r.header.Get("X-Hop") != "passes" || r.header.Get("Connection") == "X-Hop" {
 				t.Fatalf("proxy answered %d %q %v", r.status, r.body, r.header)
 			}
 			got := <-seen
@@ -76,7 +78,7 @@ func TestProxyKeySwap(t *testing.T) {
 			if got.header.Get("Authorization") != tt.wantAuth || got.header.Get("X-Api-Key") != tt.wantXKey || got.header.Get("Anthropic-Version") != tt.wantAVer {
 				t.Fatalf("upstream auth headers: Authorization=%q x-api-key=%q anthropic-version=%q", got.header.Get("Authorization"), got.header.Get("X-Api-Key"), got.header.Get("Anthropic-Version"))
 			}
-			if got.header.Get("X-Client") != "kept" || got.header.Get("X-Secret-Hop") != "" {
+			if got.header.Get("X-Client") != "kept" || got.header.Get("X-Listed-Hop") != "kept" || got.header.Get("Connection") != "" {
 				t.Fatalf("upstream headers %v", got.header)
 			}
 			for k, vs := range got.header {

@@ -3,18 +3,21 @@ package testserver
 // The process engine of the fake control plane.
 //
 // SECURITY: every execution route of the fake (sessions exec, runs, fork, stream, workspace exec)
-// starts a REAL process on the host, as the user running the server, through this file. There are
-// no namespaces, no cgroups, no seccomp filter and no network isolation: this is NOT a sandbox.
-// Memory limits, CPU and PID limits, network modes and seccomp profiles are accepted and recorded
-// exactly like the real server does, but they are not enforced. Only the timeout is enforced: every
-// process is started in its own process group and the whole group is killed with SIGKILL when the
-// timeout fires, even when a grandchild keeps the output pipes open (the real server reads the
-// pipes to the end before it applies the timeout; the fake deliberately does not wait).
+// starts a REAL process through this file. On Linux with namespaces it runs in a light jail
+// (jail_linux.go): its own mount, PID, IPC and network namespaces, a minimal read-only root, no
+// capabilities, the request's seccomp profile. That keeps honest code honest; it is not a
+// hardened sandbox: there is no cgroup, so memory, CPU and PID limits are accepted and recorded
+// like the real server does but not enforced. Elsewhere (see isolation.go) it is a plain
+// host process of the user running the server. The timeout is always enforced: every process is
+// started in its own process group and the whole group is killed with SIGKILL when the timeout
+// fires, even when a grandchild keeps the output pipes open (the real server reads the pipes to
+// the end before it applies the timeout; the fake deliberately does not wait).
 //
 // When a command's main process ends, whatever is left of its process group is killed too, the
 // way a jail is torn down after its command: a background job (`server &`) does not outlive the
-// exec that started it. A process that leaves the group (setsid) escapes that clean-up; its hold
-// on the output pipes is cut after pipeGrace.
+// exec that started it. In a jail the program is PID 1 of its PID namespace, so nothing it started
+// survives it; on the host a process that leaves the group (setsid) escapes that clean-up, and its
+// hold on the output pipes is cut after pipeGrace.
 
 import (
 	"errors"
@@ -57,6 +60,7 @@ type execStats struct {
 
 // runner owns every running process and the global concurrency limit.
 type runner struct {
+	jail   *jailer // nil: host processes
 	sem    chan struct{}
 	active atomic.Uint64 // permits held right now
 	total  atomic.Uint64 // permits ever granted
@@ -67,15 +71,17 @@ type runner struct {
 	wg     sync.WaitGroup // one per started process, done once it is reaped and drained
 }
 
-// newRunner returns a runner allowing maxConcurrent (at least 1) executions at once.
-func newRunner(maxConcurrent int) *runner {
-	return &runner{sem: make(chan struct{}, maxConcurrent), procs: make(map[*process]struct{})}
+// newRunner returns a runner allowing maxConcurrent (at least 1) executions at once, in jails
+// made by j, or as host processes when j is nil.
+func newRunner(maxConcurrent int, j *jailer) *runner {
+	return &runner{jail: j, sem: make(chan struct{}, maxConcurrent), procs: make(map[*process]struct{})}
 }
 
 // permit is one slot of the concurrency limit. release is idempotent.
 type permit struct {
-	r    *runner
-	once sync.Once
+	r       *runner
+	once    sync.Once
+	counted atomic.Bool // the execution was counted in active/total
 }
 
 func (p *permit) release() {
@@ -84,17 +90,36 @@ func (p *permit) release() {
 	}
 	p.once.Do(func() {
 		<-p.r.sem
-		p.r.active.Add(^uint64(0))
+		if p.counted.Load() {
+			p.r.active.Add(^uint64(0))
+		}
 	})
 }
 
-// tryAcquire takes a concurrency slot without waiting, like the real server's try_acquire. It
-// returns false when every slot is taken.
+// count adds the execution holding p to the active and total counters of GET /v1/stats; the
+// active count drops again on release. Counting twice is a no-op.
+func (p *permit) count() {
+	if p.counted.CompareAndSwap(false, true) {
+		p.r.active.Add(1)
+		p.r.total.Add(1)
+	}
+}
+
+// tryAcquire takes a concurrency slot without waiting, like the real server's try_acquire, and
+// counts the execution at once. It returns false when every slot is taken.
 func (r *runner) tryAcquire() (*permit, bool) {
+	p, ok := r.tryAcquireSlot()
+	if ok {
+		p.count()
+	}
+	return p, ok
+}
+
+// tryAcquireSlot is tryAcquire without counting: the streaming route counts its execution only
+// once the process has started, so a stream refused before that leaves the counters alone.
+func (r *runner) tryAcquireSlot() (*permit, bool) {
 	select {
 	case r.sem <- struct{}{}:
-		r.active.Add(1)
-		r.total.Add(1)
 		return &permit{r: r}, true
 	default:
 		return nil, false
@@ -108,10 +133,18 @@ func (r *runner) counts() (active, total uint64) {
 
 // procSpec describes one process to start.
 type procSpec struct {
-	argv    []string // argv[0] is looked up in the PATH of env when it has no slash
-	dir     string   // working directory
-	env     []string // complete environment, "K=V"
-	timeout time.Duration
+	argv []string // argv[0] is used as given, with no PATH lookup: a bare name is relative to dir
+	// dir is the workspace: mounted at /workspace (the working directory) in a jail, read-only
+	// unless writable is set; the working directory itself on the host.
+	dir      string
+	writable bool
+	output   string   // host directory mounted at /output in a jail; "" gives an empty one
+	flavors  []flavor // mounted read-only at /opt/flavors/<name> in a jail
+	network  string   // "none" (also ""), "loopback" or "allowlist"; enforced in a jail only
+	seccomp  string   // "standard" (also "") or "strict"; enforced in a jail only
+	env      []string // complete environment, "K=V"
+	onHost   bool     // a host process even when the runner jails (the server's own git clones)
+	timeout  time.Duration
 	// lines, when set, switches to line mode: it is called once for "stdout" and once for
 	// "stderr", and the sink it returns receives that stream's lines.
 	lines func(stream string) lineSink
@@ -150,7 +183,7 @@ func (res procResult) durationMs() uint64 {
 // process is one started process group.
 type process struct {
 	r       *runner
-	cmd     *exec.Cmd
+	cmd     *exec.Cmd // nil when the program could not be executed on the host
 	pgid    int
 	started time.Time
 
@@ -173,10 +206,11 @@ func (r *runner) start(spec procSpec) (*process, error) {
 	if len(spec.argv) == 0 {
 		return nil, errors.New("spawn: empty command")
 	}
-	bin, err := lookPathIn(spec.argv[0], envValue(spec.env, "PATH"))
+	cmd, cleanup, err := r.command(spec)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("spawn: %w", err)
 	}
+	defer cleanup()
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("spawn: %w", err)
@@ -187,15 +221,7 @@ func (r *runner) start(spec procSpec) (*process, error) {
 		outW.Close()
 		return nil, fmt.Errorf("spawn: %w", err)
 	}
-	cmd := &exec.Cmd{
-		Path:        bin,
-		Args:        append([]string(nil), spec.argv...),
-		Dir:         spec.dir,
-		Env:         append([]string{}, spec.env...),
-		Stdout:      outW,
-		Stderr:      errW,
-		SysProcAttr: newGroupAttr(),
-	}
+	cmd.Stdout, cmd.Stderr = outW, errW
 
 	r.mu.Lock()
 	if r.closed {
@@ -208,18 +234,25 @@ func (r *runner) start(spec procSpec) (*process, error) {
 	}
 	startedAt := time.Now()
 	err = cmd.Start()
+	var p *process
+	switch {
+	case err == nil:
+		p = &process{r: r, cmd: cmd, pgid: cmd.Process.Pid}
+	case isExecFailure(err):
+		// As in a jail, a program that cannot be executed is a result (exit 127 and the engine's
+		// message on stderr), not a spawn failure.
+		p = &process{r: r, reaped: true}
+		_, _ = io.WriteString(errW, execFailureText(err)+"\n")
+	}
 	outW.Close()
 	errW.Close()
-	if err != nil {
+	if p == nil {
 		r.mu.Unlock()
 		outR.Close()
 		errR.Close()
 		return nil, fmt.Errorf("spawn %s: %w", spec.argv[0], err)
 	}
-	p := &process{
-		r: r, cmd: cmd, pgid: cmd.Process.Pid, started: startedAt,
-		done: make(chan struct{}), outBuf: &capBuffer{}, errBuf: &capBuffer{},
-	}
+	p.started, p.done, p.outBuf, p.errBuf = startedAt, make(chan struct{}), &capBuffer{}, &capBuffer{}
 	r.procs[p] = struct{}{}
 	r.wg.Add(1)
 	r.mu.Unlock()
@@ -251,7 +284,9 @@ func (p *process) supervise(timeout time.Duration, readers *sync.WaitGroup, outR
 			}
 		})
 	}
-	_ = p.cmd.Wait() // the outcome is read from ProcessState below
+	if p.cmd != nil {
+		_ = p.cmd.Wait() // the outcome is read from ProcessState below
+	}
 	ended := time.Now()
 	if timer != nil {
 		timer.Stop()
@@ -262,7 +297,9 @@ func (p *process) supervise(timeout time.Duration, readers *sync.WaitGroup, outR
 	p.mu.Unlock()
 	// The command is over: like a jail being torn down, nothing it started may outlive it. The
 	// group id cannot be reused while any member is alive, so this reaches only its leftovers.
-	_ = signalGroup(p.pgid, groupKill)
+	if p.cmd != nil {
+		_ = signalGroup(p.pgid, groupKill)
+	}
 
 	drained := make(chan struct{})
 	go func() { readers.Wait(); close(drained) }()
@@ -277,7 +314,9 @@ func (p *process) supervise(timeout time.Duration, readers *sync.WaitGroup, outR
 	errR.Close()
 
 	res := procResult{duration: ended.Sub(p.started), timedOut: timedOut, exitCode: -1}
-	if st := p.cmd.ProcessState; st != nil {
+	if p.cmd == nil {
+		res.exitCode = 127
+	} else if st := p.cmd.ProcessState; st != nil {
 		res.exitCode = exitCodeOf(st)
 		res.stats = rusageStats(st)
 	}
@@ -409,17 +448,6 @@ func (r *runner) close() {
 		p.kill()
 	}
 	r.wg.Wait()
-}
-
-// envValue returns the value of key in a "K=V" list (the last one wins, like execve).
-func envValue(env []string, key string) string {
-	v := ""
-	for _, kv := range env {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
-			v = val
-		}
-	}
-	return v
 }
 
 // lookPathIn resolves a command name against path (a PATH value), falling back to the server's

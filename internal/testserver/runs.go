@@ -1,8 +1,8 @@
 package testserver
 
 // Runs: code in a language (javascript, python or bash) run to completion, forked after a while
-// into children that continue from a copy of its directory, or streamed as Server-Sent Events.
-// Every run is a REAL host process; see runner.go.
+// into children that continue from a copy of its /output, or streamed as Server-Sent Events.
+// Every run is a REAL process, jailed where the platform allows; see runner.go.
 
 import (
 	"context"
@@ -47,9 +47,6 @@ func languageOf(lang *string) (string, language, error) {
 	return name, language{}, errBadRequest("unsupported language: %s", name)
 }
 
-// argv is the command line that runs the main file in the current directory.
-func (l language) argv() []string { return []string{l.interpreter, l.file} }
-
 // readRunRequest decodes the body shared by /v1/runs and /v1/runs/stream, with its
 // timeout and memory clamped.
 func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
@@ -67,13 +64,13 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 		return err
 	}
 	e := s.exec
-	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, req.Git, &js)
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, req.Git, &js, true)
 	if err != nil {
 		return err
 	}
 	defer run.release()
-	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: run.label, config: js.snapshot()},
-		procSpec{argv: run.lang.argv(), dir: run.dir, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: run.label, config: js.snapshot()}, js,
+		procSpec{argv: e.scriptArgv(run.lang, run.lang.file), dir: run.dirs.workspace, output: run.dirs.output, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
 	if err != nil {
 		return err
 	}
@@ -81,70 +78,74 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 	return nil
 }
 
-// preparedRun is a run ready to start: its execution slot, its language and the scratch
-// directory holding its code (and git seed).
+// preparedRun is a run ready to start: its execution slot, its language and its scratch
+// directories, the workspace holding its code (and git seed) and its output.
 type preparedRun struct {
 	label string // the language as sent, which names the ledger row
 	lang  language
-	dir   string
+	dirs  scratch
 	slot  *permit
 }
 
-// release removes the directory and frees the execution slot.
+// release removes the directories and frees the execution slot.
 func (p *preparedRun) release() {
-	os.RemoveAll(p.dir)
+	p.dirs.remove()
 	p.slot.release()
 }
 
 // prepareRun is the shared start of a run, a fork parent and a stream, in the real server's
 // order of checks: a free execution slot, the language, the git seed, then the allowlist. The
-// caller must release the result.
-func (e *execEngine) prepareRun(ctx context.Context, langName *string, code string, git *gitSpec, js *jailSettings) (*preparedRun, error) {
-	pm, ok := e.run.tryAcquire()
+// caller must release the result. countNow counts the execution in /v1/stats at once, as runs
+// and forks do; a stream counts it (slot.count) only once its process runs.
+func (e *execEngine) prepareRun(ctx context.Context, langName *string, code string, git *gitSpec, js *jailSettings, countNow bool) (*preparedRun, error) {
+	pm, ok := e.run.tryAcquireSlot()
 	if !ok {
 		return nil, errTooManyExecs()
 	}
+	if countNow {
+		pm.count()
+	}
 	label, lang, err := languageOf(langName)
 	if err == nil {
-		var dir string
-		if dir, err = e.runDir(ctx, lang, code, git, js); err == nil {
-			return &preparedRun{label: label, lang: lang, dir: dir, slot: pm}, nil
+		var dirs scratch
+		if dirs, err = e.runDirs(ctx, lang, code, git, js); err == nil {
+			return &preparedRun{label: label, lang: lang, dirs: dirs, slot: pm}, nil
 		}
 	}
 	pm.release()
 	return nil, err
 }
 
-// runDir creates a run's scratch directory with the git seed cloned and the code written, and
-// validates the allowlist.
-func (e *execEngine) runDir(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dir string, err error) {
-	dir, err = e.jailDir()
+// runDirs creates a run's scratch directories with the git seed cloned and the code written in
+// the workspace, and validates the allowlist.
+func (e *execEngine) runDirs(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dirs scratch, err error) {
+	dirs, err = e.newScratch()
 	if err != nil {
-		return "", errInternal(err)
+		return scratch{}, errInternal(err)
 	}
 	defer func() {
 		if err != nil {
-			os.RemoveAll(dir)
-			dir = ""
+			dirs.remove()
+			dirs = scratch{}
 		}
 	}()
 	if git != nil {
 		clones, err := git.plan()
 		if err != nil {
-			return "", err
+			return scratch{}, err
 		}
-		if err := e.cloneInto(ctx, dir, clones); err != nil {
-			return "", err
+		if err := e.cloneInto(ctx, dirs.workspace, clones, false); err != nil {
+			return scratch{}, err
 		}
 		js.gitRepo, js.gitRef = git.primary()
 	}
-	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(code), 0o644); err != nil {
-		return "", errInternal(err)
+	if err := os.WriteFile(filepath.Join(dirs.workspace, lang.file), []byte(code), 0o644); err != nil {
+		return scratch{}, errInternal(err)
 	}
 	if err := js.validate(); err != nil {
-		return "", err
+		return scratch{}, err
 	}
-	return dir, nil
+	return dirs, nil
 }
 
 func (q *forkRequest) missing() string { return absent(q.ParentCode, "parent_code") }
@@ -183,10 +184,11 @@ type forkResponse struct {
 	Forks    []forkMeta     `json:"forks"`
 }
 
-// handleForkRun starts the parent run, freezes its process group after fork_after_ms (default
-// 1500, at most 30000), copies its working directory once per child, resumes it, and runs the
-// children in their copies. Unlike the real server the parent's output is capped like every
-// other output.
+// handleForkRun writes the parent's and every child's code into one shared read-only workspace,
+// starts the parent, freezes its process group after fork_after_ms (default 1500, at most 30000),
+// copies its /output once per child, resumes it, and runs each child's child_<i>_ file with its
+// own copy as /output. Unlike the real server the parent's output is capped like every other
+// output.
 func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope) error {
 	var req forkRequest
 	if err := decodeBody(r, &req); err != nil {
@@ -215,12 +217,20 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	}
 
 	e := s.exec
-	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.ParentCode, req.Git, &js)
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.ParentCode, req.Git, &js, true)
 	if err != nil {
 		return err
 	}
 	defer run.release()
-	lang, l, parentDir := run.label, run.lang, run.dir
+	lang, l, parentDirs := run.label, run.lang, run.dirs
+	// Every child's code sits in the one workspace all of them share, next to the parent's.
+	childFiles := make([]string, len(codes))
+	for i, code := range codes {
+		childFiles[i] = fmt.Sprintf("child_%d_%s", i, l.file)
+		if err := os.WriteFile(filepath.Join(parentDirs.workspace, childFiles[i]), []byte(code), 0o644); err != nil {
+			return errInternal(err)
+		}
+	}
 	timeout := js.timeout()
 	env := []string{"PATH=" + jailPath}
 
@@ -232,32 +242,36 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 		}
 		return errInternal(err)
 	}
-	parent, err := e.run.start(procSpec{argv: l.argv(), dir: parentDir, env: env, timeout: timeout})
+	parent, err := e.start(js, procSpec{argv: e.scriptArgv(l, l.file), dir: parentDirs.workspace, output: parentDirs.output, env: env, timeout: timeout})
 	if err != nil {
 		return failAll(err)
 	}
+	stopParentLive := e.watchLive(parentID, parent, false)
+	defer stopParentLive()
+	// Like the real server, the children are forked only after fork_after_ms, even when the
+	// parent has already exited.
 	forkAt := time.NewTimer(time.Duration(forkAfter) * time.Millisecond)
 	select {
 	case <-forkAt.C:
-	case <-parent.done:
 	case <-r.Context().Done():
 	}
 	forkAt.Stop()
 
+	// Each child's /output starts as a copy of the parent's, taken while the parent is frozen.
 	frozen := parent.freeze()
 	metas := make([]forkMeta, len(codes))
-	childDirs := make([]string, len(codes))
+	childOutputs := make([]string, len(codes))
 	var copyErr error
 	for i := range codes {
-		dir, err := e.jailDir()
+		dirs, err := e.newScratch()
 		if err != nil {
 			copyErr = err
 			break
 		}
-		childDirs[i] = dir
-		defer os.RemoveAll(dir)
+		defer dirs.remove()
+		childOutputs[i] = dirs.output
 		began := time.Now()
-		files, bytes, err := copyTree(parentDir, dir)
+		files, bytes, err := copyTree(parentDirs.output, dirs.output)
 		if err != nil {
 			copyErr = err
 			break
@@ -277,7 +291,7 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var childErr error
-	for i, code := range codes {
+	for i := range codes {
 		label := lang + " · child"
 		if len(codes) > 1 {
 			label = fmt.Sprintf("%s · child %d", lang, i)
@@ -285,11 +299,7 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 		pid := parentID
 		id := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: label, parentID: &pid, config: js.snapshot()})
 		rows = append(rows, id)
-		if err := os.WriteFile(filepath.Join(childDirs[i], l.file), []byte(code), 0o644); err != nil {
-			childErr = err
-			break
-		}
-		p, err := e.run.start(procSpec{argv: l.argv(), dir: childDirs[i], env: env, timeout: timeout})
+		p, err := e.start(js, procSpec{argv: e.scriptArgv(l, childFiles[i]), dir: parentDirs.workspace, output: childOutputs[i], env: env, timeout: timeout})
 		if err != nil {
 			childErr = err
 			break
@@ -297,7 +307,9 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 		wg.Add(1)
 		go func(i int, id int64, p *process) {
 			defer wg.Done()
+			stop := e.watchLive(id, p, true)
 			res := waitOrKill(r.Context(), p)
+			stop()
 			e.jails.complete(id, res)
 			mu.Lock()
 			children[i] = responseOf(res)
@@ -312,6 +324,7 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 		return failAll(childErr)
 	}
 	parentRes := waitOrKill(r.Context(), parent)
+	stopParentLive()
 	e.jails.complete(parentID, parentRes)
 	wg.Wait()
 	writeJSON(w, http.StatusCreated, forkResponse{
@@ -330,18 +343,18 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 	e := s.exec
 	// git is recorded but never cloned or validated, like the real route.
 	js.gitRepo, js.gitRef = req.Git.primary()
-	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, nil, &js)
+	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.Code, nil, &js, false)
 	if err != nil {
 		return err
 	}
 	defer run.release()
-	label, lang, dir := run.label, run.lang, run.dir
+	label, lang, dirs := run.label, run.lang, run.dirs
 
 	ob := e.newOutbox()
 	// Once nobody takes output any more, readers waiting for room must not wait for ever.
 	defer ob.close()
-	p, err := e.run.start(procSpec{
-		argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath},
+	p, err := e.start(js, procSpec{
+		argv: e.scriptArgv(lang, lang.file), dir: dirs.workspace, output: dirs.output, env: []string{"PATH=" + jailPath},
 		timeout: js.timeout(),
 		lines:   ob.sink,
 	})
@@ -350,7 +363,10 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 		// the process is running.
 		return errInternal(err)
 	}
+	run.slot.count()
 	id := e.jails.open(newJail{tenant: sc.tenant, kind: "stream", label: label, config: js.snapshot()})
+	stopLive := e.watchLive(id, p, false)
+	defer stopLive()
 
 	sw := newSSEWriter(w)
 	sw.json("started", map[string]int{"pid": p.pid()})
@@ -376,7 +392,8 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 			// The readers are finished: everything the process printed is queued.
 			out.send()
 			res := p.wait()
-			e.jails.complete(id, res)
+			stopLive()
+			e.jails.completeStream(id, res)
 			c := streamCompleted{ExitCode: res.exitCode, DurationMs: res.durationMs(), TimedOut: res.timedOut}
 			if st := res.stats; st != nil {
 				c.MemoryPeakBytes, c.MemoryCurrentBytes, c.CPUUsageUsec, c.PidsCurrent = st.MemoryPeakBytes, st.MemoryCurrentBytes, st.CPUUsageUsec, st.PidsCurrent
@@ -386,7 +403,9 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 		case <-r.Context().Done():
 			p.kill()
 			ob.close()
-			e.jails.complete(id, p.wait())
+			res := p.wait()
+			stopLive()
+			e.jails.completeStream(id, res)
 			return nil
 		}
 		idle.Reset(keepAlive)

@@ -24,6 +24,7 @@ type Server struct {
 	maxConcurrent int          // concurrent executions allowed; default 16
 	log           *slog.Logger // never nil
 	exec          *execEngine  // execution half (runs, workspaces, jails, …)
+	jail          *jailer      // nil: executions are host processes (see isolation.go)
 
 	apiKeys      []apiKey // empty: auth off, every caller is the dev admin
 	removeState  bool     // stateDir is a temp dir owned by the server
@@ -44,6 +45,16 @@ type Server struct {
 
 	fresh freshConns // connections that have not sent a request yet
 	tap   controlTap // fault rules and the request log of the control plane
+
+	gc        snapshotGC    // snapshot garbage collection policy
+	idleCheck time.Duration // idle-reaper interval; 0 = off
+	bg        *background   // periodic tasks, stopped by Close
+
+	hostClones    bool         // workspace git seeds clone in host mode
+	gatewayAddr   string       // configured gateway address; "" = no gateway
+	gatewayLn     net.Listener // nil when off or not bound
+	gatewaySrv    *http.Server
+	gatewayClient *http.Client
 
 	closeOnce sync.Once
 	closeErr  error
@@ -94,6 +105,11 @@ type config struct {
 	proxyAddr     string
 	maxConcurrent int
 	log           *slog.Logger
+	gc            snapshotGC
+	idleCheck     time.Duration
+	gatewayAddr   string
+	hostClones    bool
+	isolation     Isolation
 }
 
 type seedCredential struct{ tenant, service, secret string }
@@ -176,6 +192,50 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.log = l }
 }
 
+// WithSnapshotMaxAge turns on snapshot garbage collection with an age limit (the real
+// server's AGENTJAIL_SNAPSHOT_MAX_AGE_SECS): each pass evicts, among the 500 newest snapshots
+// of all tenants, those created more than d ago. /v1/config reports d in whole seconds,
+// rounded up.
+func WithSnapshotMaxAge(d time.Duration) Option {
+	return func(c *config) { c.gc.maxAge = &d }
+}
+
+// WithSnapshotMaxCount turns on snapshot garbage collection with a count limit (the real
+// server's AGENTJAIL_SNAPSHOT_MAX_COUNT): when more than n of the 500 newest snapshots exist,
+// each pass evicts the oldest surplus among them. n = 0 evicts every snapshot a pass reads; a
+// negative n is ignored.
+func WithSnapshotMaxCount(n int) Option {
+	return func(c *config) {
+		if n >= 0 {
+			c.gc.maxCount = &n
+		}
+	}
+}
+
+// WithSnapshotGCTick sets how often garbage collection passes run (the real server's
+// AGENTJAIL_SNAPSHOT_GC_TICK_SECS): the default is 60 s, zero or less means 1 s. Passes run
+// only when an age or count limit is set; the first is one tick after New.
+func WithSnapshotGCTick(d time.Duration) Option {
+	return func(c *config) { c.gc.tick = max(d, 0) }
+}
+
+// WithIdleCheckInterval sets how often idle workspaces are paused (the real server's
+// AGENTJAIL_IDLE_CHECK_INTERVAL_SECS): the default is 30 s and zero or less turns the idle
+// reaper off. /v1/config reports it in whole seconds, rounded up.
+func WithIdleCheckInterval(d time.Duration) Option {
+	return func(c *config) { c.idleCheck = max(d, 0) }
+}
+
+// WithHostClones makes workspace creation clone its git seed in host mode, like the real
+// server with AGENTJAIL_CLONE_MODE=host. The fake clones on the host either way; the mode only
+// decides which git is used and how its absence is reported: host mode runs the git found on
+// /usr/local/bin:/usr/bin:/bin and answers 500 without one, jail mode (the default) runs
+// /usr/bin/git and answers 400 "bad request: git clone failed: …" without it. Runs and forks
+// always clone in host mode.
+func WithHostClones() Option {
+	return func(c *config) { c.hostClones = true }
+}
+
 // defaultUpstreams are the real providers, in the order /v1/config lists them.
 var defaultUpstreams = []struct{ service, base string }{
 	{"openai", "https://api.openai.com"},
@@ -187,7 +247,10 @@ var defaultUpstreams = []struct{ service, base string }{
 // New starts a fake control plane and phantom proxy, by default on two free
 // loopback ports. The caller must call Close.
 func New(opts ...Option) (*Server, error) {
-	cfg := config{ctlAddr: "127.0.0.1:0", proxyAddr: "127.0.0.1:0", maxConcurrent: 16}
+	cfg := config{
+		ctlAddr: "127.0.0.1:0", proxyAddr: "127.0.0.1:0", maxConcurrent: 16,
+		gc: snapshotGC{tick: defaultGCTick}, idleCheck: defaultIdleCheck,
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -199,9 +262,16 @@ func New(opts ...Option) (*Server, error) {
 		creds:         newCredentialStore(),
 		sessions:      newSessionStore(),
 		audit:         newAuditLog(),
+		gc:            cfg.gc,
+		idleCheck:     cfg.idleCheck,
+		hostClones:    cfg.hostClones,
+		bg:            newBackground(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.gatewayAddr != "" && !ParseSocketAddr(cfg.gatewayAddr) {
+		return nil, fmt.Errorf("testserver: gateway address %q is not an IP:port socket address", cfg.gatewayAddr)
 	}
 	if s.maxConcurrent <= 0 {
 		return nil, fmt.Errorf("testserver: max concurrent executions must be positive, got %d", cfg.maxConcurrent)
@@ -236,6 +306,11 @@ func New(opts ...Option) (*Server, error) {
 	if err := s.initStateDir(cfg.stateDir); err != nil {
 		return nil, err
 	}
+	logIsolation, err := s.setupIsolation(cfg.isolation)
+	if err != nil {
+		s.cleanupState()
+		return nil, err
+	}
 	if err := s.listen(cfg); err != nil {
 		s.cleanupState()
 		return nil, err
@@ -264,6 +339,11 @@ func New(opts ...Option) (*Server, error) {
 	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
 	go s.serve(s.ctlSrv, s.ctlLn)
 	go s.serve(s.proxySrv, s.proxyLn)
+	if cfg.gatewayAddr != "" {
+		s.startGateway(cfg.gatewayAddr)
+	}
+	s.startBackground()
+	logIsolation()
 	return s, nil
 }
 
@@ -313,6 +393,8 @@ func (s *Server) listen(cfg config) error {
 	if s.ctlLn, err = net.Listen("tcp", cfg.ctlAddr); err != nil {
 		return fmt.Errorf("testserver: control listener: %w", err)
 	}
+	s.ctlLn = lenientListener{s.ctlLn} // a stray "%" in a path reaches the handlers
+
 	if s.proxyLn, err = net.Listen("tcp", cfg.proxyAddr); err != nil {
 		s.ctlLn.Close()
 		return fmt.Errorf("testserver: proxy listener: %w", err)
@@ -350,13 +432,19 @@ func (s *Server) StateDir() string { return s.stateDir }
 // It is safe to call more than once; later calls return the first result.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		// Kill running processes first so in-flight exec requests finish.
+		// Stop the periodic tasks, then kill running processes so in-flight exec requests
+		// finish.
+		s.bg.close()
 		s.exec.close()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		var errs []error
 		var wg sync.WaitGroup
-		for _, srv := range []*http.Server{s.ctlSrv, s.proxySrv} {
+		servers := []*http.Server{s.ctlSrv, s.proxySrv}
+		if s.gatewaySrv != nil {
+			servers = append(servers, s.gatewaySrv)
+		}
+		for _, srv := range servers {
 			wg.Add(1)
 			go func(srv *http.Server) {
 				defer wg.Done()
@@ -370,6 +458,9 @@ func (s *Server) Close() error {
 		s.fresh.closeAll()
 		wg.Wait()
 		s.upstreamClient.CloseIdleConnections()
+		if s.gatewayClient != nil {
+			s.gatewayClient.CloseIdleConnections()
+		}
 		if err := s.cleanupState(); err != nil {
 			errs = append(errs, fmt.Errorf("testserver: remove state dir: %w", err))
 		}

@@ -69,8 +69,8 @@ func (s *Server) handleGetConfig(w http.ResponseWriter, r *http.Request, sc scop
 			DefaultTimeoutSecs: 300,
 			MaxConcurrent:      s.maxConcurrent,
 		},
-		Persistence: persistenceSettings{IdleCheckSecs: 30},
-		Snapshots:   snapshotSettings{GC: &gcSettings{TickSecs: 60}},
+		Persistence: persistenceSettings{IdleCheckSecs: ceilSecs(s.idleCheck)},
+		Snapshots:   snapshotSettings{GC: s.gc.settings()},
 	}
 	for _, svc := range serviceIDs {
 		v.Proxy.Providers = append(v.Proxy.Providers, providerSettings{
@@ -78,6 +78,11 @@ func (s *Server) handleGetConfig(w http.ResponseWriter, r *http.Request, sc scop
 			UpstreamBase:  s.upstreams[svc],
 			RequestPrefix: "/v1/" + svc + "/",
 		})
+	}
+	if sc.isAdmin() && s.gatewayAddr != "" {
+		v.Gateway = &struct {
+			BindAddr string `json:"bind_addr"`
+		}{s.gatewayBindAddr()}
 	}
 	if sc.isAdmin() {
 		v.Proxy.BindAddr = s.proxyLn.Addr().String()

@@ -2,9 +2,10 @@ package testserver
 
 // Incremental ("content-addressed") snapshots, used when a snapshot pool directory is set (the
 // real server's AGENTJAIL_SNAPSHOT_POOL_DIR): every file of the workspace is stored once in the
-// pool under its BLAKE3 hash, and the snapshot itself is only a manifest.json listing path, mode,
-// hash and size. Restores read the blobs back. Deleting a snapshot leaves its blobs in the pool,
-// as the real server leaves them to its garbage collector. Empty directories are not recorded.
+// pool under its BLAKE3 hash (<pool>/<first two hex digits>/<hash>), and the snapshot itself is
+// only a manifest.json (format version 2) listing path, mode, hash, size and mtime_ns. Restores
+// read the blobs back. Deleting a snapshot, by hand or by GC, leaves its blobs in the pool, as in
+// the real server, which never collects them. Empty directories are not recorded.
 
 import (
 	"encoding/hex"
@@ -20,10 +21,30 @@ import (
 // manifestFile is the name of an incremental snapshot's manifest inside its directory.
 const manifestFile = "manifest.json"
 
-// snapshotManifest is the stored manifest; its entries are served by GET
-// /v1/snapshots/{id}/manifest.
+// manifestVersion is the format version the real engine writes (BLAKE3 hashes, mtime_ns).
+const manifestVersion = 2
+
+// snapshotManifest is the stored manifest, written like the real engine's (pretty JSON with
+// version and entries); GET /v1/snapshots/{id}/manifest serves its entries without mtime_ns.
 type snapshotManifest struct {
-	Entries []manifestEntry `json:"entries"`
+	Version uint32      `json:"version"`
+	Entries []poolEntry `json:"entries"`
+}
+
+// poolEntry is one stored manifest entry: the served fields plus the file's modification time
+// in nanoseconds since the Unix epoch.
+type poolEntry struct {
+	manifestEntry
+	MtimeNs *uint64 `json:"mtime_ns,omitempty"`
+}
+
+// served is the manifest's entries as the manifest route lists them.
+func (m snapshotManifest) served() []manifestEntry {
+	out := make([]manifestEntry, 0, len(m.Entries))
+	for _, e := range m.Entries {
+		out = append(out, e.manifestEntry)
+	}
+	return out
 }
 
 // modeRegular is the Unix file type bits of a regular file, as the real server reports
@@ -59,13 +80,14 @@ func (e *execEngine) snapshotPoolDir() string {
 	return e.poolDir
 }
 
-// blobPath is where content with the given hex hash lives in pool.
-func blobPath(pool, hash string) string { return filepath.Join(pool, "blobs", hash[:2], hash) }
+// blobPath is where content with the given hex hash lives in pool: <pool>/<first two hex
+// digits>/<hash>, the real engine's layout, so a pool can be shared with it.
+func blobPath(pool, hash string) string { return filepath.Join(pool, hash[:2], hash) }
 
 // writeIncremental stores every file under src in pool and writes the manifest into snapDir. It
 // returns the manifest's logical size: the sum of the entry sizes.
 func writeIncremental(src, snapDir, pool string) (uint64, error) {
-	var m snapshotManifest
+	m := snapshotManifest{Version: manifestVersion}
 	var total uint64
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -94,7 +116,11 @@ func writeIncremental(src, snapDir, pool string) (uint64, error) {
 		if err != nil {
 			return err
 		}
-		m.Entries = append(m.Entries, manifestEntry{Path: filepath.ToSlash(rel), Mode: mode, Hash: hash, Size: uint64(len(data))})
+		mtime := uint64(max(info.ModTime().UnixNano(), 0))
+		m.Entries = append(m.Entries, poolEntry{
+			manifestEntry: manifestEntry{Path: filepath.ToSlash(rel), Mode: mode, Hash: hash, Size: uint64(len(data))},
+			MtimeNs:       &mtime,
+		})
 		total += uint64(len(data))
 		return nil
 	})
@@ -102,12 +128,12 @@ func writeIncremental(src, snapDir, pool string) (uint64, error) {
 		return 0, err
 	}
 	if m.Entries == nil {
-		m.Entries = []manifestEntry{}
+		m.Entries = []poolEntry{}
 	}
 	// Sorted by the whole path string, as the real manifest is (a walk visits "a/b" before
 	// "a.txt"; a byte-wise sort puts "a.txt" first).
 	sort.Slice(m.Entries, func(i, j int) bool { return m.Entries[i].Path < m.Entries[j].Path })
-	b, err := json.Marshal(m)
+	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return 0, err
 	}
@@ -147,11 +173,14 @@ func loadManifest(snapDir string) (snapshotManifest, bool) {
 	if err != nil {
 		return snapshotManifest{}, false
 	}
-	var m snapshotManifest
-	if err := json.Unmarshal(b, &m); err != nil || m.Entries == nil {
+	var m struct {
+		Version *uint32     `json:"version"`
+		Entries []poolEntry `json:"entries"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil || m.Version == nil || m.Entries == nil {
 		return snapshotManifest{}, false
 	}
-	return m, true
+	return snapshotManifest{Version: *m.Version, Entries: m.Entries}, true
 }
 
 // errNoPool is the restore error for an incremental snapshot on a server without a pool.

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,16 +47,34 @@ func TestIncrementalSnapshots(t *testing.T) {
 		got["sub/run.sh"].Mode != 0o100755 || ok {
 		t.Fatalf("manifest %+v", man)
 	}
-	// Identical content is stored once.
-	var blobs int
-	_ = filepath.WalkDir(filepath.Join(pool, "blobs"), func(_ string, d fs.DirEntry, _ error) error {
+	// Identical content is stored once, at <pool>/<two hex digits>/<hash> like the real engine.
+	var blobs []string
+	_ = filepath.WalkDir(pool, func(p string, d fs.DirEntry, _ error) error {
 		if d != nil && !d.IsDir() {
-			blobs++
+			rel, _ := filepath.Rel(pool, p)
+			blobs = append(blobs, rel)
 		}
 		return nil
 	})
-	if blobs != 2 {
-		t.Errorf("%d blobs in the pool, want 2", blobs)
+	helloHex := hex.EncodeToString(hello[:])
+	if len(blobs) != 2 || !slices.Contains(blobs, filepath.Join(helloHex[:2], helloHex)) {
+		t.Errorf("pool holds %v, want 2 blobs, one at %s/%s", blobs, helloHex[:2], helloHex)
+	}
+	// The stored manifest is the real engine's format: pretty JSON, version 2, mtime_ns.
+	raw, err := os.ReadFile(filepath.Join(snap.Path, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored struct {
+		Version *int `json:"version"`
+		Entries []struct {
+			Path    string  `json:"path"`
+			MtimeNs *uint64 `json:"mtime_ns"`
+		} `json:"entries"`
+	}
+	if err := json.Unmarshal(raw, &stored); err != nil || stored.Version == nil || *stored.Version != 2 || len(stored.Entries) != 3 ||
+		stored.Entries[0].MtimeNs == nil || *stored.Entries[0].MtimeNs == 0 || !strings.HasPrefix(string(raw), "{\n  \"version\": 2,\n  \"entries\": [\n    {\n      \"path\": ") {
+		t.Fatalf("manifest.json:\n%s", raw)
 	}
 
 	var restored workspace
@@ -65,7 +84,7 @@ func TestIncrementalSnapshots(t *testing.T) {
 	}
 	var fork forkWorkspaceResponse
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 2}).wantJSON(t, 201, &fork)
-	if out := wsExec(t, srv, "", fork.Forks[1].ID, "cat", "sub/same.txt"); out.Stdout != "hello" {
+	if out := wsExec(t, srv, "", fork.Forks[1].ID, "/bin/cat", "sub/same.txt"); out.Stdout != "hello" {
 		t.Fatalf("fork: %+v", out)
 	}
 
@@ -74,7 +93,7 @@ func TestIncrementalSnapshots(t *testing.T) {
 	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", map[string]any{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID}).
 		wantError(t, 400, "bad request: snapshot is content-addressed but AGENTJAIL_SNAPSHOT_POOL_DIR is not set")
 	apiCall(t, srv, "", "DELETE", "/v1/snapshots/"+snap.ID, nil).wantEmpty(t, 204)
-	if _, err := os.Stat(filepath.Join(pool, "blobs")); err != nil {
+	if _, err := os.Stat(blobPath(pool, helloHex)); err != nil {
 		t.Errorf("blobs were removed with the snapshot: %v", err)
 	}
 }
@@ -87,7 +106,7 @@ func TestIncrementalManifest(t *testing.T) {
 	var ws workspace
 	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
 	script := `mkdir -p a && printf x > a/b && printf yy > a.txt && ln -s a.txt link && chmod 755 a.txt`
-	body, _ := json.Marshal(map[string]any{"cmd": "sh", "args": []string{"-c", script}})
+	body, _ := json.Marshal(map[string]any{"cmd": "/bin/sh", "args": []string{"-c", script}})
 	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/exec", string(body)).wantJSON(t, 200, nil)
 	var snap snapshotRecord
 	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/snapshot", `{}`).wantJSON(t, 201, &snap)

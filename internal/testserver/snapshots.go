@@ -81,6 +81,11 @@ func (e *execEngine) snapshotOf(en *wsEntry, name *string) (snapshotRecord, erro
 	if live != nil && live.freeze() {
 		defer live.thaw()
 	}
+	return e.captureSnapshot(ws, name)
+}
+
+// captureSnapshot copies ws's source_dir into a new stored snapshot, without freezing anything.
+func (e *execEngine) captureSnapshot(ws workspace, name *string) (snapshotRecord, error) {
 	id := newID("snap_")
 	dir := filepath.Join(e.s.stateDir, "snapshots", id)
 	err := os.MkdirAll(dir, 0o755)
@@ -137,10 +142,12 @@ func diskSize(dir string) uint64 {
 	return n
 }
 
+type createSnapshotRequest struct {
+	Name *string `json:"name"`
+}
+
 func (s *Server) handleSnapshotWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
-	var req struct {
-		Name *string `json:"name"`
-	}
+	var req createSnapshotRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
@@ -254,7 +261,7 @@ func (s *Server) handleGetSnapshotManifest(w http.ResponseWriter, r *http.Reques
 		Entries []manifestEntry `json:"entries"`
 	}{Kind: "classic", Entries: []manifestEntry{}}
 	if m, ok := loadManifest(rec.Path); ok {
-		out.Kind, out.Entries = "incremental", m.Entries
+		out.Kind, out.Entries = "incremental", m.served()
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

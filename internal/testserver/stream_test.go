@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -128,7 +129,7 @@ func TestStreamKeepAliveStatsAndDisconnect(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
 	srv.exec.setStreamTimings(20*time.Millisecond, 30*time.Millisecond)
-	gate := newFifoGate(t)
+	gate := newFifoGate(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	body, _ := json.Marshal(map[string]any{"language": "sh", "code": gate.script()})
@@ -214,8 +215,18 @@ func awaitJailEnded(t *testing.T, srv *Server, id int64) jailRecord {
 const streamLine = "2026-11-25T21:04:11.123Z INFO  worker-07 processed item 000042 in 3.2 ms (queue depth 17, ok)......"
 
 // awkLines is shell code printing n copies of streamLine through stdio, like most programs.
-func awkLines(n int) string {
-	return fmt.Sprintf(`awk 'BEGIN { for (i = 0; i < %d; i++) print "%s" }'`, n, streamLine)
+// It names awk by its resolved path: a jail sees the host's /usr and /bin but not /etc, where
+// awk's alternatives link usually points.
+func awkLines(t *testing.T, n int) string {
+	t.Helper()
+	awk, err := exec.LookPath("awk")
+	if err != nil {
+		t.Skip("awk not installed")
+	}
+	if real, err := filepath.EvalSymlinks(awk); err == nil {
+		awk = real
+	}
+	return fmt.Sprintf(`%s 'BEGIN { for (i = 0; i < %d; i++) print "%s" }'`, awk, n, streamLine)
 }
 
 // liveHeap collects garbage and returns the bytes still allocated.
@@ -281,7 +292,7 @@ func TestStreamGiBFlatHeap(t *testing.T) {
 	srv := Start(t)
 	before := liveHeap()
 	peak := before
-	body, _ := json.Marshal(map[string]any{"language": "sh", "code": awkLines(lines)})
+	body, _ := json.Marshal(map[string]any{"language": "sh", "code": awkLines(t, lines)})
 	resp := openStream(t, context.Background(), srv, string(body))
 	got, exit := readLineFrames(t, bufio.NewReaderSize(resp.Body, 64<<10), lines/8, func() { peak = max(peak, liveHeap()) })
 	if got != lines || exit != "0" {
@@ -304,11 +315,15 @@ func TestStreamSlowClientStallsTheJob(t *testing.T) {
 	srv.exec.setStreamTimings(time.Hour, time.Hour)
 	waiting := make(chan struct{}, 1)
 	srv.exec.setOutboxHook(func(ob *outbox) { ob.blocked = func() { notify(waiting) } })
-	finished := filepath.Join(t.TempDir(), "finished")
+	shared := t.TempDir()
+	if srv.jail != nil {
+		srv.jail.share(shared)
+	}
+	finished := filepath.Join(shared, "finished")
 	// 32 MiB: far more than the pipe, the outbox and the socket buffers (the client's receive
 	// buffer is kept small) hold together.
 	lines := 32 << 20 / (len(streamLine) + 1)
-	body, _ := json.Marshal(map[string]any{"language": "sh", "code": awkLines(lines) + " && : > " + finished})
+	body, _ := json.Marshal(map[string]any{"language": "sh", "code": awkLines(t, lines) + " && : > " + finished})
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if tc, ok := c.(*net.TCPConn); ok {
@@ -372,5 +387,45 @@ func TestStreamStatsEventKeyOrder(t *testing.T) {
 	const want = "event: stats\ndata: {\"cpu_usage_usec\":3,\"io_read_bytes\":4,\"io_write_bytes\":5,\"memory_current_bytes\":2,\"memory_peak_bytes\":1,\"pids_current\":6}\n\n"
 	if got := rec.Body.String(); got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// A stream counts in total_execs only once its process runs, and its ledger row keeps "" for
+// the output its client already received.
+func TestStreamCountersAndLedgerRow(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	total := func() uint64 {
+		t.Helper()
+		var st struct {
+			Total uint64 `json:"total_execs"`
+		}
+		apiCall(t, srv, "", "GET", "/v1/stats", nil).wantJSON(t, 200, &st)
+		return st.Total
+	}
+	for _, tt := range []struct{ body, msg string }{
+		{`{"code":"echo x","language":"cobol"}`, "bad request: unsupported language: cobol"},
+		{`{"code":"echo x","language":"sh","network":{"mode":"allowlist","domains":[]}}`, "bad request: allowlist must contain at least one domain"},
+	} {
+		apiCall(t, srv, "", "POST", "/v1/runs/stream", tt.body).wantError(t, 400, tt.msg)
+	}
+	if got := total(); got != 0 {
+		t.Fatalf("total_execs after refused streams = %d, want 0", got)
+	}
+	// A run refused after taking its slot is counted, like the real server's.
+	apiCall(t, srv, "", "POST", "/v1/runs", `{"code":"x","language":"cobol"}`).wantError(t, 400, "bad request: unsupported language: cobol")
+	if got := total(); got != 1 {
+		t.Fatalf("total_execs after a refused run = %d, want 1", got)
+	}
+	resp := openStream(t, context.Background(), srv, `{"language":"sh","code":"echo out; echo err >&2"}`)
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if got := total(); got != 2 {
+		t.Fatalf("total_execs after a stream = %d, want 2", got)
+	}
+	rec := awaitJailEnded(t, srv, 0)
+	if rec.Kind != "stream" || rec.Stdout == nil || *rec.Stdout != "" || rec.Stderr == nil || *rec.Stderr != "" {
+		t.Fatalf("stream row = %+v", rec)
 	}
 }

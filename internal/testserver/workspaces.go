@@ -3,14 +3,12 @@ package testserver
 // Workspaces: a directory per workspace on the host (source_dir is
 // the working directory of every exec, so files persist between execs; output_dir exists but
 // nothing uses it), create with git seed and domains, auto-slug labels, rename, soft delete and
-// listing. Exec and fork are in workspaces_exec.go. The idle reaper (auto-pause) of the real
-// server is not simulated: paused_at and auto_snapshot stay null.
+// listing. Exec and fork are in workspaces_exec.go, auto-pause and resume in reaper.go.
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -112,6 +110,9 @@ type wsEntry struct {
 	root string
 	lock sync.Mutex // held for the whole of an exec; TryLock gives the 409
 	live *process   // guarded by workspaceStore.mu
+	// liveAllowlist: an exec with allowlist networking is in flight, from just before its
+	// start; the only kind the gateway's vm_port domains reach. Guarded by workspaceStore.mu.
+	liveAllowlist bool
 }
 
 type workspaceStore struct {
@@ -178,16 +179,26 @@ func (st *workspaceStore) add(en *wsEntry) {
 // newID returns prefix + 24 lowercase hex characters.
 func newID(prefix string) string { return prefix + randomHex(12) }
 
+// The auto-label words of the real server: 40 adjectives and 40 nouns.
 var (
-	slugAdjectives = []string{"amber", "brisk", "calm", "dusky", "eager", "fuzzy", "gentle", "hazy", "icy", "jolly", "keen", "lucky", "misty", "noble", "olive", "proud", "quiet", "rapid", "sunny", "tidy", "urban", "vivid", "witty", "young", "zesty"}
-	slugNouns      = []string{"otter", "falcon", "maple", "river", "comet", "badger", "cedar", "harbor", "lynx", "meadow", "nebula", "orchid", "pebble", "quartz", "raven", "summit", "tundra", "violet", "willow", "yak", "zephyr", "ember", "fjord", "grove", "heron"}
+	slugAdjectives = []string{
+		"amber", "bold", "brave", "bright", "brisk", "calm", "clever", "cozy", "crisp", "deft",
+		"eager", "fair", "feisty", "fleet", "glossy", "hazy", "jolly", "keen", "lively", "lucid",
+		"merry", "mild", "misty", "nimble", "noble", "plucky", "quiet", "rapid", "rustic", "silent",
+		"sleek", "snug", "stoic", "sturdy", "sunny", "swift", "tidy", "vivid", "warm", "wise",
+	}
+	slugNouns = []string{
+		"arbor", "badger", "basin", "beacon", "birch", "bison", "canyon", "cedar", "comet", "cove",
+		"delta", "ember", "falcon", "fern", "forge", "fox", "harbor", "hawk", "heron", "kite",
+		"lark", "lynx", "marsh", "meadow", "moss", "mountain", "orchid", "otter", "owl", "pine",
+		"plover", "quill", "raven", "ridge", "river", "sparrow", "swan", "thicket", "valley", "willow",
+	}
 )
 
-// slug is an auto label "adj-noun-xxxx" (four hex digits).
+// slug is an auto label "adjective-noun-xxxx": both words chosen uniformly, then four hex
+// digits.
 func slug() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%s-%s", slugAdjectives[int(b[0])%len(slugAdjectives)], slugNouns[int(b[1])%len(slugNouns)], hex.EncodeToString(b[2:]))
+	return fmt.Sprintf("%s-%s-%04x", slugAdjectives[mrand.IntN(len(slugAdjectives))], slugNouns[mrand.IntN(len(slugNouns))], mrand.UintN(1<<16))
 }
 
 // labelOrSlug trims label; nil or blank gives a fresh slug.
@@ -259,7 +270,7 @@ func (s *Server) handleCreateWorkspace(w http.ResponseWriter, r *http.Request, s
 	if req.Git != nil {
 		clones, err := req.Git.plan()
 		if err == nil {
-			err = e.cloneInto(r.Context(), en.ws.SourceDir, clones)
+			err = e.cloneInto(r.Context(), en.ws.SourceDir, clones, !s.hostClones)
 		}
 		if err != nil {
 			os.RemoveAll(en.root)
@@ -314,10 +325,12 @@ func (s *Server) handleGetWorkspace(w http.ResponseWriter, r *http.Request, sc s
 	return writeByPathID(w, r, sc, "workspace", s.exec.ws.get)
 }
 
+type patchWorkspaceRequest struct {
+	Label *string `json:"label"`
+}
+
 func (s *Server) handleRenameWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
-	var req struct {
-		Label *string `json:"label"`
-	}
+	var req patchWorkspaceRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}

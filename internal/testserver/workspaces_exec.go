@@ -2,7 +2,7 @@ package testserver
 
 // POST /v1/workspaces/{id}/exec, one command at a time per workspace (a second one is a 409),
 // and POST /v1/workspaces/{id}/fork, which snapshots the workspace and restores the snapshot
-// into 1 to 16 new ones. Execs are REAL host processes in the workspace's source_dir; see runner.go.
+// into 1 to 16 new ones. Execs are REAL processes with the workspace's source_dir as /workspace; see runner.go.
 
 import (
 	"encoding/json"
@@ -45,6 +45,9 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 		return errConflict("another exec is in flight against this workspace")
 	}
 	defer en.lock.Unlock()
+	if err := e.resumeWorkspace(en); err != nil {
+		return err
+	}
 	pm, ok := e.run.tryAcquire()
 	if !ok {
 		return errTooManyExecs()
@@ -67,16 +70,25 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 	if err := js.validate(); err != nil {
 		return err
 	}
-	env := []string{"PATH=" + jailPath}
+	flavors, path := e.flavorsOf(ws.Config.Flavors)
+	env := []string{"PATH=" + path}
 	for _, kv := range req.Env {
 		env = append(env, kv[0]+"="+kv[1])
 	}
 	e.ws.mu.Lock()
 	at := now()
 	en.ws.LastExecAt = &at
+	en.liveAllowlist = js.networkMode == "allowlist"
 	e.ws.mu.Unlock()
+	defer func() {
+		e.ws.mu.Lock()
+		en.liveAllowlist = false
+		e.ws.mu.Unlock()
+	}()
 	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
-	p, err := e.run.start(procSpec{argv: req.argv(), dir: ws.SourceDir, env: env, timeout: js.timeout()})
+	p, err := e.start(js, procSpec{
+		argv: req.argv(), dir: ws.SourceDir, writable: true, output: ws.OutputDir, flavors: flavors, env: env, timeout: js.timeout(),
+	})
 	if err != nil {
 		e.jails.fail(jid, err.Error())
 		return errInternal(err)
@@ -84,7 +96,9 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 	e.ws.mu.Lock()
 	en.live = p
 	e.ws.mu.Unlock()
+	stop := e.watchLive(jid, p, true)
 	res := waitOrKill(r.Context(), p)
+	stop()
 	e.ws.mu.Lock()
 	en.live = nil
 	e.ws.mu.Unlock()

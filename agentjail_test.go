@@ -1,32 +1,140 @@
 package agentjail
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 )
 
-// stressServer answers from the request alone, so that every result can be checked
+// TestEnvironmentFallbacks: $AGENTJAIL_URL and $AGENTJAIL_API_KEY apply when NewClient is
+// given neither, WithAPIKey wins over the environment, and WithAPIKey("") sends no key.
+func TestEnvironmentFallbacks(t *testing.T) {
+	srv := newRecorder(t, jsonReply(200, "[]"))
+	t.Setenv("AGENTJAIL_URL", srv.URL+"/")
+	t.Setenv("AGENTJAIL_API_KEY", "envkey")
+
+	for i, tc := range []struct {
+		name string
+		opts []Option
+		auth []string // the Authorization values sent; nil = none
+	}{
+		{"key from the environment", nil, []string{"Bearer envkey"}},
+		{"the option wins", []Option{WithAPIKey("optkey")}, []string{"Bearer optkey"}},
+		{"an empty key sends none", []Option{WithAPIKey("")}, nil},
+	} {
+		c, err := NewClient("", tc.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Credentials.List(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := srv.requests()[i].Header["Authorization"]; !reflect.DeepEqual(got, tc.auth) {
+			t.Fatalf("%s: Authorization = %q, want %q", tc.name, got, tc.auth)
+		}
+	}
+
+	t.Setenv("AGENTJAIL_API_KEY", "bad key")
+	if _, err := NewClient(""); err == nil || strings.Contains(err.Error(), "bad key") {
+		t.Fatalf("a malformed env key must be rejected without echoing it, got %v", err)
+	}
+}
+
+// TestDefaultTransport: a private clone of http.DefaultTransport, with no timeouts and a
+// pool large enough for bursts.
+func TestDefaultTransport(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient("http://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, ok := c.hc.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("default transport is %T", c.hc.Transport)
+	}
+	if tr == http.DefaultTransport {
+		t.Fatal("http.DefaultTransport itself must not be used (it would be shared and mutable)")
+	}
+	if tr.Proxy == nil || tr.ResponseHeaderTimeout != 0 || c.hc.Timeout != 0 || tr.MaxIdleConnsPerHost < 16 {
+		t.Fatalf("transport: proxy set %v, header timeout %v, client timeout %v, idle/host %d",
+			tr.Proxy != nil, tr.ResponseHeaderTimeout, c.hc.Timeout, tr.MaxIdleConnsPerHost)
+	}
+}
+
+// TestClientNeverShowsSecrets: the client, its services and every params and result type,
+// alone and nested, in every formatting verb and both slog handlers, show neither the API
+// key nor a credential secret, not even their start.
+func TestClientNeverShowsSecrets(t *testing.T) {
+	t.Parallel()
+	const key = "sk-live-Secret7Key-0123456789abcdef"
+	const secret = "upstream-Secret-Value-42-xyz"
+	check := func(t *testing.T, what, text string) {
+		t.Helper()
+		for _, f := range []string{key, secret, fmt.Sprintf("%x", key), fmt.Sprintf("%X", key), fmt.Sprintf("%x", secret)} {
+			if strings.Contains(text, f) {
+				t.Errorf("%s leaks a secret: %.200q", what, text)
+			}
+		}
+		if strings.Contains(text, key[:16]) || strings.Contains(text, secret[:16]) {
+			t.Errorf("%s leaks the start of a secret: %.200q", what, text)
+		}
+	}
+	c, err := NewClient("http://127.0.0.1:1", WithAPIKey(key), WithHeader("X-Trace", "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := CredentialPutParams{Service: ServiceOpenAI, Secret: secret}
+	values := []any{
+		c, *c, c.Credentials, *c.Credentials, c.Credentials.ForTenant("acme"), c.Sessions, c.Runs, c.Workspaces,
+		c.Snapshots, c.Audit, c.Jails, c.Public, c.Settings,
+		params, &params, []CredentialPutParams{params}, map[string]CredentialPutParams{"p": params},
+		struct{ P CredentialPutParams }{params}, struct{ P *CredentialPutParams }{&params},
+		struct{ C *Client }{c}, []*Client{c},
+		RunParams{Code: "x"}, ForkParams{}, SessionCreateParams{}, SessionExecParams{}, WorkspaceCreateParams{},
+		WorkspaceListParams{}, WorkspaceUpdateParams{}, WorkspaceExecParams{Env: map[string]string{"K": "V"}},
+		WorkspaceForkParams{}, SnapshotCreateParams{}, SnapshotListParams{}, CreateWorkspaceFromParams{}, JailListParams{},
+		Credential{}, Session{}, ExecResult{}, ForkResult{}, Workspace{}, WorkspaceList{}, WorkspaceForkResult{},
+		Snapshot{}, SnapshotList{}, SnapshotManifest{}, AuditList{}, Jail{}, JailList{}, PublicStats{},
+		ServerSettings{}, Identity{}, Flavor{},
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		for _, v := range values {
+			check(t, fmt.Sprintf("%s of %T", verb, v), fmt.Sprintf(verb, v))
+		}
+	}
+	var logs bytes.Buffer
+	text := slog.New(slog.NewTextHandler(&logs, nil))
+	text.Info("values", "client", c, "params", params, "credentials", c.Credentials)
+	check(t, "slog text of the client and params", logs.String())
+	logs.Reset()
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("values", "client", c, "credentials", c.Credentials)
+	check(t, "slog JSON of the client", logs.String())
+}
+
+// mixedServer answers from the request alone, so that every result can be checked
 // exactly by the goroutine that asked. IDs choose the behaviour by prefix:
 //
 //	GET    /v1/sessions/{id}       missing-… 404, flaky-… 503 once then 200, down-… always 503
 //	POST   /v1/sessions/{id}/exec  busy-… 503 once then 200; stdout echoes the args
 //	DELETE /v1/sessions/{id}       gone-… 404, else 204
 //	POST   /v1/credentials         the fingerprint echoes the secret's length and service
-type stressServer struct {
+type mixedServer struct {
 	*httptest.Server
 	mu   sync.Mutex
 	seen map[string]int // requests per method and path
 }
 
-func newStressServer(t *testing.T) *stressServer {
-	s := &stressServer{seen: map[string]int{}}
+func newMixedServer(t *testing.T) *mixedServer {
+	s := &mixedServer{seen: map[string]int{}}
 	mux := http.NewServeMux()
 	count := func(r *http.Request) int {
 		s.mu.Lock()
@@ -88,19 +196,19 @@ func newStressServer(t *testing.T) *stressServer {
 	return s
 }
 
-func (s *stressServer) requests(key string) int {
+func (s *mixedServer) requests(key string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.seen[key]
 }
 
-// TestStressMixedCalls runs 100 goroutines of mixed calls (GET, POST, DELETE; successes,
+// TestClientConcurrentUse runs 100 goroutines of mixed calls (GET, POST, DELETE; successes,
 // 404s, retried 503s and exhausted 503s) through one Client, checks every result
 // exactly, and then checks the server's request counts: each call was retried exactly as
 // the policy says, no more. Run it under -race.
-func TestStressMixedCalls(t *testing.T) {
+func TestClientConcurrentUse(t *testing.T) {
 	t.Parallel()
-	srv := newStressServer(t)
+	srv := newMixedServer(t)
 	c := testClient(t, srv.URL)
 	ctx := context.Background()
 	const goroutines = 100
