@@ -82,26 +82,43 @@ func benchStreams(b *testing.B, c *Client) {
 	}
 }
 
-// fakeForStreams starts the fake for the throughput benchmarks, with its default isolation.
-func fakeForStreams(b *testing.B) *testserver.Server {
+// fakeForStreams starts the fake for the throughput benchmarks with the given isolation,
+// skipping where it is not available.
+func fakeForStreams(b *testing.B, iso testserver.Isolation) *testserver.Server {
 	hostAwk(b)
-	return testserver.Start(b)
+	srv, err := testserver.New(testserver.WithIsolation(iso))
+	if err != nil {
+		b.Skip(err)
+	}
+	b.Cleanup(func() { _ = srv.Close() })
+	return srv
 }
 
 // BenchmarkRunStreamFake streams fakeStreamLines lines from a real process through the
-// embedded fake (loopback HTTP) into Runs.Stream.
+// embedded fake (loopback HTTP) into Runs.Stream: "host" runs the job as a host process,
+// "jail" in the fake's Linux jail, which adds the jail's set-up to every stream.
 func BenchmarkRunStreamFake(b *testing.B) {
-	c, err := NewClient(fakeForStreams(b).URL())
-	if err != nil {
-		b.Fatal(err)
+	for _, tt := range []struct {
+		name string
+		iso  testserver.Isolation
+	}{
+		{name: "host", iso: testserver.IsolationNone},
+		{name: "jail", iso: testserver.IsolationNamespaces},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			c, err := NewClient(fakeForStreams(b, tt.iso).URL())
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchStreams(b, c)
+		})
 	}
-	benchStreams(b, c)
 }
 
 // BenchmarkRunStreamFakeFromMemory parses the very bytes the fake sent for the same job,
 // replayed from memory: the ceiling BenchmarkRunStreamFake is compared with.
 func BenchmarkRunStreamFakeFromMemory(b *testing.B) {
-	srv := fakeForStreams(b)
+	srv := fakeForStreams(b, testserver.IsolationNone)
 	body, _ := json.Marshal(map[string]string{"language": "bash", "code": awkPrint(hostAwk(b), fakeStreamLines, fakeStreamLine)})
 	resp, err := http.Post(srv.URL()+"/v1/runs/stream", "application/json", bytes.NewReader(body))
 	if err != nil {
