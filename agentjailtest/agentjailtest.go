@@ -95,6 +95,11 @@ func (s *Server) URL() string { return s.srv.URL() }
 // WithProxyBaseURL says otherwise.
 func (s *Server) ProxyURL() string { return s.srv.ProxyURL() }
 
+// GatewayURL returns the gateway's base URL, e.g. http://127.0.0.1:41236, or
+// "" without WithGateway or when its address could not be bound. Send
+// requests there with the Host header of a workspace domain.
+func (s *Server) GatewayURL() string { return s.srv.GatewayURL() }
+
 // StateDir returns the absolute directory holding the server's jail
 // directories, workspaces and snapshots.
 func (s *Server) StateDir() string { return s.srv.StateDir() }
