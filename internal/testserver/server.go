@@ -382,12 +382,12 @@ func (s *Server) cleanupState() error {
 
 func (s *Server) listen(cfg config) error {
 	var err error
-	if s.ctlLn, err = net.Listen("tcp", cfg.ctlAddr); err != nil {
+	if s.ctlLn, err = listenTCP(cfg.ctlAddr); err != nil {
 		return fmt.Errorf("testserver: control listener: %w", err)
 	}
 	s.ctlLn = lenientListener{s.ctlLn} // a stray "%" in a path reaches the handlers
 
-	if s.proxyLn, err = net.Listen("tcp", cfg.proxyAddr); err != nil {
+	if s.proxyLn, err = listenTCP(cfg.proxyAddr); err != nil {
 		s.ctlLn.Close()
 		return fmt.Errorf("testserver: proxy listener: %w", err)
 	}
@@ -401,6 +401,19 @@ func (s *Server) listen(cfg config) error {
 		s.proxyHosts.extra = append(s.proxyHosts.extra, strings.ToLower(u.Hostname()))
 	}
 	return nil
+}
+
+// listenTCP listens on addr. An IPv4 literal gets an IPv4-only socket, as the real server
+// binds exactly the address it parsed, so "0.0.0.0:7000" neither accepts IPv6 nor reports
+// itself as "[::]:7000"; other addresses listen as net.Listen("tcp") does.
+func listenTCP(addr string) (net.Listener, error) {
+	network := "tcp"
+	if host, _, err := net.SplitHostPort(addr); err == nil && !strings.Contains(host, ":") {
+		if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+			network = "tcp4"
+		}
+	}
+	return net.Listen(network, addr)
 }
 
 func (s *Server) serve(srv *http.Server, ln net.Listener) {

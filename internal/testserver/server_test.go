@@ -191,3 +191,28 @@ func (b *syncBuffer) String() string {
 func slogTo(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// An IPv4 listen address binds IPv4 only and reports itself as given, as the real server's
+// bind addresses do in /v1/config.
+func TestListenTCPKeepsTheAddressFamily(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ addr, wantPrefix string }{
+		{"0.0.0.0:0", "0.0.0.0:"},
+		{"127.0.0.1:0", "127.0.0.1:"},
+		{"[::1]:0", "[::1]:"},
+	}
+	for _, tt := range tests {
+		ln, err := listenTCP(tt.addr)
+		if err != nil {
+			if strings.HasPrefix(tt.addr, "[") {
+				continue // no IPv6 loopback on this host
+			}
+			t.Fatal(err)
+		}
+		got := ln.Addr().String()
+		ln.Close()
+		if !strings.HasPrefix(got, tt.wantPrefix) {
+			t.Errorf("listenTCP(%q) listens on %s, want %s…", tt.addr, got, tt.wantPrefix)
+		}
+	}
+}
