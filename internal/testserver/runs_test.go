@@ -133,7 +133,7 @@ func TestFork(t *testing.T) {
 	// One legacy child, and a parent that ends before the fork point: the child is still
 	// forked only once fork_after_ms has passed.
 	apiCall(t, srv, "", "POST", "/v1/runs/fork", map[string]any{
-		"language": "sh", "parent_code": "echo p", "child_code": "echo c", "fork_after_ms": 30000,
+		"language": "sh", "parent_code": "echo p", "child_code": "echo c", "fork_after_ms": 1000,
 	}).wantJSON(t, http.StatusCreated, &out)
 	if out.Child.Stdout != "c\n" || out.Fork.WasFrozen || len(out.Children) != 1 {
 		t.Fatalf("legacy fork = %+v", out)
@@ -143,7 +143,7 @@ func TestFork(t *testing.T) {
 		t.Fatalf("rows %+v", page.Rows)
 	}
 	parentRow, _ := srv.exec.jails.get(*page.Rows[0].ParentID, devScope)
-	if gap := page.Rows[0].StartedAt.Sub(parentRow.StartedAt); gap < 200*time.Millisecond {
+	if gap := page.Rows[0].StartedAt.Sub(parentRow.StartedAt); gap < 900*time.Millisecond {
 		t.Fatalf("child forked %v after its parent started, before fork_after_ms", gap)
 	}
 
