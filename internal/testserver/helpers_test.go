@@ -243,6 +243,14 @@ func deref(p *string) string {
 	return *p
 }
 
+// statsOf returns GET /v1/stats.
+func statsOf(t *testing.T, s *Server) statsView {
+	t.Helper()
+	var st statsView
+	wireDo(t, "GET", s.URL()+"/v1/stats", "").wantJSON(t, 200, &st)
+	return st
+}
+
 // auditIDs lists the ids of GET /v1/audit<query> and the total it reports.
 func auditIDs(t *testing.T, s *Server, query string, opts ...wireOpt) ([]uint64, uint64) {
 	t.Helper()

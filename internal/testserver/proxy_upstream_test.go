@@ -12,13 +12,21 @@ import (
 
 // redirectingUpstream serves /to/<status>/<n>/<final>: n redirects with the given status down to
 // /to/<status>/0/<final>, which redirects to <final> (a path on this server or an absolute URL).
-// /final answers 200 "done"; /cookies sets Set-Cookie twice. Every request is recorded.
+// /final answers 200 "done"; /cookies sets Set-Cookie twice; /gzip claims a gzip body that is
+// not; /teapot answers 418 "teapot". Every request is recorded.
 func redirectingUpstream(t *testing.T) (*httptest.Server, func() []seenRequest) {
 	t.Helper()
 	up, seen := recordingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/final":
 			io.WriteString(w, "done")
+		case r.URL.Path == "/gzip":
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("Content-Type", "application/octet-stream")
+			io.WriteString(w, "not really gzip")
+		case r.URL.Path == "/teapot":
+			w.WriteHeader(http.StatusTeapot)
+			io.WriteString(w, "teapot")
 		case r.URL.Path == "/cookies":
 			w.Header().Add("Set-Cookie", "a=1")
 			w.Header().Add("Set-Cookie", "b=2")
@@ -67,7 +75,12 @@ func TestProxyUpstreamClient(t *testing.T) {
 		wantHops           []string // "METHOD path" seen by the upstream, in order
 		check              func(t *testing.T, resp *http.Response, seen []seenRequest)
 	}{
-		{name: "GET 302 is answered as is", method: "GET", path: "/to/302/0/final", status: 302, wantHops: []string{"GET /to/302/0/final"}},
+		{name: "GET 302 is answered as is", method: "GET", path: "/to/302/0/final", status: 302, wantHops: []string{"GET /to/302/0/final"},
+			check: func(t *testing.T, resp *http.Response, _ []seenRequest) {
+				if loc := resp.Header.Get("Location"); loc != "/final" {
+					t.Fatalf("Location %q, want /final", loc)
+				}
+			}},
 		{name: "POST 302 becomes a bodiless GET", method: "POST", path: "/to/302/0/final", status: 200, body: "done",
 			wantHops: []string{"POST /to/302/0/final", "GET /final"},
 			check: func(t *testing.T, _ *http.Response, seen []seenRequest) {
@@ -91,6 +104,13 @@ func TestProxyUpstreamClient(t *testing.T) {
 					t.Fatalf("other host saw %+v", got)
 				}
 			}},
+		{name: "encoded bodies are not decoded", method: "GET", path: "/gzip", header: map[string]string{"Accept-Encoding": "gzip"}, status: 200, body: "not really gzip",
+			check: func(t *testing.T, resp *http.Response, _ []seenRequest) {
+				if ce := resp.Header.Get("Content-Encoding"); ce != "gzip" {
+					t.Fatalf("Content-Encoding %q, want gzip", ce)
+				}
+			}},
+		{name: "error statuses pass through", method: "GET", path: "/teapot", status: 418, body: "teapot"},
 		{name: "repeated response headers keep the last value", method: "GET", path: "/cookies", status: 200,
 			check: func(t *testing.T, resp *http.Response, _ []seenRequest) {
 				if v := resp.Header.Values("Set-Cookie"); len(v) != 1 || v[0] != "b=2" || resp.Header.Get("X-Single") != "one" {
