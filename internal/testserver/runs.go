@@ -14,13 +14,21 @@ import (
 	"time"
 )
 
-type runRequest struct {
-	Code        *string         `json:"code"`
+// runSettings are the fields a run, a stream and a fork share: how to run the code.
+type runSettings struct {
 	Language    defaultedString `json:"language"`
 	TimeoutSecs *uint64         `json:"timeout_secs"`
 	MemoryMB    *uint64         `json:"memory_mb"`
 	Git         *gitSpec        `json:"git"`
 	execOptions
+}
+
+// jail is the jail configuration asked for, with the timeout and memory clamped.
+func (o *runSettings) jail() jailSettings { return o.defaultSettings(o.TimeoutSecs, o.MemoryMB) }
+
+type runRequest struct {
+	Code *string `json:"code"`
+	runSettings
 }
 
 func (q *runRequest) missing() string { return absent(q.Code, "code") }
@@ -54,7 +62,7 @@ func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return req, jailSettings{}, err
 	}
-	return req, req.defaultSettings(req.TimeoutSecs, req.MemoryMB), nil
+	return req, req.jail(), nil
 }
 
 // handleRun runs code to completion in a fresh scratch directory.

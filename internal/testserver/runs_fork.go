@@ -18,15 +18,11 @@ type forkChild struct {
 }
 
 type forkRequest struct {
-	ParentCode  *string         `json:"parent_code"`
-	ChildCode   *string         `json:"child_code"`
-	Children    seq[forkChild]  `json:"children"`
-	Language    defaultedString `json:"language"`
-	ForkAfterMs *uint64         `json:"fork_after_ms"`
-	TimeoutSecs *uint64         `json:"timeout_secs"`
-	MemoryMB    *uint64         `json:"memory_mb"`
-	Git         *gitSpec        `json:"git"`
-	execOptions
+	ParentCode  *string        `json:"parent_code"`
+	ChildCode   *string        `json:"child_code"`
+	Children    seq[forkChild] `json:"children"`
+	ForkAfterMs *uint64        `json:"fork_after_ms"`
+	runSettings
 }
 
 func (q *forkRequest) missing() string { return absent(q.ParentCode, "parent_code") }
@@ -75,7 +71,7 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	if len(codes) > 16 {
 		return errBadRequest("at most 16 children per fork")
 	}
-	js := req.defaultSettings(req.TimeoutSecs, req.MemoryMB)
+	js := req.jail()
 	forkAfter := uint64(1500)
 	if req.ForkAfterMs != nil {
 		forkAfter = min(*req.ForkAfterMs, 30000)
