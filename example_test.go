@@ -219,10 +219,11 @@ func ExampleWorkspacesService_Exec() {
 	}
 	defer client.Workspaces.Delete(ctx, ws.ID)
 
-	// Files persist between execs. Execs run in the workspace directory.
+	// Files persist between execs, which run in /workspace. cmd is executed as given, with
+	// no PATH lookup, so the shell is named by its path.
 	for _, script := range []string{`echo "$GREETING" > note.txt`, "cat note.txt"} {
 		res, err := client.Workspaces.Exec(ctx, ws.ID, agentjail.WorkspaceExecParams{
-			Cmd:  "sh",
+			Cmd:  "/bin/sh",
 			Args: []string{"-c", script},
 			Env:  map[string]string{"GREETING": "hello from " + ws.Label},
 		})
@@ -242,7 +243,7 @@ func ExampleSnapshotsService_Create() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sh := func(wsID, script string) string {
-		res, err := client.Workspaces.Exec(ctx, wsID, agentjail.WorkspaceExecParams{Cmd: "sh", Args: []string{"-c", script}})
+		res, err := client.Workspaces.Exec(ctx, wsID, agentjail.WorkspaceExecParams{Cmd: "/bin/sh", Args: []string{"-c", script}})
 		if err != nil {
 			log.Fatal(err)
 		}

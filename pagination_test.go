@@ -41,6 +41,18 @@ func pagedServer(t *testing.T, total int, failAtOffset int) *recorder {
 	})
 }
 
+// ids ranges over seq yielding each row's ID instead of the row, so that one test can
+// range over every lister alike.
+func ids[T any](seq iter.Seq2[T, error], id func(T) string) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for row, err := range seq {
+			if !yield(id(row), err) {
+				return
+			}
+		}
+	}
+}
+
 func TestAllIterators(t *testing.T) {
 	t.Parallel()
 	// Each lister calls All before returning, so that a fetch made before ranging shows.
@@ -50,34 +62,16 @@ func TestAllIterators(t *testing.T) {
 		filters string // the query every page's request must carry, besides limit and offset
 	}{
 		"workspaces": {func(c *Client, limit, offset int) iter.Seq2[string, error] {
-			seq := c.Workspaces.All(context.Background(), WorkspaceListParams{Limit: limit, Offset: offset, Query: "q"})
-			return func(yield func(string, error) bool) {
-				for w, err := range seq {
-					if !yield(w.ID, err) {
-						return
-					}
-				}
-			}
+			return ids(c.Workspaces.All(context.Background(), WorkspaceListParams{Limit: limit, Offset: offset, Query: "q"}),
+				func(w Workspace) string { return w.ID })
 		}, "q=q"},
 		"snapshots": {func(c *Client, limit, offset int) iter.Seq2[string, error] {
-			seq := c.Snapshots.All(context.Background(), SnapshotListParams{WorkspaceID: "wrk_1", Limit: limit, Offset: offset, Query: "nightly"})
-			return func(yield func(string, error) bool) {
-				for s, err := range seq {
-					if !yield(s.ID, err) {
-						return
-					}
-				}
-			}
+			return ids(c.Snapshots.All(context.Background(), SnapshotListParams{WorkspaceID: "wrk_1", Limit: limit, Offset: offset, Query: "nightly"}),
+				func(s Snapshot) string { return s.ID })
 		}, "q=nightly&workspace_id=wrk_1"},
 		"jails": {func(c *Client, limit, offset int) iter.Seq2[string, error] {
-			seq := c.Jails.All(context.Background(), JailListParams{Kind: JailKindRun, Status: JailError, Query: "boom", Limit: limit, Offset: offset})
-			return func(yield func(string, error) bool) {
-				for j, err := range seq {
-					if !yield("x_"+strconv.FormatInt(j.ID, 10), err) {
-						return
-					}
-				}
-			}
+			return ids(c.Jails.All(context.Background(), JailListParams{Kind: JailKindRun, Status: JailError, Query: "boom", Limit: limit, Offset: offset}),
+				func(j Jail) string { return "x_" + strconv.FormatInt(j.ID, 10) })
 		}, "kind=run&q=boom&status=error"},
 	}
 	cases := []struct {

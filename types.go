@@ -136,64 +136,46 @@ func (s *satInt64) UnmarshalJSON(b []byte) error {
 // The server sends its counters as u64. Every result field that can exceed
 // math.MaxInt64 (a duration, a clone time, an idle timeout it stores unclamped) decodes
 // through satInt64 in the UnmarshalJSON methods below, so that one overflowed counter
-// saturates instead of failing the whole response.
+// saturates instead of failing the whole response. Each method shadows its counter with
+// a *satInt64 pointing at the field itself, so the clamped value lands there directly
+// and, like any other field, stays untouched when the key is absent or null.
 
 // UnmarshalJSON decodes an ExecResult, saturating an overflowed duration_ms (the server
 // can send u64::MAX) instead of failing.
 func (r *ExecResult) UnmarshalJSON(b []byte) error {
 	type plain ExecResult
-	aux := struct {
+	return json.Unmarshal(b, &struct {
 		*plain
-		DurationMS satInt64 `json:"duration_ms"`
-	}{plain: (*plain)(r)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	r.DurationMS = int64(aux.DurationMS)
-	return nil
+		DurationMS *satInt64 `json:"duration_ms"`
+	}{(*plain)(r), (*satInt64)(&r.DurationMS)})
 }
 
 // UnmarshalJSON decodes a ForkMeta, saturating an overflowed clone_ms instead of failing.
 func (m *ForkMeta) UnmarshalJSON(b []byte) error {
 	type plain ForkMeta
-	aux := struct {
+	return json.Unmarshal(b, &struct {
 		*plain
-		CloneMS satInt64 `json:"clone_ms"`
-	}{plain: (*plain)(m)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	m.CloneMS = int64(aux.CloneMS)
-	return nil
+		CloneMS *satInt64 `json:"clone_ms"`
+	}{(*plain)(m), (*satInt64)(&m.CloneMS)})
 }
 
 // UnmarshalJSON decodes a completed event, saturating an overflowed duration_ms.
 func (e *CompletedEvent) UnmarshalJSON(b []byte) error {
 	type plain CompletedEvent
-	aux := struct {
+	return json.Unmarshal(b, &struct {
 		*plain
-		DurationMS satInt64 `json:"duration_ms"`
-	}{plain: (*plain)(e)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	e.DurationMS = int64(aux.DurationMS)
-	return nil
+		DurationMS *satInt64 `json:"duration_ms"`
+	}{(*plain)(e), (*satInt64)(&e.DurationMS)})
 }
 
 // UnmarshalJSON decodes a WorkspaceSpec, saturating an idle_timeout_secs beyond int64
 // (the server stores any u64 it was given) instead of failing.
 func (w *WorkspaceSpec) UnmarshalJSON(b []byte) error {
 	type plain WorkspaceSpec
-	aux := struct {
+	return json.Unmarshal(b, &struct {
 		*plain
-		IdleTimeoutSecs satInt64 `json:"idle_timeout_secs"`
-	}{plain: (*plain)(w)}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	w.IdleTimeoutSecs = int64(aux.IdleTimeoutSecs)
-	return nil
+		IdleTimeoutSecs *satInt64 `json:"idle_timeout_secs"`
+	}{(*plain)(w), (*satInt64)(&w.IdleTimeoutSecs)})
 }
 
 // UnmarshalJSON decodes a Jail, saturating an overflowed duration_ms (the server can

@@ -231,7 +231,7 @@ func TestWorkspacesFlow(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := c.Workspaces.Exec(ctx, f.ID, WorkspaceExecParams{Cmd: "cat", Args: []string{"marker.txt"}})
+			res, err := c.Workspaces.Exec(ctx, f.ID, WorkspaceExecParams{Cmd: "/bin/cat", Args: []string{"marker.txt"}})
 			if err == nil {
 				outs[i] = strings.TrimSpace(res.Stdout)
 			}
@@ -339,7 +339,7 @@ func TestWorkspacesExecConflict(t *testing.T) {
 	case err := <-first:
 		t.Fatalf("the gated exec ended before opening the gate: %v", err)
 	}
-	_, conflict := admin.Workspaces.Exec(ctx, ws.ID, WorkspaceExecParams{Cmd: "true"})
+	_, conflict := admin.Workspaces.Exec(ctx, ws.ID, WorkspaceExecParams{Cmd: "/bin/true"})
 	if !errors.Is(conflict, ErrConflict) || conflict.Error() != "agentjail 409: conflict: another exec is in flight against this workspace" {
 		t.Fatalf("concurrent exec: %v", conflict)
 	}

@@ -1,9 +1,12 @@
 // Package agentjailtest runs a fake agentjail control plane and phantom proxy
 // inside your tests, so code that calls agentjail through this SDK can be
 // tested with no real server. The fake is NOT a sandbox: code sent to runs,
-// execs, forks, streams and workspaces runs as ordinary processes of the
-// current user on this host, with its files and network. Send it only code
-// you would run yourself, and never expose it to other machines.
+// execs, forks, streams and workspaces runs as real processes on this host. On
+// Linux it runs them in a light jail that shows them what a real jail shows
+// (see WithIsolation), which is for fidelity, not security; elsewhere they
+// are ordinary processes of the current user, with its files and network.
+// Send it only code you would run yourself, and never expose it to other
+// machines.
 //
 // The fake speaks the real server's HTTP API faithfully and keeps real state:
 // sessions hand out phm_ phantom tokens that the proxy swaps for the real key,
@@ -27,8 +30,10 @@
 //
 // Because it runs code, the fake listens on loopback ports by default, sends
 // no CORS headers, refuses requests whose Host header is not a loopback name
-// or address, and never logs secrets. Resource limits, network modes and
-// seccomp are accepted but not enforced; timeouts are.
+// or address, and never logs secrets. Timeouts are enforced, and in a jail
+// network modes and seccomp profiles too (allowlist through a CONNECT proxy,
+// without blocking direct connections); resource limits are accepted but not
+// enforced.
 package agentjailtest
 
 import (
@@ -99,6 +104,10 @@ func (s *Server) ProxyURL() string { return s.srv.ProxyURL() }
 // "" without WithGateway or when its address could not be bound. Send
 // requests there with the Host header of a workspace domain.
 func (s *Server) GatewayURL() string { return s.srv.GatewayURL() }
+
+// Isolation reports how the server runs submitted code: IsolationNamespaces
+// or IsolationNone.
+func (s *Server) Isolation() Isolation { return Isolation(s.srv.Isolation()) }
 
 // StateDir returns the absolute directory holding the server's jail
 // directories, workspaces and snapshots.

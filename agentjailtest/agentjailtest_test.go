@@ -86,6 +86,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		agentjailtest.WithUpstream("openai", "ftp://example.com"),
 		agentjailtest.WithCredential("dev", "nosuchservice", "sk"),
 		agentjailtest.WithControlAddr("256.0.0.1:0"),
+		agentjailtest.WithIsolation("sandbox"),
 	} {
 		if srv, err := agentjailtest.New(opt); err == nil {
 			srv.Close()
@@ -97,6 +98,25 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Fatalf("the zero Option: %v", err)
 	}
 	srv.Close()
+}
+
+// WithIsolation reaches the fake, and Isolation reports the mode in effect.
+func TestWithIsolation(t *testing.T) {
+	t.Parallel()
+	srv := agentjailtest.NewServer(t, agentjailtest.WithIsolation(agentjailtest.IsolationNone))
+	if got := srv.Isolation(); got != agentjailtest.IsolationNone {
+		t.Fatalf("Isolation() = %q, want none", got)
+	}
+	res, err := srv.Client().Runs.Create(context.Background(), agentjail.RunParams{Language: agentjail.LanguageBash, Code: "pwd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stdout == "/workspace\n" {
+		t.Fatalf("a host process ran in %q", res.Stdout)
+	}
+	if got := agentjailtest.NewServer(t).Isolation(); got != agentjailtest.IsolationNamespaces && got != agentjailtest.IsolationNone {
+		t.Fatalf("default Isolation() = %q", got)
+	}
 }
 
 func TestClientPanicsOnInvalidOption(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 
 	agentjail "github.com/agentjail/agentjail-go"
@@ -118,10 +119,16 @@ func ExampleWithUpstream() {
 		log.Fatal(err)
 	}
 	// The agent calls $OPENAI_BASE_URL with $OPENAI_API_KEY, as OpenAI's own clients do.
+	// The jail's default network is none, so the exec names the proxy's host in an
+	// allowlist, as it must against a real server (whose proxy URL is then a public https
+	// name). This fake's proxy is plain http on loopback, which allowlist jails here reach
+	// directly (--noproxy), as they share the host's network.
+	proxy, _ := url.Parse(sess.Env["OPENAI_BASE_URL"])
 	res, err := client.Sessions.Exec(ctx, sess.ID, agentjail.SessionExecParams{
-		Cmd: "sh",
+		Cmd: "/bin/sh", // executed as given: no PATH lookup
 		Args: []string{"-c", `echo "my key starts ${OPENAI_API_KEY%%_*}_"
-curl -s -H "Authorization: Bearer $OPENAI_API_KEY" "$OPENAI_BASE_URL/models"`},
+curl -s --noproxy '*' -H "Authorization: Bearer $OPENAI_API_KEY" "$OPENAI_BASE_URL/models"`},
+		ExecOptions: agentjail.ExecOptions{Network: agentjail.NetworkAllowlist(proxy.Hostname())},
 	})
 	if err != nil {
 		log.Fatal(err)

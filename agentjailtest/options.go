@@ -149,3 +149,29 @@ func WithSnapshotGCTick(d time.Duration) Option {
 func WithHostClones() Option {
 	return Option{apply: testserver.WithHostClones()}
 }
+
+// Isolation says how the fake runs the code your tests send it.
+type Isolation string
+
+const (
+	// IsolationAuto, the default, jails every execution where Linux namespaces
+	// are available and runs host processes elsewhere.
+	IsolationAuto Isolation = "auto"
+	// IsolationNamespaces jails every execution as the real server does: a
+	// read-only /workspace, a writable /output, the working directory
+	// /workspace, no PATH lookup for cmd, and the request's network mode. The
+	// server fails to start where that is not possible.
+	IsolationNamespaces Isolation = "namespaces"
+	// IsolationNone runs every execution as a plain host process of the
+	// current user, in its workspace directory, with this host's files and
+	// network.
+	IsolationNone Isolation = "none"
+)
+
+// WithIsolation chooses how submitted code runs; see Isolation. Without it
+// the server reads $AGENTJAIL_TESTSERVER_ISOLATION ("auto", "namespaces" or
+// "none"), else uses IsolationAuto. The server fails to start on an unknown
+// mode.
+func WithIsolation(mode Isolation) Option {
+	return Option{apply: testserver.WithIsolation(testserver.Isolation(mode))}
+}

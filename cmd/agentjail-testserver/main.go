@@ -2,8 +2,9 @@
 // plane and phantom proxy as a local development server, configured through
 // the same environment variables as the real agentjail-server.
 //
-// WARNING: it is NOT a sandbox. Submitted code runs as ordinary subprocesses
-// of the current user on this host. See -help.
+// WARNING: it is NOT a sandbox. Submitted code runs as real processes on this
+// host: in a light jail on Linux, as ordinary subprocesses of the current user
+// elsewhere. See -help.
 package main
 
 import (
@@ -26,9 +27,11 @@ const notSandbox = "it runs submitted code as real subprocesses on this host and
 const usage = `agentjail-testserver: a local fake of the agentjail control plane and phantom proxy.
 
 WARNING: ` + notSandbox + `.
-Code sent to /v1/runs, session and workspace execs, forks and streams runs as
-the current user, with this machine's files and network. Only use it with code
-you would run yourself, and keep it on loopback.
+Code sent to /v1/runs, session and workspace execs, forks and streams runs on
+Linux in a light jail that shows it what a real jail shows (read-only
+/workspace, /output, no network by default), which is for fidelity, not
+security; elsewhere it runs as the current user, with this machine's files and
+network. Only use it with code you would run yourself, and keep it on loopback.
 
 It speaks the same HTTP API as agentjail-server and is configured the same way:
 
@@ -71,6 +74,10 @@ It speaks the same HTTP API as agentjail-server and is configured the same way:
                         on the jail PATH; 500 without one) instead of jail
                         mode (/usr/bin/git; 400 without it). Read at start-up
   LOG_FORMAT            json: JSON log lines (default: text)
+  AGENTJAIL_TESTSERVER_ISOLATION
+                        auto (default: jails where Linux namespaces allow,
+                        host processes elsewhere), namespaces (jails or
+                        refuse to start) or none (host processes)
   AGENTJAIL_UPSTREAM_<SERVICE>
                         where the proxy forwards a service, e.g.
                         AGENTJAIL_UPSTREAM_OPENAI=http://127.0.0.1:9999
@@ -160,6 +167,15 @@ func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer
 	}
 	features, warnings := featureOptions(getenv)
 	opts = append(opts, features...)
+	isolation := testserver.Isolation(strings.ToLower(strings.TrimSpace(getenv(testserver.IsolationEnv))))
+	switch isolation {
+	case "":
+		isolation = testserver.IsolationAuto
+	case testserver.IsolationAuto, testserver.IsolationNamespaces, testserver.IsolationNone:
+	default:
+		return &configError{fmt.Sprintf("%s: unknown isolation %q (want auto, namespaces or none)", testserver.IsolationEnv, string(isolation))}
+	}
+	opts = append(opts, testserver.WithIsolation(isolation))
 
 	srv, err := testserver.New(opts...)
 	if err != nil {
@@ -175,7 +191,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer
 		log.Warn("AUTHENTICATION IS DISABLED: AGENTJAIL_API_KEY has no entry; every caller is the admin of tenant \"dev\"")
 	}
 	log.Warn("agentjail-testserver started: "+notSandbox,
-		"control_url", srv.URL(), "proxy_url", srv.ProxyURL(), "state_dir", srv.StateDir())
+		"control_url", srv.URL(), "proxy_url", srv.ProxyURL(), "state_dir", srv.StateDir(), "isolation", string(srv.Isolation()))
 	if u := srv.GatewayURL(); u != "" {
 		log.Info("gateway listening", "gateway_url", u)
 	}

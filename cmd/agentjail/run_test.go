@@ -16,6 +16,7 @@ import (
 	"time"
 
 	agentjail "github.com/agentjail/agentjail-go"
+	"github.com/agentjail/agentjail-go/internal/testserver"
 )
 
 // writeScript writes code to name in a fresh directory and returns its path.
@@ -30,7 +31,9 @@ func writeScript(t *testing.T, name, code string) string {
 
 func TestRunStreamsLive(t *testing.T) {
 	t.Parallel()
-	srv, _ := newServer(t)
+	// The job waits for a file the test creates on this host, which no jail can see: the
+	// fake runs it as a host process.
+	srv, _ := newServer(t, testserver.WithIsolation(testserver.IsolationNone))
 	release := filepath.Join(t.TempDir(), "release")
 	// The job prints, then waits for the test to create release; the test sees the
 	// first lines while the job is still running.
@@ -69,7 +72,9 @@ func TestRunExitStatus(t *testing.T) {
 		{"success", []string{"run", "-lang", "bash", "-"}, "echo ok", 0, "ok\n", ""},
 		{"exit code", []string{"run", "-lang", "bash", "-"}, "echo bad >&2; exit 42", 42, "", "bad\n"},
 		{"timeout", []string{"run", "-lang", "bash", "-timeout", "1s", "-"}, "echo started; exec sleep 60", 124, "started\n", ""},
-		{"killed by a signal", []string{"run", "-lang", "bash", "-"}, "kill -TERM $$", 143, "", ""},
+		// The script is PID 1 of its jail, which ignores its own SIGTERM: a child killed by the
+		// signal passes its status, 128+15, on as the script's (bash's "Terminated" silenced).
+		{"killed by a signal", []string{"run", "-lang", "bash", "-"}, "{ /bin/sh -c 'kill -TERM $$'; } 2>/dev/null", 143, "", ""},
 		{"json", []string{"run", "-lang", "bash", "-json", "-"}, "printf '  a\\nb'; exit 5", 5, "", ""},
 		{"git is not streamed", []string{"run", "-lang", "bash", "-git", "http://example.com/r.git#main", "-"}, "echo never", 1, "",
 			"agentjail: 400: bad request: git.repo must be https:// (max 512 bytes)\n"},

@@ -92,9 +92,9 @@ func TestSessionListExecClose(t *testing.T) {
 	want := fmt.Sprintf(row, "ID", "SERVICES", "CREATED", "EXPIRES") + fmt.Sprintf(row, s.ID, "openai", rfc(s.CreatedAt), rfc(*s.ExpiresAt))
 	runCLI(t, url, "", "session", "ls").check(t, 0, want, "")
 
-	runCLI(t, url, "", "session", "exec", s.ID, "--", "sh", "-c", `printf '%s' "$OPENAI_API_KEY"; echo ' err' >&2; exit 9`).
+	runCLI(t, url, "", "session", "exec", s.ID, "--", "/bin/sh", "-c", `printf '%s' "$OPENAI_API_KEY"; echo ' err' >&2; exit 9`).
 		check(t, 9, s.Env["OPENAI_API_KEY"], " err\n")
-	runCLI(t, url, "", "session", "exec", "-timeout", "1s", s.ID, "--", "sleep", "60").check(t, 124, "", "")
+	runCLI(t, url, "", "session", "exec", "-timeout", "1s", s.ID, "--", "/bin/sleep", "60").check(t, 124, "", "")
 
 	runCLI(t, url, "", "session", "close", s.ID).check(t, 0, "", "")
 	runCLI(t, url, "", "session", "list", "-json").check(t, 0, "[]\n", "")

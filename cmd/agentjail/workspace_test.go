@@ -50,7 +50,7 @@ func TestWorkspaceList(t *testing.T) {
 
 	older := createdID(t, url, "wrk_", "workspace", "create", "-label", "alpha")
 	newer := createdID(t, url, "wrk_", "workspace", "create", "-label", "b")
-	runCLI(t, url, "", "workspace", "exec", older, "--", "true").check(t, 0, "", "")
+	runCLI(t, url, "", "workspace", "exec", older, "--", "/bin/true").check(t, 0, "", "")
 	wsOld, err1 := client.Workspaces.Get(ctx, older)
 	wsNew, err2 := client.Workspaces.Get(ctx, newer)
 	if err := errors.Join(err1, err2); err != nil {
@@ -84,12 +84,12 @@ func TestWorkspaceExec(t *testing.T) {
 		code           int
 		stdout, stderr string
 	}{
-		{"exit code and both streams", []string{"ID", "--", "sh", "-c", "echo '  out'; echo '  err' >&2; exit 3"}, 3, "  out\n", "  err\n"},
-		{"flags after -- belong to the command", []string{"ID", "--", "sh", "-c", `printf '%s|' "$0" "$@"`, "-x", "--", "-h"}, 0, "-x|--|-h|", ""},
-		{"env", []string{"-env", "GREETING=hi there", "-env", "EMPTY=", "ID", "--", "sh", "-c", `printf '%s/%s' "$GREETING" "${EMPTY-unset}"`}, 0, "hi there/", ""},
-		{"files persist", []string{"ID", "--", "sh", "-c", "echo kept > f; cat f"}, 0, "kept\n", ""},
-		{"without --", []string{"ID", "cat", "f"}, 0, "kept\n", ""},
-		{"timeout", []string{"-timeout", "1s", "ID", "--", "sleep", "60"}, 124, "", ""},
+		{"exit code and both streams", []string{"ID", "--", "/bin/sh", "-c", "echo '  out'; echo '  err' >&2; exit 3"}, 3, "  out\n", "  err\n"},
+		{"flags after -- belong to the command", []string{"ID", "--", "/bin/sh", "-c", `printf '%s|' "$0" "$@"`, "-x", "--", "-h"}, 0, "-x|--|-h|", ""},
+		{"env", []string{"-env", "GREETING=hi there", "-env", "EMPTY=", "ID", "--", "/bin/sh", "-c", `printf '%s/%s' "$GREETING" "${EMPTY-unset}"`}, 0, "hi there/", ""},
+		{"files persist", []string{"ID", "--", "/bin/sh", "-c", "echo kept > f; cat f"}, 0, "kept\n", ""},
+		{"without --", []string{"ID", "/bin/cat", "f"}, 0, "kept\n", ""},
+		{"timeout", []string{"-timeout", "1s", "ID", "--", "/bin/sleep", "60"}, 124, "", ""},
 	}
 	for _, tt := range tests {
 		// Not parallel: a workspace runs one exec at a time, and the rows build on each other.

@@ -21,8 +21,8 @@ import (
 
 func main() { exampleenv.Main("fork", run) }
 
-// checkpointDir picks /output in a real jail (the writable output directory) and the
-// working directory elsewhere, such as under the embedded fake.
+// checkpointDir picks /output in a jail (the writable output directory each child gets a
+// copy of) and the working directory where the embedded fake runs host processes instead.
 const checkpointDir = `d=/output; [ -d "$d" ] && [ -w "$d" ] || d=.`
 
 // parent writes its checkpoint at once, then keeps working past the fork point.

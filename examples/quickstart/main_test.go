@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/agentjail/agentjail-go/agentjailtest"
 	"github.com/agentjail/agentjail-go/examples/internal/exampleenv"
@@ -40,18 +38,13 @@ func TestRunRemote(t *testing.T) {
 	t.Setenv("AGENTJAIL_URL", srv.URL())
 	t.Setenv("AGENTJAIL_API_KEY", "")
 	t.Setenv("OPENAI_API_KEY", "sk-remote-test-key")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	if err := run(ctx, &out); err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
-	exampleenv.ContainsInOrder(t, out.String(), "stored the OpenAI key with the control plane", "-> 200 OK", "OpenAI accepted the request", "the token is dead")
+	out := exampleenv.Run(t, run)
+	exampleenv.ContainsInOrder(t, out, "stored the OpenAI key with the control plane", "-> 200 OK", "OpenAI accepted the request", "the token is dead")
 	if got := up.Authorizations(); len(got) != 1 || got[0] != "Bearer sk-remote-test-key" {
 		t.Errorf("upstream saw %d requests; want exactly one carrying the stored key", len(got))
 	}
 	for _, bad := range []string{"embedded", "sk-remote-test-key"} {
-		if bytes.Contains(out.Bytes(), []byte(bad)) {
+		if strings.Contains(out, bad) {
 			t.Errorf("output contains %q", bad)
 		}
 	}

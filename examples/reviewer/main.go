@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 
@@ -40,8 +41,13 @@ body = {
         "Review this diff and answer APPROVE or REQUEST_CHANGES with one reason:\n"
         "-    return a - b\n+    return a + b  # add() subtracted"}],
 }
+# A plain-http proxy URL is the embedded fake's listener on this host's loopback: call it
+# directly rather than through the jail's CONNECT-only allowlist proxy.
+base = os.environ["OPENAI_BASE_URL"]
+if base.startswith("http://"):
+    urllib.request.install_opener(urllib.request.build_opener(urllib.request.ProxyHandler({})))
 req = urllib.request.Request(
-    os.environ["OPENAI_BASE_URL"] + "/chat/completions",
+    base + "/chat/completions",
     data=json.dumps(body).encode(),
     headers={"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"],
              "Content-Type": "application/json"})
@@ -80,13 +86,19 @@ func run(ctx context.Context, out io.Writer) error {
 	}()
 
 	res, err := client.Sessions.Exec(ctx, sess.ID, agentjail.SessionExecParams{
-		Cmd:      "sh",
+		Cmd:      "/bin/sh", // executed as given: no PATH lookup
 		Args:     []string{"-c", pipeline},
 		Timeout:  5 * time.Minute,
 		MemoryMB: 2048,
+		// The review reaches the model only through the phantom proxy, so the allowlist names
+		// the proxy's host. Against a real server that host must be a public https name
+		// (PROXY_BASE_URL), tunnelled by the jail's allowlist proxy: no network mode lets a
+		// jail reach a proxy on the server's loopback. The embedded fake's proxy is plain
+		// http on loopback; its allowlist jails share the host's network, so the script's
+		// direct call gets through there. seccomp stays standard: strict forbids sockets.
 		ExecOptions: agentjail.ExecOptions{
-			Network: agentjail.NetworkAllowlist("registry.npmjs.org", "api.openai.com"),
-			Seccomp: agentjail.SeccompStrict,
+			Network: agentjail.NetworkAllowlist(proxyHost(sess.Env["OPENAI_BASE_URL"]), "registry.npmjs.org"),
+			Seccomp: agentjail.SeccompStandard,
 		},
 	})
 	if err != nil {
@@ -110,4 +122,12 @@ func run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(out, "stderr:\n%s\n", strings.TrimSpace(res.Stderr))
 	}
 	return nil
+}
+
+// proxyHost is the host name of the session's proxy base URL.
+func proxyHost(base string) string {
+	if u, err := url.Parse(base); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "api.openai.com"
 }

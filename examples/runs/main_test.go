@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/agentjail/agentjail-go/examples/internal/exampleenv"
 )
@@ -33,16 +30,8 @@ func TestRun(t *testing.T) {
 // TestRunInterruptedMidStream checks that Ctrl-C during the streamed run ends the
 // example promptly with a context error rather than waiting for the run.
 func TestRunInterruptedMidStream(t *testing.T) {
-	t.Setenv("AGENTJAIL_URL", "")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ctx, interrupt := context.WithCancel(ctx)
-	out := exampleenv.InterruptOn("stdout | build:", interrupt)
-	err := run(ctx, out)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("run() = %v, want an error matching context.Canceled\n%s", err, out.String())
-	}
-	if strings.Contains(out.String(), "completed:") {
-		t.Errorf("the stream was read to the end despite the interrupt\n%s", out.String())
+	out := exampleenv.CheckInterrupted(t, run, "stdout | build:")
+	if strings.Contains(out, "completed:") {
+		t.Errorf("the stream was read to the end despite the interrupt\n%s", out)
 	}
 }

@@ -57,7 +57,7 @@ func (c *cleanup) run(ctx context.Context) {
 // shIn runs a shell command in a workspace and returns its trimmed stdout; a non-zero
 // exit is an error.
 func shIn(ctx context.Context, c *agentjail.Client, wsID, script string) (string, error) {
-	res, err := c.Workspaces.Exec(ctx, wsID, agentjail.WorkspaceExecParams{Cmd: "sh", Args: []string{"-c", script}})
+	res, err := c.Workspaces.Exec(ctx, wsID, agentjail.WorkspaceExecParams{Cmd: "/bin/sh", Args: []string{"-c", script}})
 	if err != nil {
 		return "", err
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/agentjail/agentjail-go/examples/internal/exampleenv"
 )
@@ -38,16 +37,9 @@ func TestRunCancelled(t *testing.T) {
 // TestRunInterruptedCleansUp interrupts the example after it has created a workspace, a
 // snapshot and a restored workspace, and checks that all three are deleted anyway.
 func TestRunInterruptedCleansUp(t *testing.T) {
-	t.Setenv("AGENTJAIL_URL", "")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ctx, interrupt := context.WithCancel(ctx)
-	out := exampleenv.InterruptOn("restored into workspace", interrupt)
-	if err := run(ctx, out); !errors.Is(err, context.Canceled) {
-		t.Fatalf("run() = %v, want an error matching context.Canceled\n%s", err, out)
-	}
-	exampleenv.ContainsInOrder(t, out.String(), "restored into workspace", "cleaned up 3 workspaces and snapshots")
-	if strings.Contains(out.String(), "warning") {
+	out := exampleenv.CheckInterrupted(t, run, "restored into workspace")
+	exampleenv.ContainsInOrder(t, out, "restored into workspace", "cleaned up 3 workspaces and snapshots")
+	if strings.Contains(out, "warning") {
 		t.Errorf("clean-up reported failures:\n%s", out)
 	}
 }

@@ -16,7 +16,7 @@ func TestCopiesSkipSymlinks(t *testing.T) {
 	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
 	exec := func(t *testing.T, id, script string) string {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"cmd": "sh", "args": []string{"-c", script}})
+		body, _ := json.Marshal(map[string]any{"cmd": "/bin/sh", "args": []string{"-c", script}})
 		var res execResponse
 		wireDo(t, "POST", s.URL()+"/v1/workspaces/"+id+"/exec", string(body)).wantJSON(t, 200, &res)
 		return res.Stdout

@@ -11,13 +11,29 @@
 //		testserver.WithUpstream("openai", upstream.URL))
 //	// point the SDK at srv.URL(); sandbox traffic goes to srv.ProxyURL()
 //
+// # What submitted code sees
+//
+// On Linux, where namespaces are available, every execution (runs, session
+// execs, forks, streams and workspace execs) runs in a light jail that shows
+// it what a real jail shows: a read-only /workspace holding its code (the
+// workspace's persistent source, writable, for workspace execs), a writable
+// /output (for fork children a copy of the parent's), the working directory
+// /workspace, an environment built from scratch, cmd executed with no PATH
+// lookup, the program as PID 1, and the network mode of the request: none
+// (no network at all, the default), loopback (its own) or allowlist (a
+// CONNECT proxy named in HTTP_PROXY and friends that only tunnels to listed
+// public hosts; direct connections are not blocked in this mode). The jail
+// re-executes the current binary, so the package hooks program start-up.
+//
 // # NOT A SANDBOX
 //
-// Code submitted to the fake (runs, session execs, forks, streams and
-// workspace execs) runs as ordinary subprocesses of the current user on the
-// host, with the host's file system and network. Nothing is isolated. Run it
-// only with code you would run yourself, and never expose it to other
-// machines.
+// The jail is for fidelity, not security: its seccomp filter follows the
+// request's profile, but there is no cgroup limit. Where namespaces are
+// unavailable (not Linux, user namespaces disabled, a seccomp-filtered
+// container), or with WithIsolation(IsolationNone), code runs as ordinary
+// subprocesses of the current user with the host's file system and network,
+// and Server.Isolation says so. Run the fake only with code
+// you would run yourself, and never expose it to other machines.
 //
 // # Safe defaults
 //

@@ -1,11 +1,10 @@
 package testserver
 
 // The execution half of the fake: the engine that owns processes, the jail ledger, workspaces
-// and snapshots. Every route that runs code starts REAL host processes; see runner.go.
+// and snapshots. Every route that runs code starts REAL processes, jailed where the platform
+// allows; see runner.go.
 
 import (
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 )
@@ -26,6 +25,8 @@ type execEngine struct {
 	statsEvery time.Duration
 	gitEnv     []string // extra environment for git clones (tests: trust a local TLS server)
 	poolDir    string   // incremental snapshot pool; "" = classic full copies
+
+	proxyPermit proxyPermitFunc // allowlist proxy address check; nil = public addresses only
 	// Where clones find git (see findGit); tests point them at empty places.
 	gitSearchPath string
 	jailGit       string
@@ -37,7 +38,7 @@ type execEngine struct {
 func newExecEngine(s *Server) *execEngine {
 	return &execEngine{
 		s:          s,
-		run:        newRunner(s.maxConcurrent),
+		run:        newRunner(s.maxConcurrent, s.jail),
 		jails:      &jailStore{cap: jailCapacity},
 		ws:         newWorkspaceStore(),
 		snaps:      newSnapshotStore(),
@@ -81,12 +82,3 @@ func (e *execEngine) close() { e.run.close() }
 
 // counts reports active and total executions for GET /v1/stats.
 func (e *execEngine) counts() (active, total uint64) { return e.run.counts() }
-
-// jailDir creates a fresh scratch directory for one jail under the state directory.
-func (e *execEngine) jailDir() (string, error) {
-	parent := filepath.Join(e.s.stateDir, "jails")
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", err
-	}
-	return os.MkdirTemp(parent, "jail-")
-}

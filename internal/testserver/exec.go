@@ -53,9 +53,9 @@ func waitOrKill(ctx context.Context, p *process) procResult {
 
 // runJail opens a ledger row, runs spec to completion (killing it if ctx ends) and closes the
 // row. A spawn failure marks the row "error" and is a 500.
-func (e *execEngine) runJail(ctx context.Context, nj newJail, spec procSpec) (procResult, error) {
+func (e *execEngine) runJail(ctx context.Context, nj newJail, js jailSettings, spec procSpec) (procResult, error) {
 	id := e.jails.open(nj)
-	p, err := e.run.start(spec)
+	p, err := e.start(js, spec)
 	if err != nil {
 		e.jails.fail(id, err.Error())
 		return procResult{}, errInternal(err)

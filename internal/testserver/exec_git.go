@@ -218,7 +218,7 @@ func (e *execEngine) cloneInto(ctx context.Context, root string, clones []gitClo
 
 func (e *execEngine) runGit(ctx context.Context, gitBin string, args []string, target, shown string) error {
 	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"}, e.gitEnvironment()...)
-	p, err := e.run.start(procSpec{argv: append([]string{gitBin}, args...), dir: e.s.stateDir, env: env, timeout: gitCloneTimeout})
+	p, err := e.run.start(procSpec{argv: append([]string{gitBin}, args...), dir: e.s.stateDir, env: env, timeout: gitCloneTimeout, onHost: true})
 	if err != nil {
 		return errInternal(err)
 	}

@@ -101,7 +101,7 @@ func TestGitClone(t *testing.T) {
 		if strOrEmpty(ws.GitRepo) != repo || strOrEmpty(ws.GitRef) != "main" {
 			t.Fatalf("git_repo %v git_ref %v", ws.GitRepo, ws.GitRef)
 		}
-		if out := wsExec(t, srv, "", ws.ID, "cat", "README"); out.Stdout != "hello from git\n" {
+		if out := wsExec(t, srv, "", ws.ID, "/bin/cat", "README"); out.Stdout != "hello from git\n" {
 			t.Fatalf("workspace README: %+v", out)
 		}
 		var page struct {

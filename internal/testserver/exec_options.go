@@ -2,7 +2,8 @@ package testserver
 
 // ExecOptions: the network, seccomp, CPU and PID settings flattened into every exec-type body,
 // the timeout and memory clamps, and the allowlist validation run when a jail is built (not when
-// a workspace is created). Only the timeout is enforced on the host; the rest is validated and recorded.
+// a workspace is created). On the host only the timeout is enforced; a jail also enforces the
+// network mode and the seccomp profile; the rest is validated and recorded.
 
 import (
 	"bytes"
@@ -105,8 +106,8 @@ type execOptions struct {
 	MaxPids    *uint64      `json:"max_pids"`
 }
 
-// jailSettings is a resolved, clamped jail configuration. Only the timeout is enforced on the
-// host; the rest is recorded (ledger, workspace config) and validated like the real server.
+// jailSettings is a resolved, clamped jail configuration, recorded (ledger, workspace config)
+// and validated like the real server; which parts are enforced is said above.
 type jailSettings struct {
 	networkMode string
 	domains     []string

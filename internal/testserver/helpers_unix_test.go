@@ -17,9 +17,13 @@ type fifoGate struct {
 	up, goPath string
 }
 
-func newFifoGate(t *testing.T) fifoGate {
+// The pipes live in a host directory srv shares with its jails, at the same path.
+func newFifoGate(t *testing.T, srv *Server) fifoGate {
 	t.Helper()
 	dir := t.TempDir()
+	if srv.jail != nil {
+		srv.jail.share(dir)
+	}
 	g := fifoGate{up: filepath.Join(dir, "up"), goPath: filepath.Join(dir, "go")}
 	for _, p := range []string{g.up, g.goPath} {
 		if err := syscall.Mkfifo(p, 0o600); err != nil {

@@ -38,7 +38,7 @@ func TestLiveLedgerRows(t *testing.T) {
 			t.Parallel()
 			srv := Start(t)
 			srv.exec.setStreamTimings(time.Hour, 5*time.Millisecond)
-			gate := newFifoGate(t)
+			gate := newFifoGate(t, srv)
 			tt.start(t, srv, "echo early; echo warn >&2; "+gate.script())
 			gate.waitUp(t, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

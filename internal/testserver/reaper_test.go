@@ -51,7 +51,7 @@ func TestIdleReaperPausesAndExecResumes(t *testing.T) {
 			wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", "mkdir -p sub && echo kept > sub/f.txt && echo top > a.txt")
 			never := createWS(t, srv, "", map[string]any{})
 			later := createWS(t, srv, "", map[string]any{"idle_timeout_secs": 60})
-			wsExec(t, srv, "", later.ID, "true")
+			wsExec(t, srv, "", later.ID, "/bin/true")
 			laterAt := *getWS(t, srv, later.ID).LastExecAt
 
 			// Exactly one timeout after later's last exec start: only strictly older activity counts.
@@ -75,7 +75,7 @@ func TestIdleReaperPausesAndExecResumes(t *testing.T) {
 			}
 
 			// The next exec restores the files; the pause marks go, the auto snapshot stays.
-			if out := wsExec(t, srv, "", ws.ID, "cat", "sub/f.txt", "a.txt"); out.Stdout != "kept\ntop\n" {
+			if out := wsExec(t, srv, "", ws.ID, "/bin/cat", "sub/f.txt", "a.txt"); out.Stdout != "kept\ntop\n" {
 				t.Fatalf("exec after resume: %+v", out)
 			}
 			if got := getWS(t, srv, ws.ID); got.PausedAt != nil || got.AutoSnapshot != nil || len(autoSnapshots(t, srv, ws.ID)) != 1 {

@@ -3,18 +3,21 @@ package testserver
 // The process engine of the fake control plane.
 //
 // SECURITY: every execution route of the fake (sessions exec, runs, fork, stream, workspace exec)
-// starts a REAL process on the host, as the user running the server, through this file. There are
-// no namespaces, no cgroups, no seccomp filter and no network isolation: this is NOT a sandbox.
-// Memory limits, CPU and PID limits, network modes and seccomp profiles are accepted and recorded
-// exactly like the real server does, but they are not enforced. Only the timeout is enforced: every
-// process is started in its own process group and the whole group is killed with SIGKILL when the
-// timeout fires, even when a grandchild keeps the output pipes open (the real server reads the
-// pipes to the end before it applies the timeout; the fake deliberately does not wait).
+// starts a REAL process through this file. On Linux with namespaces it runs in a light jail
+// (jail_linux.go): its own mount, PID, IPC and network namespaces, a minimal read-only root, no
+// capabilities, the request's seccomp profile. That keeps honest code honest; it is not a
+// hardened sandbox: there is no cgroup, so memory, CPU and PID limits are accepted and recorded
+// like the real server does but not enforced. Elsewhere (see isolation.go) it is a plain
+// host process of the user running the server. The timeout is always enforced: every process is
+// started in its own process group and the whole group is killed with SIGKILL when the timeout
+// fires, even when a grandchild keeps the output pipes open (the real server reads the pipes to
+// the end before it applies the timeout; the fake deliberately does not wait).
 //
 // When a command's main process ends, whatever is left of its process group is killed too, the
 // way a jail is torn down after its command: a background job (`server &`) does not outlive the
-// exec that started it. A process that leaves the group (setsid) escapes that clean-up; its hold
-// on the output pipes is cut after pipeGrace.
+// exec that started it. In a jail the program is PID 1 of its PID namespace, so nothing it started
+// survives it; on the host a process that leaves the group (setsid) escapes that clean-up, and its
+// hold on the output pipes is cut after pipeGrace.
 
 import (
 	"errors"
@@ -22,9 +25,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,20 +43,9 @@ const (
 	jailPath = "/usr/local/bin:/usr/bin:/bin"
 )
 
-// execStats is the wire shape of ExecResponse.stats. The fake fills it from the
-// rusage of the reaped process: memory_peak_bytes is the peak resident set size, cpu_usage_usec
-// the user plus system CPU time; the other counters have no host equivalent and stay 0.
-type execStats struct {
-	MemoryPeakBytes    uint64 `json:"memory_peak_bytes"`
-	MemoryCurrentBytes uint64 `json:"memory_current_bytes"`
-	CPUUsageUsec       uint64 `json:"cpu_usage_usec"`
-	IOReadBytes        uint64 `json:"io_read_bytes"`
-	IOWriteBytes       uint64 `json:"io_write_bytes"`
-	PidsCurrent        uint64 `json:"pids_current"`
-}
-
 // runner owns every running process and the global concurrency limit.
 type runner struct {
+	jail   *jailer // nil: host processes
 	sem    chan struct{}
 	active atomic.Uint64 // permits held right now
 	total  atomic.Uint64 // permits ever granted
@@ -67,9 +56,10 @@ type runner struct {
 	wg     sync.WaitGroup // one per started process, done once it is reaped and drained
 }
 
-// newRunner returns a runner allowing maxConcurrent (at least 1) executions at once.
-func newRunner(maxConcurrent int) *runner {
-	return &runner{sem: make(chan struct{}, maxConcurrent), procs: make(map[*process]struct{})}
+// newRunner returns a runner allowing maxConcurrent (at least 1) executions at once, in jails
+// made by j, or as host processes when j is nil.
+func newRunner(maxConcurrent int, j *jailer) *runner {
+	return &runner{jail: j, sem: make(chan struct{}, maxConcurrent), procs: make(map[*process]struct{})}
 }
 
 // permit is one slot of the concurrency limit. release is idempotent.
@@ -128,10 +118,18 @@ func (r *runner) counts() (active, total uint64) {
 
 // procSpec describes one process to start.
 type procSpec struct {
-	argv    []string // argv[0] is looked up in the PATH of env when it has no slash
-	dir     string   // working directory
-	env     []string // complete environment, "K=V"
-	timeout time.Duration
+	argv []string // argv[0] is used as given, with no PATH lookup: a bare name is relative to dir
+	// dir is the workspace: mounted at /workspace (the working directory) in a jail, read-only
+	// unless writable is set; the working directory itself on the host.
+	dir      string
+	writable bool
+	output   string   // host directory mounted at /output in a jail; "" gives an empty one
+	flavors  []flavor // mounted read-only at /opt/flavors/<name> in a jail
+	network  string   // "none" (also ""), "loopback" or "allowlist"; enforced in a jail only
+	seccomp  string   // "standard" (also "") or "strict"; enforced in a jail only
+	env      []string // complete environment, "K=V"
+	onHost   bool     // a host process even when the runner jails (the server's own git clones)
+	timeout  time.Duration
 	// onLine, when set, switches to line mode: it is called for every output line of stream
 	// "stdout" or "stderr" (trailing "\n" and one trailing "\r" removed, at most streamLineCap
 	// bytes, lossy UTF-8). It may be called from two goroutines at once.
@@ -159,7 +157,7 @@ func (res procResult) durationMs() uint64 {
 // process is one started process group.
 type process struct {
 	r       *runner
-	cmd     *exec.Cmd
+	cmd     *exec.Cmd // nil when the program could not be executed on the host
 	pgid    int
 	started time.Time
 
@@ -182,10 +180,11 @@ func (r *runner) start(spec procSpec) (*process, error) {
 	if len(spec.argv) == 0 {
 		return nil, errors.New("spawn: empty command")
 	}
-	bin, err := lookPathIn(spec.argv[0], envValue(spec.env, "PATH"))
+	cmd, cleanup, err := r.command(spec)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("spawn: %w", err)
 	}
+	defer cleanup()
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("spawn: %w", err)
@@ -196,15 +195,7 @@ func (r *runner) start(spec procSpec) (*process, error) {
 		outW.Close()
 		return nil, fmt.Errorf("spawn: %w", err)
 	}
-	cmd := &exec.Cmd{
-		Path:        bin,
-		Args:        append([]string(nil), spec.argv...),
-		Dir:         spec.dir,
-		Env:         append([]string{}, spec.env...),
-		Stdout:      outW,
-		Stderr:      errW,
-		SysProcAttr: newGroupAttr(),
-	}
+	cmd.Stdout, cmd.Stderr = outW, errW
 
 	r.mu.Lock()
 	if r.closed {
@@ -217,18 +208,25 @@ func (r *runner) start(spec procSpec) (*process, error) {
 	}
 	startedAt := time.Now()
 	err = cmd.Start()
+	var p *process
+	switch {
+	case err == nil:
+		p = &process{r: r, cmd: cmd, pgid: cmd.Process.Pid}
+	case isExecFailure(err):
+		// As in a jail, a program that cannot be executed is a result (exit 127 and the engine's
+		// message on stderr), not a spawn failure.
+		p = &process{r: r, reaped: true}
+		_, _ = io.WriteString(errW, execFailureText(err)+"\n")
+	}
 	outW.Close()
 	errW.Close()
-	if err != nil {
+	if p == nil {
 		r.mu.Unlock()
 		outR.Close()
 		errR.Close()
 		return nil, fmt.Errorf("spawn %s: %w", spec.argv[0], err)
 	}
-	p := &process{
-		r: r, cmd: cmd, pgid: cmd.Process.Pid, started: startedAt,
-		done: make(chan struct{}), outBuf: &capBuffer{}, errBuf: &capBuffer{},
-	}
+	p.started, p.done, p.outBuf, p.errBuf = startedAt, make(chan struct{}), &capBuffer{}, &capBuffer{}
 	r.procs[p] = struct{}{}
 	r.wg.Add(1)
 	r.mu.Unlock()
@@ -256,7 +254,9 @@ func (p *process) supervise(timeout time.Duration, readers *sync.WaitGroup, outR
 			}
 		})
 	}
-	_ = p.cmd.Wait() // the outcome is read from ProcessState below
+	if p.cmd != nil {
+		_ = p.cmd.Wait() // the outcome is read from ProcessState below
+	}
 	ended := time.Now()
 	if timer != nil {
 		timer.Stop()
@@ -267,7 +267,9 @@ func (p *process) supervise(timeout time.Duration, readers *sync.WaitGroup, outR
 	p.mu.Unlock()
 	// The command is over: like a jail being torn down, nothing it started may outlive it. The
 	// group id cannot be reused while any member is alive, so this reaches only its leftovers.
-	_ = signalGroup(p.pgid, groupKill)
+	if p.cmd != nil {
+		_ = signalGroup(p.pgid, groupKill)
+	}
 
 	drained := make(chan struct{})
 	go func() { readers.Wait(); close(drained) }()
@@ -282,7 +284,9 @@ func (p *process) supervise(timeout time.Duration, readers *sync.WaitGroup, outR
 	errR.Close()
 
 	res := procResult{duration: ended.Sub(p.started), timedOut: timedOut, exitCode: -1}
-	if st := p.cmd.ProcessState; st != nil {
+	if p.cmd == nil {
+		res.exitCode = 127
+	} else if st := p.cmd.ProcessState; st != nil {
 		res.exitCode = exitCodeOf(st)
 		res.stats = rusageStats(st)
 	}
@@ -357,46 +361,6 @@ func (p *process) wait() procResult {
 	return p.res
 }
 
-// sample reads the current memory and CPU figures of the group leader from /proc, best effort
-// (zeros where unavailable). Used for the streaming route's periodic stats events.
-func (p *process) sample() execStats {
-	var st execStats
-	pid := strconv.Itoa(p.pgid)
-	if b, err := os.ReadFile(filepath.Join("/proc", pid, "status")); err == nil {
-		for _, ln := range strings.Split(string(b), "\n") {
-			k, v, ok := strings.Cut(ln, ":")
-			if !ok {
-				continue
-			}
-			f := strings.Fields(v)
-			if len(f) == 0 {
-				continue
-			}
-			n, _ := strconv.ParseUint(f[0], 10, 64)
-			switch k {
-			case "VmHWM":
-				st.MemoryPeakBytes = n * 1024
-			case "VmRSS":
-				st.MemoryCurrentBytes = n * 1024
-			}
-		}
-	}
-	if b, err := os.ReadFile(filepath.Join("/proc", pid, "stat")); err == nil {
-		// Fields after the command name (which may contain spaces) start at state (field 3);
-		// utime and stime are fields 14 and 15, in clock ticks (100 Hz on Linux).
-		if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
-			f := strings.Fields(string(b[i+1:]))
-			if len(f) > 12 {
-				ut, _ := strconv.ParseUint(f[11], 10, 64)
-				stt, _ := strconv.ParseUint(f[12], 10, 64)
-				st.CPUUsageUsec = (ut + stt) * 10000
-			}
-			st.PidsCurrent = 1
-		}
-	}
-	return st
-}
-
 // close kills every running process group and waits until all of them were reaped. Later starts
 // fail with errRunnerClosed.
 func (r *runner) close() {
@@ -411,37 +375,4 @@ func (r *runner) close() {
 		p.kill()
 	}
 	r.wg.Wait()
-}
-
-// envValue returns the value of key in a "K=V" list (the last one wins, like execve).
-func envValue(env []string, key string) string {
-	v := ""
-	for _, kv := range env {
-		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
-			v = val
-		}
-	}
-	return v
-}
-
-// lookPathIn resolves a command name against path (a PATH value), falling back to the server's
-// own PATH so interpreters installed outside the jail PATH still work on developer machines. A
-// name with a slash is used as given.
-func lookPathIn(name, path string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" {
-			continue
-		}
-		cand := filepath.Join(dir, name)
-		if fi, err := os.Stat(cand); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return cand, nil
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("spawn %s: executable file not found in PATH", name)
 }

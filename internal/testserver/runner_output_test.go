@@ -86,7 +86,7 @@ func TestRunnerOutputCapEndToEnd(t *testing.T) {
 	t.Parallel()
 	r := testRunner(t, 1)
 	// 16383 ASCII bytes then a 2-byte character straddling the cap.
-	res := runSpec(t, r, procSpec{argv: []string{"sh", "-c", `head -c 16383 /dev/zero | tr '\0' a; printf 'é%.0s' $(seq 1 100)`}})
+	res := runSpec(t, r, procSpec{argv: []string{"/bin/sh", "-c", `head -c 16383 /dev/zero | tr '\0' a; printf 'é%.0s' $(seq 1 100)`}})
 	want := strings.Repeat("a", outputCap-1) + "…"
 	if res.stdout != want {
 		t.Fatalf("stdout has %d bytes ending %q, want %d ending %q", len(res.stdout), tail(res.stdout), len(want), tail(want))

@@ -13,7 +13,7 @@ import (
 
 func testRunner(t *testing.T, max int) *runner {
 	t.Helper()
-	r := newRunner(max)
+	r := newRunner(max, nil)
 	t.Cleanup(r.close)
 	return r
 }
@@ -43,7 +43,7 @@ func TestRunnerWorkingDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := runSpec(t, testRunner(t, 1), procSpec{argv: []string{"sh", "-c", "pwd -P; ls"}, dir: dir})
+	res := runSpec(t, testRunner(t, 1), procSpec{argv: []string{"/bin/sh", "-c", "pwd -P; ls"}, dir: dir})
 	if res.stdout != want+"\nmarker\n" || res.exitCode != 0 {
 		t.Fatalf("got %q (exit %d), want the directory %s holding only marker", res.stdout, res.exitCode, want)
 	}
@@ -63,18 +63,18 @@ func TestRunnerResults(t *testing.T) {
 		timeout    time.Duration
 		maxElapsed time.Duration
 	}{
-		{name: "stdout and exit 0", argv: []string{"sh", "-c", "echo hi"}, wantOut: "hi\n"},
-		{name: "stderr and exit code", argv: []string{"sh", "-c", "echo oops >&2; exit 3"}, wantErr: "oops\n", wantCode: 3},
-		{name: "killed by signal is 128+sig", argv: []string{"sh", "-c", "kill -TERM $$"}, wantCode: 143},
-		{name: "env is exactly what was given", argv: []string{"sh", "-c", `echo "$FOO:$HOME"`}, env: []string{"PATH=" + jailPath, "FOO=bar"}, wantOut: "bar:\n"},
+		{name: "stdout and exit 0", argv: []string{"/bin/sh", "-c", "echo hi"}, wantOut: "hi\n"},
+		{name: "stderr and exit code", argv: []string{"/bin/sh", "-c", "echo oops >&2; exit 3"}, wantErr: "oops\n", wantCode: 3},
+		{name: "killed by signal is 128+sig", argv: []string{"/bin/sh", "-c", "kill -TERM $$"}, wantCode: 143},
+		{name: "env is exactly what was given", argv: []string{"/bin/sh", "-c", `echo "$FOO:$HOME"`}, env: []string{"PATH=" + jailPath, "FOO=bar"}, wantOut: "bar:\n"},
 		{
 			name: "timeout kills a group whose grandchild holds the pipes",
-			argv: []string{"sh", "-c", "sleep 30 & sleep 30"}, timeout: 300 * time.Millisecond,
+			argv: []string{"/bin/sh", "-c", "sleep 30 & sleep 30"}, timeout: 300 * time.Millisecond,
 			wantCode: 137, wantTimed: true, maxElapsed: 5 * time.Second,
 		},
 		{
 			name: "background child does not hold a finished command",
-			argv: []string{"sh", "-c", "sleep 30 & echo done"}, timeout: time.Minute,
+			argv: []string{"/bin/sh", "-c", "sleep 30 & echo done"}, timeout: time.Minute,
 			wantOut: "done\n", maxElapsed: 5 * time.Second,
 		},
 	}
@@ -102,14 +102,27 @@ func TestRunnerResults(t *testing.T) {
 	}
 }
 
-func TestRunnerSpawnFailure(t *testing.T) {
+// A program that cannot be executed is a result, as in a jail: exit 127 and the engine's message.
+// There is no PATH lookup: a bare name is looked up in the working directory.
+func TestRunnerExecFailure(t *testing.T) {
 	t.Parallel()
 	r := testRunner(t, 1)
-	if _, err := r.start(procSpec{argv: []string{"definitely-not-a-command-xyz"}, dir: t.TempDir(), env: []string{"PATH=" + jailPath}}); err == nil {
-		t.Fatal("start of a missing binary succeeded")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "plain"), []byte("not a program"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := r.start(procSpec{argv: []string{"sh"}, dir: "/nonexistent/dir/xyz", env: []string{"PATH=" + jailPath}}); err == nil {
-		t.Fatal("start in a missing directory succeeded")
+	tests := []struct {
+		name, cmd, wantErr string
+	}{
+		{"missing", "/definitely/not/a-command-xyz", "No such file or directory (os error 2)"},
+		{"bare name is not looked up in PATH", "sh", "No such file or directory (os error 2)"},
+		{"not executable", "plain", "Permission denied (os error 13)"},
+	}
+	for _, tt := range tests {
+		res := runSpec(t, r, procSpec{argv: []string{tt.cmd}, dir: dir})
+		if want := "exec failed: failed to execute command: " + tt.wantErr + "\n"; res.exitCode != 127 || res.stderr != want {
+			t.Errorf("%s: exit %d stderr %q, want 127 %q", tt.name, res.exitCode, res.stderr, want)
+		}
 	}
 }
 
@@ -119,7 +132,7 @@ func TestRunnerLineMode(t *testing.T) {
 	var mu sync.Mutex
 	lines := map[string][]string{}
 	res := runSpec(t, r, procSpec{
-		argv: []string{"sh", "-c", `printf 'one\n\n  two\nbar\rcr\n'; printf 'err\n' >&2`},
+		argv: []string{"/bin/sh", "-c", `printf 'one\n\n  two\nbar\rcr\n'; printf 'err\n' >&2`},
 		onLine: func(stream, line string) {
 			mu.Lock()
 			lines[stream] = append(lines[stream], line)
@@ -139,7 +152,7 @@ func TestRunnerLineMode(t *testing.T) {
 
 func TestRunnerConcurrencyLimit(t *testing.T) {
 	t.Parallel()
-	r := newRunner(2)
+	r := newRunner(2, nil)
 	p1, ok1 := r.tryAcquire()
 	p2, ok2 := r.tryAcquire()
 	_, ok3 := r.tryAcquire()
@@ -162,9 +175,9 @@ func TestRunnerConcurrencyLimit(t *testing.T) {
 
 func TestRunnerFreezeThawAndClose(t *testing.T) {
 	t.Parallel()
-	r := newRunner(1)
+	r := newRunner(1, nil)
 	dir := t.TempDir()
-	p, err := r.start(procSpec{argv: []string{"sleep", "30"}, dir: dir, env: []string{"PATH=" + jailPath}})
+	p, err := r.start(procSpec{argv: []string{"/bin/sleep", "30"}, dir: dir, env: []string{"PATH=" + jailPath}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +195,7 @@ func TestRunnerFreezeThawAndClose(t *testing.T) {
 	if p.freeze() {
 		t.Fatal("freeze of a reaped process reported running")
 	}
-	if _, err := r.start(procSpec{argv: []string{"true"}, dir: dir, env: []string{"PATH=" + jailPath}}); err == nil {
+	if _, err := r.start(procSpec{argv: []string{"/bin/true"}, dir: dir, env: []string{"PATH=" + jailPath}}); err == nil {
 		t.Fatal("start after close succeeded")
 	}
 }

@@ -1,12 +1,12 @@
 package testserver
 
 // Runs: code in a language (javascript, python or bash) run to completion, forked after a while
-// into children that continue from a copy of its directory, or streamed as Server-Sent Events.
-// Every run is a REAL host process; see runner.go.
+// into children that continue from a copy of its /output, or streamed as Server-Sent Events.
+// Every run is a REAL process, jailed where the platform allows; see runner.go. The fork route
+// is in runs_fork.go.
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,13 +14,21 @@ import (
 	"time"
 )
 
-type runRequest struct {
-	Code        *string         `json:"code"`
+// runSettings are the fields a run, a stream and a fork share: how to run the code.
+type runSettings struct {
 	Language    defaultedString `json:"language"`
 	TimeoutSecs *uint64         `json:"timeout_secs"`
 	MemoryMB    *uint64         `json:"memory_mb"`
 	Git         *gitSpec        `json:"git"`
 	execOptions
+}
+
+// jail is the jail configuration asked for, with the timeout and memory clamped.
+func (o *runSettings) jail() jailSettings { return o.defaultSettings(o.TimeoutSecs, o.MemoryMB) }
+
+type runRequest struct {
+	Code *string `json:"code"`
+	runSettings
 }
 
 func (q *runRequest) missing() string { return absent(q.Code, "code") }
@@ -47,9 +55,6 @@ func languageOf(lang *string) (string, language, error) {
 	return name, language{}, errBadRequest("unsupported language: %s", name)
 }
 
-// argv is the command line that runs the main file in the current directory.
-func (l language) argv() []string { return []string{l.interpreter, l.file} }
-
 // readRunRequest decodes the body shared by /v1/runs and /v1/runs/stream, with its
 // timeout and memory clamped.
 func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
@@ -57,7 +62,7 @@ func readRunRequest(r *http.Request) (runRequest, jailSettings, error) {
 	if err := decodeBody(r, &req); err != nil {
 		return req, jailSettings{}, err
 	}
-	return req, req.defaultSettings(req.TimeoutSecs, req.MemoryMB), nil
+	return req, req.jail(), nil
 }
 
 // handleRun runs code to completion in a fresh scratch directory.
@@ -72,8 +77,8 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 		return err
 	}
 	defer run.release()
-	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: run.label, config: js.snapshot()},
-		procSpec{argv: run.lang.argv(), dir: run.dir, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: run.label, config: js.snapshot()}, js,
+		procSpec{argv: e.scriptArgv(run.lang, run.lang.file), dir: run.dirs.workspace, output: run.dirs.output, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
 	if err != nil {
 		return err
 	}
@@ -81,18 +86,18 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 	return nil
 }
 
-// preparedRun is a run ready to start: its execution slot, its language and the scratch
-// directory holding its code (and git seed).
+// preparedRun is a run ready to start: its execution slot, its language and its scratch
+// directories, the workspace holding its code (and git seed) and its output.
 type preparedRun struct {
 	label string // the language as sent, which names the ledger row
 	lang  language
-	dir   string
+	dirs  scratch
 	slot  *permit
 }
 
-// release removes the directory and frees the execution slot.
+// release removes the directories and frees the execution slot.
 func (p *preparedRun) release() {
-	os.RemoveAll(p.dir)
+	p.dirs.remove()
 	p.slot.release()
 }
 
@@ -110,224 +115,45 @@ func (e *execEngine) prepareRun(ctx context.Context, langName *string, code stri
 	}
 	label, lang, err := languageOf(langName)
 	if err == nil {
-		var dir string
-		if dir, err = e.runDir(ctx, lang, code, git, js); err == nil {
-			return &preparedRun{label: label, lang: lang, dir: dir, slot: pm}, nil
+		var dirs scratch
+		if dirs, err = e.runDirs(ctx, lang, code, git, js); err == nil {
+			return &preparedRun{label: label, lang: lang, dirs: dirs, slot: pm}, nil
 		}
 	}
 	pm.release()
 	return nil, err
 }
 
-// runDir creates a run's scratch directory with the git seed cloned and the code written, and
-// validates the allowlist.
-func (e *execEngine) runDir(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dir string, err error) {
-	dir, err = e.jailDir()
+// runDirs creates a run's scratch directories with the git seed cloned and the code written in
+// the workspace, and validates the allowlist.
+func (e *execEngine) runDirs(ctx context.Context, lang language, code string, git *gitSpec, js *jailSettings) (dirs scratch, err error) {
+	dirs, err = e.newScratch()
 	if err != nil {
-		return "", errInternal(err)
+		return scratch{}, errInternal(err)
 	}
 	defer func() {
 		if err != nil {
-			os.RemoveAll(dir)
-			dir = ""
+			dirs.remove()
+			dirs = scratch{}
 		}
 	}()
 	if git != nil {
 		clones, err := git.plan()
 		if err != nil {
-			return "", err
+			return scratch{}, err
 		}
-		if err := e.cloneInto(ctx, dir, clones, false); err != nil {
-			return "", err
+		if err := e.cloneInto(ctx, dirs.workspace, clones, false); err != nil {
+			return scratch{}, err
 		}
 		js.gitRepo, js.gitRef = git.primary()
 	}
-	if err := os.WriteFile(filepath.Join(dir, lang.file), []byte(code), 0o644); err != nil {
-		return "", errInternal(err)
+	if err := os.WriteFile(filepath.Join(dirs.workspace, lang.file), []byte(code), 0o644); err != nil {
+		return scratch{}, errInternal(err)
 	}
 	if err := js.validate(); err != nil {
-		return "", err
+		return scratch{}, err
 	}
-	return dir, nil
-}
-
-func (q *forkRequest) missing() string { return absent(q.ParentCode, "parent_code") }
-
-type forkChild struct {
-	Code *string `json:"code"`
-}
-
-type forkRequest struct {
-	ParentCode  *string         `json:"parent_code"`
-	ChildCode   *string         `json:"child_code"`
-	Children    seq[forkChild]  `json:"children"`
-	Language    defaultedString `json:"language"`
-	ForkAfterMs *uint64         `json:"fork_after_ms"`
-	TimeoutSecs *uint64         `json:"timeout_secs"`
-	MemoryMB    *uint64         `json:"memory_mb"`
-	Git         *gitSpec        `json:"git"`
-	execOptions
-}
-
-// forkMeta is ForkMeta: how one child's copy of the parent was made.
-type forkMeta struct {
-	CloneMs     uint64 `json:"clone_ms"`
-	FilesCloned uint64 `json:"files_cloned"`
-	FilesCow    uint64 `json:"files_cow"`
-	BytesCloned uint64 `json:"bytes_cloned"`
-	Method      string `json:"method"`
-	WasFrozen   bool   `json:"was_frozen"`
-}
-
-type forkResponse struct {
-	Parent   execResponse   `json:"parent"`
-	Child    execResponse   `json:"child"`
-	Children []execResponse `json:"children"`
-	Fork     forkMeta       `json:"fork"`
-	Forks    []forkMeta     `json:"forks"`
-}
-
-// handleForkRun starts the parent run, freezes its process group after fork_after_ms (default
-// 1500, at most 30000), copies its working directory once per child, resumes it, and runs the
-// children in their copies. Unlike the real server the parent's output is capped like every
-// other output.
-func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope) error {
-	var req forkRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	var codes []string
-	for _, c := range req.Children {
-		if c.Code == nil {
-			return missingField("code")
-		}
-		codes = append(codes, *c.Code)
-	}
-	if len(codes) == 0 && req.ChildCode != nil {
-		codes = []string{*req.ChildCode}
-	}
-	if len(codes) == 0 {
-		return errBadRequest("children or child_code is required")
-	}
-	if len(codes) > 16 {
-		return errBadRequest("at most 16 children per fork")
-	}
-	js := req.defaultSettings(req.TimeoutSecs, req.MemoryMB)
-	forkAfter := uint64(1500)
-	if req.ForkAfterMs != nil {
-		forkAfter = min(*req.ForkAfterMs, 30000)
-	}
-
-	e := s.exec
-	run, err := e.prepareRun(r.Context(), req.Language.ptr(), *req.ParentCode, req.Git, &js, true)
-	if err != nil {
-		return err
-	}
-	defer run.release()
-	lang, l, parentDir := run.label, run.lang, run.dir
-	timeout := js.timeout()
-	env := []string{"PATH=" + jailPath}
-
-	parentID := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: lang + " · parent", config: js.snapshot()})
-	rows := []int64{parentID}
-	failAll := func(err error) error {
-		for _, id := range rows {
-			e.jails.fail(id, err.Error())
-		}
-		return errInternal(err)
-	}
-	parent, err := e.run.start(procSpec{argv: l.argv(), dir: parentDir, env: env, timeout: timeout})
-	if err != nil {
-		return failAll(err)
-	}
-	stopParentLive := e.watchLive(parentID, parent, false)
-	defer stopParentLive()
-	// Like the real server, the children are forked only after fork_after_ms, even when the
-	// parent has already exited.
-	forkAt := time.NewTimer(time.Duration(forkAfter) * time.Millisecond)
-	select {
-	case <-forkAt.C:
-	case <-r.Context().Done():
-	}
-	forkAt.Stop()
-
-	frozen := parent.freeze()
-	metas := make([]forkMeta, len(codes))
-	childDirs := make([]string, len(codes))
-	var copyErr error
-	for i := range codes {
-		dir, err := e.jailDir()
-		if err != nil {
-			copyErr = err
-			break
-		}
-		childDirs[i] = dir
-		defer os.RemoveAll(dir)
-		began := time.Now()
-		files, bytes, err := copyTree(parentDir, dir)
-		if err != nil {
-			copyErr = err
-			break
-		}
-		metas[i] = forkMeta{CloneMs: uint64(time.Since(began) / time.Millisecond), FilesCloned: files, BytesCloned: bytes, Method: "copy", WasFrozen: frozen}
-	}
-	if frozen {
-		parent.thaw()
-	}
-	if copyErr != nil {
-		parent.kill()
-		parent.wait()
-		return failAll(copyErr)
-	}
-
-	children := make([]execResponse, len(codes))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var childErr error
-	for i, code := range codes {
-		label := lang + " · child"
-		if len(codes) > 1 {
-			label = fmt.Sprintf("%s · child %d", lang, i)
-		}
-		pid := parentID
-		id := e.jails.open(newJail{tenant: sc.tenant, kind: "fork", label: label, parentID: &pid, config: js.snapshot()})
-		rows = append(rows, id)
-		if err := os.WriteFile(filepath.Join(childDirs[i], l.file), []byte(code), 0o644); err != nil {
-			childErr = err
-			break
-		}
-		p, err := e.run.start(procSpec{argv: l.argv(), dir: childDirs[i], env: env, timeout: timeout})
-		if err != nil {
-			childErr = err
-			break
-		}
-		wg.Add(1)
-		go func(i int, id int64, p *process) {
-			defer wg.Done()
-			stop := e.watchLive(id, p, true)
-			res := waitOrKill(r.Context(), p)
-			stop()
-			e.jails.complete(id, res)
-			mu.Lock()
-			children[i] = responseOf(res)
-			mu.Unlock()
-		}(i, id, p)
-	}
-	if childErr != nil {
-		ctx, cancel := context.WithCancel(r.Context())
-		cancel()
-		waitOrKill(ctx, parent)
-		wg.Wait()
-		return failAll(childErr)
-	}
-	parentRes := waitOrKill(r.Context(), parent)
-	stopParentLive()
-	e.jails.complete(parentID, parentRes)
-	wg.Wait()
-	writeJSON(w, http.StatusCreated, forkResponse{
-		Parent: responseOf(parentRes), Child: children[0], Children: children, Fork: metas[0], Forks: metas,
-	})
-	return nil
+	return dirs, nil
 }
 
 // handleStreamRun is a run whose output lines and periodic stats arrive as Server-Sent Events,
@@ -345,15 +171,15 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 		return err
 	}
 	defer run.release()
-	label, lang, dir := run.label, run.lang, run.dir
+	label, lang, dirs := run.label, run.lang, run.dirs
 
 	lines := make(chan sseLine, 64)
 	// stop releases output readers blocked on a full channel once nobody reads it any more.
 	stop := make(chan struct{})
 	stopReaders := sync.OnceFunc(func() { close(stop) })
 	defer stopReaders()
-	p, err := e.run.start(procSpec{
-		argv: lang.argv(), dir: dir, env: []string{"PATH=" + jailPath},
+	p, err := e.start(js, procSpec{
+		argv: e.scriptArgv(lang, lang.file), dir: dirs.workspace, output: dirs.output, env: []string{"PATH=" + jailPath},
 		timeout: js.timeout(),
 		onLine: func(stream, line string) {
 			select {

@@ -96,9 +96,13 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	tok := sess.Env["OPENAI_API_KEY"]
 	wireDo(t, "GET", s.ProxyURL()+"/v1/openai/v1/models", "", wireKey(tok))
 	wireDo(t, "GET", s.URL()+"/v1/whoami", "", wireKey("wrong-key"))
-	// A command that cannot start is a 500, which is logged: the one request here that
+	// An exec whose scratch directory cannot be made (a file stands where the directory of
+	// every jail's scratch space goes) is a 500, which is logged: the one request here that
 	// must leave a log line, so that the scan below has something to look at.
-	wireDo(t, "POST", s.URL()+"/v1/sessions/"+sess.ID+"/exec", `{"cmd":"agentjail-no-such-command"}`, wireKey(adminKey)).wantJSON(t, 500, nil)
+	if err := os.WriteFile(filepath.Join(s.StateDir(), "jails"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wireDo(t, "POST", s.URL()+"/v1/sessions/"+sess.ID+"/exec", `{"cmd":"/bin/true"}`, wireKey(adminKey)).wantJSON(t, 500, nil)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -359,13 +358,13 @@ func (s *Server) handleExecSession(w http.ResponseWriter, r *http.Request, sc sc
 	for _, k := range keys {
 		procEnv = append(procEnv, k+"="+env[k])
 	}
-	dir, err := e.jailDir()
+	dirs, err := e.newScratch()
 	if err != nil {
 		return errInternal(err)
 	}
-	defer os.RemoveAll(dir)
-	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "exec", label: *req.Cmd, sessionID: id, config: js.snapshot()},
-		procSpec{argv: req.argv(), dir: dir, env: procEnv, timeout: js.timeout()})
+	defer dirs.remove()
+	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "exec", label: *req.Cmd, sessionID: id, config: js.snapshot()}, js,
+		procSpec{argv: req.argv(), dir: dirs.workspace, output: dirs.output, env: procEnv, timeout: js.timeout()})
 	if err != nil {
 		return err
 	}

@@ -261,8 +261,8 @@ func TestSessionExec(t *testing.T) {
 	if !strings.HasPrefix(lines[0], "phm_") || lines[1] != jailPath || out.ExitCode != 0 {
 		t.Fatalf("got %+v", out)
 	}
-	// A bare command name is resolved on the jail PATH, with no shell involved.
-	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "echo", "args": []string{"$HOME", "a b"}}).wantJSON(t, 200, &out)
+	// Arguments reach the program as sent, with no shell involved.
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "/bin/echo", "args": []string{"$HOME", "a b"}}).wantJSON(t, 200, &out)
 	if out.Stdout != "$HOME a b\n" {
 		t.Fatalf("echo stdout = %q", out.Stdout)
 	}
@@ -274,14 +274,18 @@ func TestSessionExec(t *testing.T) {
 	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}, "ttl_secs": 0}).wantJSON(t, 201, &expired)
 	apiCall(t, srv, "", "POST", "/v1/sessions/"+expired.ID+"/exec", map[string]any{"cmd": "true"}).
 		wantError(t, 400, "bad request: session expired")
-	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "no-such-binary-xyz"}).
-		wantError(t, 500, "internal server error")
+	// No PATH lookup: a bare name that is not in /workspace cannot be executed, which is exit
+	// code 127, not a server error.
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "echo"}).wantJSON(t, 200, &out)
+	if want := "exec failed: failed to execute command: No such file or directory (os error 2)\n"; out.ExitCode != 127 || out.Stderr != want {
+		t.Fatalf("bare echo = %+v, want exit 127 and %q", out, want)
+	}
 
 	var page struct {
 		Rows []jailRecord `json:"rows"`
 	}
 	apiCall(t, srv, "", "GET", "/v1/jails?kind=exec", nil).wantJSON(t, 200, &page)
-	if len(page.Rows) != 3 || page.Rows[0].Status != "error" || page.Rows[1].Label != "echo" || strOrEmpty(page.Rows[1].SessionID) != sess.ID {
+	if len(page.Rows) != 3 || page.Rows[0].Label != "echo" || page.Rows[0].Status != "completed" || page.Rows[1].Label != "/bin/echo" || strOrEmpty(page.Rows[1].SessionID) != sess.ID {
 		t.Fatalf("ledger rows = %+v", page.Rows)
 	}
 }

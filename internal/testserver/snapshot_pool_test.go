@@ -84,7 +84,7 @@ func TestIncrementalSnapshots(t *testing.T) {
 	}
 	var fork forkWorkspaceResponse
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+restored.ID+"/fork", map[string]any{"count": 2}).wantJSON(t, 201, &fork)
-	if out := wsExec(t, srv, "", fork.Forks[1].ID, "cat", "sub/same.txt"); out.Stdout != "hello" {
+	if out := wsExec(t, srv, "", fork.Forks[1].ID, "/bin/cat", "sub/same.txt"); out.Stdout != "hello" {
 		t.Fatalf("fork: %+v", out)
 	}
 
@@ -106,7 +106,7 @@ func TestIncrementalManifest(t *testing.T) {
 	var ws workspace
 	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
 	script := `mkdir -p a && printf x > a/b && printf yy > a.txt && ln -s a.txt link && chmod 755 a.txt`
-	body, _ := json.Marshal(map[string]any{"cmd": "sh", "args": []string{"-c", script}})
+	body, _ := json.Marshal(map[string]any{"cmd": "/bin/sh", "args": []string{"-c", script}})
 	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/exec", string(body)).wantJSON(t, 200, nil)
 	var snap snapshotRecord
 	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/snapshot", `{}`).wantJSON(t, 201, &snap)

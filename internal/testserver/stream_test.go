@@ -123,7 +123,7 @@ func TestStreamKeepAliveStatsAndDisconnect(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
 	srv.exec.setStreamTimings(20*time.Millisecond, 30*time.Millisecond)
-	gate := newFifoGate(t)
+	gate := newFifoGate(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	body, _ := json.Marshal(map[string]any{"language": "sh", "code": gate.script()})

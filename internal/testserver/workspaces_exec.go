@@ -2,7 +2,7 @@ package testserver
 
 // POST /v1/workspaces/{id}/exec, one command at a time per workspace (a second one is a 409),
 // and POST /v1/workspaces/{id}/fork, which snapshots the workspace and restores the snapshot
-// into 1 to 16 new ones. Execs are REAL host processes in the workspace's source_dir; see runner.go.
+// into 1 to 16 new ones. Execs are REAL processes with the workspace's source_dir as /workspace; see runner.go.
 
 import (
 	"encoding/json"
@@ -70,7 +70,8 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 	if err := js.validate(); err != nil {
 		return err
 	}
-	env := []string{"PATH=" + jailPath}
+	flavors, path := e.flavorsOf(ws.Config.Flavors)
+	env := []string{"PATH=" + path}
 	for _, kv := range req.Env {
 		env = append(env, kv[0]+"="+kv[1])
 	}
@@ -85,7 +86,9 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 		e.ws.mu.Unlock()
 	}()
 	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
-	p, err := e.run.start(procSpec{argv: req.argv(), dir: ws.SourceDir, env: env, timeout: js.timeout()})
+	p, err := e.start(js, procSpec{
+		argv: req.argv(), dir: ws.SourceDir, writable: true, output: ws.OutputDir, flavors: flavors, env: env, timeout: js.timeout(),
+	})
 	if err != nil {
 		e.jails.fail(jid, err.Error())
 		return errInternal(err)

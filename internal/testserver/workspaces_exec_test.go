@@ -17,7 +17,7 @@ func TestWorkspaceExecEnvAndConflict(t *testing.T) {
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
 		"cmd": "/bin/sh", "args": []string{"-c", `echo "$PORT $PATH"; pwd`}, "env": [][]string{{"PORT", "3000"}},
 	}).wantJSON(t, 200, &out)
-	if out.Stdout != "3000 "+jailPath+"\n"+ws.SourceDir+"\n" {
+	if out.Stdout != "3000 "+jailPath+"\n"+workdirOf(srv, ws.SourceDir)+"\n" {
 		t.Fatalf("stdout %q", out.Stdout)
 	}
 	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"true","env":{"K":"V"}}`); r.status != 422 {
@@ -27,7 +27,7 @@ func TestWorkspaceExecEnvAndConflict(t *testing.T) {
 		t.Fatalf("env pair of one: %d %s", r.status, r.body)
 	}
 
-	gate := newFifoGate(t)
+	gate := newFifoGate(t, srv)
 	done := asyncCall(srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "/bin/sh", "args": []string{"-c", gate.script()}})
 	gate.waitUp(t, done)
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).
@@ -66,7 +66,7 @@ func TestWorkspaceExecLedgerHasNoGit(t *testing.T) {
 	repo, ref := "https://example.invalid/demo.git", "main"
 	st.byID[ws.ID].ws.GitRepo, st.byID[ws.ID].ws.GitRef = &repo, &ref
 	st.mu.Unlock()
-	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"true"}`).wantJSON(t, 200, nil)
+	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"/bin/true"}`).wantJSON(t, 200, nil)
 	var page struct {
 		Rows []map[string]json.RawMessage `json:"rows"`
 	}

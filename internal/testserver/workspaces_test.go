@@ -36,7 +36,7 @@ func TestWorkspaceSnapshotRestoreFork(t *testing.T) {
 	if fmt.Sprint(restored.Config) != fmt.Sprint(ws.Config) {
 		t.Errorf("config not inherited: %+v vs %+v", restored.Config, ws.Config)
 	}
-	if out := wsExec(t, srv, "", restored.ID, "cat", "marker.txt"); out.Stdout != "baseline\n" {
+	if out := wsExec(t, srv, "", restored.ID, "/bin/cat", "marker.txt"); out.Stdout != "baseline\n" {
 		t.Fatalf("restored marker: %+v", out)
 	}
 	var fork forkWorkspaceResponse
@@ -48,15 +48,15 @@ func TestWorkspaceSnapshotRestoreFork(t *testing.T) {
 		if want := fmt.Sprintf("fork of %s-%d", restored.ID, i); strOrEmpty(f.Label) != want {
 			t.Errorf("fork %d label %q, want %q", i, strOrEmpty(f.Label), want)
 		}
-		if out := wsExec(t, srv, "", f.ID, "cat", "marker.txt"); out.Stdout != "baseline\n" {
+		if out := wsExec(t, srv, "", f.ID, "/bin/cat", "marker.txt"); out.Stdout != "baseline\n" {
 			t.Fatalf("fork %d marker: %+v", i, out)
 		}
 	}
-	wsExec(t, srv, "", fork.Forks[0].ID, "rm", "marker.txt")
-	if out := wsExec(t, srv, "", fork.Forks[0].ID, "cat", "marker.txt"); out.ExitCode == 0 {
+	wsExec(t, srv, "", fork.Forks[0].ID, "/bin/rm", "marker.txt")
+	if out := wsExec(t, srv, "", fork.Forks[0].ID, "/bin/cat", "marker.txt"); out.ExitCode == 0 {
 		t.Fatal("marker survived rm in fork 0")
 	}
-	if out := wsExec(t, srv, "", fork.Forks[1].ID, "cat", "marker.txt"); out.Stdout != "baseline\n" {
+	if out := wsExec(t, srv, "", fork.Forks[1].ID, "/bin/cat", "marker.txt"); out.Stdout != "baseline\n" {
 		t.Fatalf("fork 1 lost the marker: %+v", out)
 	}
 	var origin snapshotRecord
@@ -300,14 +300,35 @@ func TestWorkspaceFlavors(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
 	flavor := filepath.Join(srv.StateDir(), "flavors", "py311")
-	if err := os.MkdirAll(flavor, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(flavor, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ws := createWS(t, srv, "", map[string]any{"flavors": []string{"py311"}})
-	if fmt.Sprint(ws.Config.Flavors) != "[py311]" {
+	if err := os.WriteFile(filepath.Join(flavor, "bin", "hello"), []byte("#!/bin/sh\necho hello from py311\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(srv.StateDir(), "flavors", "nobin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ws := createWS(t, srv, "", map[string]any{"flavors": []string{"nobin", "py311"}})
+	if fmt.Sprint(ws.Config.Flavors) != "[nobin py311]" {
 		t.Fatalf("flavors %v", ws.Config.Flavors)
 	}
-	wsExec(t, srv, "", ws.ID, "true")
+	// A flavor's bin directory, if it has one, comes first on PATH; in a jail every flavor is
+	// mounted read-only under /opt/flavors.
+	out := wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", `echo "$PATH"; hello`)
+	binDir := filepath.Join(flavor, "bin")
+	if srv.Isolation() == IsolationNamespaces {
+		binDir = "/opt/flavors/py311/bin"
+	}
+	if want := binDir + ":" + jailPath + "\nhello from py311\n"; out.Stdout != want {
+		t.Fatalf("got %q (stderr %q), want %q", out.Stdout, out.Stderr, want)
+	}
+	if srv.Isolation() == IsolationNamespaces {
+		out := wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", `ls /opt/flavors | tr '\n' ' '; (: > /opt/flavors/py311/x) 2>/dev/null || echo read-only`)
+		if out.Stdout != "nobin py311 read-only\n" {
+			t.Fatalf("/opt/flavors: %q", out.Stdout)
+		}
+	}
 	if err := os.RemoveAll(flavor); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,23 @@
+//go:build !linux
+
+package testserver
+
+// Jails need Linux namespaces; elsewhere every execution is a host process.
+
+import (
+	"errors"
+	"os/exec"
+)
+
+// jailer is never created on this platform.
+type jailer struct{}
+
+func newJailer(string) (*jailer, error) {
+	return nil, errors.New("namespaces are only available on Linux")
+}
+
+func (j *jailer) command(procSpec) (*exec.Cmd, func(), error) {
+	return nil, nil, errors.New("namespaces are only available on Linux")
+}
+
+func (j *jailer) share(string) {}
