@@ -2,9 +2,14 @@ package agentjailtest_test
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +115,48 @@ func TestBackgroundOptions(t *testing.T) {
 				t.Fatalf("gc %+v, idle_check_secs %d", gc, s.Persistence.IdleCheckSecs)
 			}
 		})
+	}
+}
+
+// withFuncs lists the exported With… functions declared in the non-test files of dir.
+func withFuncs(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && strings.HasPrefix(fn.Name.Name, "With") {
+				names = append(names, fn.Name.Name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Every option of the internal fake has a public twin of the same name, so users can reach
+// everything the fake can do.
+func TestEveryInternalOptionHasAPublicTwin(t *testing.T) {
+	t.Parallel()
+	internal := withFuncs(t, filepath.Join("..", "internal", "testserver"))
+	public := withFuncs(t, ".")
+	if len(internal) == 0 {
+		t.Fatal("found no options in internal/testserver")
+	}
+	for _, name := range internal {
+		if !slices.Contains(public, name) {
+			t.Errorf("internal/testserver.%s has no public twin in agentjailtest", name)
+		}
 	}
 }
