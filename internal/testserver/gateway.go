@@ -88,6 +88,7 @@ func (s *Server) startGateway(addr string) {
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          s.ctlSrv.ErrorLog,
 		ConnState:         s.fresh.track,
+		BaseContext:       s.relayBase,
 	}
 	s.gatewayClient = newGatewayClient()
 	go s.serve(s.gatewaySrv, ln)
