@@ -113,9 +113,7 @@ func TestCredentialListDeleteAndStats(t *testing.T) {
 		}
 	}
 	// Seeded keys are neither listed nor counted.
-	var st statsView
-	wireDo(t, "GET", s.URL()+"/v1/stats", "").wantJSON(t, 200, &st)
-	if st.Credentials != 4 {
+	if st := statsOf(t, s); st.Credentials != 4 {
 		t.Fatalf("stats credentials = %d, want 4", st.Credentials)
 	}
 

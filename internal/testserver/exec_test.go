@@ -25,12 +25,8 @@ func TestConcurrencyLimit(t *testing.T) {
 	apiCall(t, srv, "", "POST", "/v1/runs/stream", map[string]any{"language": "sh", "code": "true"}).wantError(t, 400, msg)
 	apiCall(t, srv, "", "POST", "/v1/runs/fork", map[string]any{"language": "sh", "parent_code": "true", "child_code": "true"}).wantError(t, 400, msg)
 	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "true"}).wantError(t, 400, msg)
-	var stats struct {
-		Active uint64 `json:"active_execs"`
-	}
-	apiCall(t, srv, "", "GET", "/v1/stats", nil).wantJSON(t, 200, &stats)
-	if stats.Active != 1 {
-		t.Errorf("active_execs = %d, want 1", stats.Active)
+	if st := statsOf(t, srv); st.ActiveExecs != 1 {
+		t.Errorf("active_execs = %d, want 1", st.ActiveExecs)
 	}
 	gate.release(t)
 	var out execResponse

@@ -158,9 +158,7 @@ func TestFaultHasNoSideEffect(t *testing.T) {
 		wireDo(t, "POST", s.URL()+c.path, c.body).wantError(t, 503, "service unavailable")
 	}
 	s.ClearFaults()
-	var stats statsView
-	wireDo(t, "GET", s.URL()+"/v1/stats", "").wantJSON(t, 200, &stats)
-	if stats != (statsView{}) {
+	if stats := statsOf(t, s); stats != (statsView{}) {
 		t.Errorf("stats changed: %+v", stats)
 	}
 	for _, path := range []string{"/v1/jails", "/v1/workspaces"} {
@@ -228,9 +226,7 @@ func TestFaultDrop(t *testing.T) {
 	if want := (Request{Method: "POST", Path: "/v1/runs", Query: "x=1"}); lastRequest(t, s) != want {
 		t.Fatalf("logged %+v, want %+v", lastRequest(t, s), want)
 	}
-	var stats statsView
-	wireDo(t, "GET", s.URL()+"/v1/stats", "").wantJSON(t, 200, &stats)
-	if stats.TotalExecs != 0 {
+	if stats := statsOf(t, s); stats.TotalExecs != 0 {
 		t.Fatalf("a dropped run executed: %+v", stats)
 	}
 }

@@ -41,10 +41,7 @@ func gatewayDo(t *testing.T, srv *Server, method, host, path, body string, heade
 
 func TestGatewayRoutesByHost(t *testing.T) {
 	t.Parallel()
-	seen := make(chan hop, 16)
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		seen <- hop{method: r.Method, path: r.URL.RequestURI(), body: string(b), header: r.Header.Clone()}
+	backend, seen := recordingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/moved" {
 			w.Header().Set("Location", "/api/elsewhere")
 			w.WriteHeader(http.StatusFound)
@@ -55,8 +52,7 @@ func TestGatewayRoutesByHost(t *testing.T) {
 		w.Header().Set("Keep-Alive", "timeout=5")
 		w.WriteHeader(http.StatusAccepted)
 		io.WriteString(w, "from backend")
-	}))
-	t.Cleanup(backend.Close)
+	})
 	srv := Start(t, WithGateway(""), WithAPIKeys("adm@acme:admin", "op@beta:operator"))
 	createWS(t, srv, "op", map[string]any{"domains": []map[string]any{
 		{"domain": "App.Example.test", "backend_url": backend.URL + "/api/"},
@@ -82,8 +78,8 @@ func TestGatewayRoutesByHost(t *testing.T) {
 	if r.status != 202 || r.body != "from backend" || r.header.Get("X-Multi") != "last" || len(r.header.Values("X-Multi")) != 1 || r.header.Get("Keep-Alive") != "" {
 		t.Fatalf("gateway answered %d %q %v", r.status, r.body, r.header)
 	}
-	if got.method != "POST" || got.path != "/api/x?y=1" || got.body != "payload" {
-		t.Fatalf("backend saw %s %s %q", got.method, got.path, got.body)
+	if got.method != "POST" || got.target() != "/api/x?y=1" || got.body != "payload" {
+		t.Fatalf("backend saw %s %s %q", got.method, got.target(), got.body)
 	}
 	if fh := got.header.Values("X-Forwarded-Host"); len(fh) != 2 || fh[0] != "client.example" || fh[1] != "app.example.test" {
 		t.Fatalf("X-Forwarded-Host %q", fh)
@@ -194,5 +190,18 @@ func TestGatewayAddress(t *testing.T) {
 	apiCall(t, srv, "", "GET", "/v1/config", nil).wantJSON(t, 200, &cfg)
 	if string(cfg["gateway"]) != "null" || srv.GatewayURL() != "" {
 		t.Fatalf("gateway %s url %q", cfg["gateway"], srv.GatewayURL())
+	}
+
+	// An address that cannot be bound leaves the server up without a gateway, and
+	// /v1/config still reports the configured address.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { taken.Close() })
+	busy := Start(t, WithGateway(taken.Addr().String()))
+	apiCall(t, busy, "", "GET", "/v1/config", nil).wantJSON(t, 200, &cfg)
+	if want := `{"bind_addr":"` + taken.Addr().String() + `"}`; string(cfg["gateway"]) != want || busy.GatewayURL() != "" {
+		t.Fatalf("gateway on a taken port: %s url %q, want %s and no URL", cfg["gateway"], busy.GatewayURL(), want)
 	}
 }

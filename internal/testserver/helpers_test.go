@@ -243,6 +243,14 @@ func deref(p *string) string {
 	return *p
 }
 
+// statsOf returns GET /v1/stats.
+func statsOf(t *testing.T, s *Server) statsView {
+	t.Helper()
+	var st statsView
+	wireDo(t, "GET", s.URL()+"/v1/stats", "").wantJSON(t, 200, &st)
+	return st
+}
+
 // auditIDs lists the ids of GET /v1/audit<query> and the total it reports.
 func auditIDs(t *testing.T, s *Server, query string, opts ...wireOpt) ([]uint64, uint64) {
 	t.Helper()
@@ -266,29 +274,46 @@ func latestAudit(t *testing.T, s *Server) auditRow {
 	return page.Rows[0]
 }
 
-// seenRequest is what a recording upstream received.
+// seenRequest is what a recording server received.
 type seenRequest struct {
 	method, path, query string
 	header              http.Header
 	body                string
 }
 
+// target is the escaped path and the query, as the request line carried them.
+func (r seenRequest) target() string {
+	if r.query == "" {
+		return r.path
+	}
+	return r.path + "?" + r.query
+}
+
+// recordingServer reports every request it gets (up to 64 unread) on the returned channel,
+// then lets answer reply to it.
+func recordingServer(t *testing.T, answer http.HandlerFunc) (*httptest.Server, <-chan seenRequest) {
+	t.Helper()
+	seen := make(chan seenRequest, 64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		seen <- seenRequest{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery, header: r.Header.Clone(), body: string(b)}
+		answer(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, seen
+}
+
 // recordingUpstream answers 201 "upstream says hi" with an X-Upstream header
 // and reports every request it gets.
 func recordingUpstream(t *testing.T) (*httptest.Server, <-chan seenRequest) {
 	t.Helper()
-	seen := make(chan seenRequest, 64)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		seen <- seenRequest{method: r.Method, path: r.URL.EscapedPath(), query: r.URL.RawQuery, header: r.Header.Clone(), body: string(b)}
+	return recordingServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-Upstream", "yes")
 		w.Header().Set("Connection", "X-Hop")
 		w.Header().Set("X-Hop", "passes")
 		w.WriteHeader(http.StatusCreated)
 		io.WriteString(w, "upstream says hi")
-	}))
-	t.Cleanup(up.Close)
-	return up, seen
+	})
 }
 
 // frontDoorCase is one request to the control plane's front door (Host guard, auth, router)

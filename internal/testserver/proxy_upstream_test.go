@@ -10,24 +10,23 @@ import (
 	"testing"
 )
 
-// hop is what a redirecting upstream saw on one request.
-type hop struct {
-	method, path, body string
-	header             http.Header
-}
-
 // redirectingUpstream serves /to/<status>/<n>/<final>: n redirects with the given status down to
 // /to/<status>/0/<final>, which redirects to <final> (a path on this server or an absolute URL).
-// /final answers 200 "done"; /cookies sets Set-Cookie twice. Every request is recorded.
-func redirectingUpstream(t *testing.T) (*httptest.Server, func() []hop) {
+// /final answers 200 "done"; /cookies sets Set-Cookie twice; /gzip claims a gzip body that is
+// not; /teapot answers 418 "teapot". Every request is recorded.
+func redirectingUpstream(t *testing.T) (*httptest.Server, func() []seenRequest) {
 	t.Helper()
-	seen := make(chan hop, 64)
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		seen <- hop{method: r.Method, path: r.URL.RequestURI(), body: string(b), header: r.Header.Clone()}
+	up, seen := recordingServer(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/final":
 			io.WriteString(w, "done")
+		case r.URL.Path == "/gzip":
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("Content-Type", "application/octet-stream")
+			io.WriteString(w, "not really gzip")
+		case r.URL.Path == "/teapot":
+			w.WriteHeader(http.StatusTeapot)
+			io.WriteString(w, "teapot")
 		case r.URL.Path == "/cookies":
 			w.Header().Add("Set-Cookie", "a=1")
 			w.Header().Add("Set-Cookie", "b=2")
@@ -46,10 +45,9 @@ func redirectingUpstream(t *testing.T) (*httptest.Server, func() []hop) {
 			w.Header().Set("Location", next)
 			w.WriteHeader(status)
 		}
-	}))
-	t.Cleanup(up.Close)
-	return up, func() []hop {
-		var out []hop
+	})
+	return up, func() []seenRequest {
+		var out []seenRequest
 		for {
 			select {
 			case h := <-seen:
@@ -75,12 +73,17 @@ func TestProxyUpstreamClient(t *testing.T) {
 		status             int
 		body               string
 		wantHops           []string // "METHOD path" seen by the upstream, in order
-		check              func(t *testing.T, resp *http.Response, seen []hop)
+		check              func(t *testing.T, resp *http.Response, seen []seenRequest)
 	}{
-		{name: "GET 302 is answered as is", method: "GET", path: "/to/302/0/final", status: 302, wantHops: []string{"GET /to/302/0/final"}},
+		{name: "GET 302 is answered as is", method: "GET", path: "/to/302/0/final", status: 302, wantHops: []string{"GET /to/302/0/final"},
+			check: func(t *testing.T, resp *http.Response, _ []seenRequest) {
+				if loc := resp.Header.Get("Location"); loc != "/final" {
+					t.Fatalf("Location %q, want /final", loc)
+				}
+			}},
 		{name: "POST 302 becomes a bodiless GET", method: "POST", path: "/to/302/0/final", status: 200, body: "done",
 			wantHops: []string{"POST /to/302/0/final", "GET /final"},
-			check: func(t *testing.T, _ *http.Response, seen []hop) {
+			check: func(t *testing.T, _ *http.Response, seen []seenRequest) {
 				last := seen[len(seen)-1]
 				if last.body != "" || last.header.Get("Content-Type") != "" || last.header.Get("Authorization") != "Bearer ghp-real" || last.header.Get("Referer") != up.URL+"/to/302/0/final" {
 					t.Fatalf("followed hop %+v", last)
@@ -95,26 +98,33 @@ func TestProxyUpstreamClient(t *testing.T) {
 		{name: "eleven redirects are an upstream error", method: "GET", path: "/to/303/10/final", status: 502,
 			body: "upstream: error following redirect for url (" + up.URL + "/to/303/0/final)"},
 		{name: "a hop to another port drops the real key", method: "GET", path: "/to/303/0/" + strings.Replace(other.URL, "://", ":/", 1) + "/final", status: 200, body: "done",
-			check: func(t *testing.T, _ *http.Response, _ []hop) {
+			check: func(t *testing.T, _ *http.Response, _ []seenRequest) {
 				got := otherHops()
 				if len(got) != 1 || got[0].header.Get("Authorization") != "" || got[0].header.Get("Referer") == "" {
 					t.Fatalf("other host saw %+v", got)
 				}
 			}},
+		{name: "encoded bodies are not decoded", method: "GET", path: "/gzip", header: map[string]string{"Accept-Encoding": "gzip"}, status: 200, body: "not really gzip",
+			check: func(t *testing.T, resp *http.Response, _ []seenRequest) {
+				if ce := resp.Header.Get("Content-Encoding"); ce != "gzip" {
+					t.Fatalf("Content-Encoding %q, want gzip", ce)
+				}
+			}},
+		{name: "error statuses pass through", method: "GET", path: "/teapot", status: 418, body: "teapot"},
 		{name: "repeated response headers keep the last value", method: "GET", path: "/cookies", status: 200,
-			check: func(t *testing.T, resp *http.Response, _ []hop) {
+			check: func(t *testing.T, resp *http.Response, _ []seenRequest) {
 				if v := resp.Header.Values("Set-Cookie"); len(v) != 1 || v[0] != "b=2" || resp.Header.Get("X-Single") != "one" {
 					t.Fatalf("response headers %v", resp.Header)
 				}
 			}},
 		{name: "accept */* and no user agent by default", method: "GET", path: "/final", status: 200, body: "done",
-			check: func(t *testing.T, _ *http.Response, seen []hop) {
+			check: func(t *testing.T, _ *http.Response, seen []seenRequest) {
 				if h := seen[0].header; h.Get("Accept") != "*/*" || len(h.Values("User-Agent")) != 0 {
 					t.Fatalf("upstream headers %v", h)
 				}
 			}},
 		{name: "the client's accept and user agent are kept", method: "GET", path: "/final", header: map[string]string{"Accept": "text/plain", "User-Agent": "sandbox/1"}, status: 200, body: "done",
-			check: func(t *testing.T, _ *http.Response, seen []hop) {
+			check: func(t *testing.T, _ *http.Response, seen []seenRequest) {
 				if h := seen[0].header; h.Get("Accept") != "text/plain" || h.Get("User-Agent") != "sandbox/1" {
 					t.Fatalf("upstream headers %v", h)
 				}
@@ -149,7 +159,7 @@ func TestProxyUpstreamClient(t *testing.T) {
 			if tt.wantHops != nil {
 				var got []string
 				for _, h := range seen {
-					got = append(got, h.method+" "+h.path)
+					got = append(got, h.method+" "+h.target())
 				}
 				if strings.Join(got, "\n") != strings.Join(tt.wantHops, "\n") {
 					t.Fatalf("upstream saw\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.wantHops, "\n"))

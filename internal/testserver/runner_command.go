@@ -2,8 +2,8 @@ package testserver
 
 // How the runner turns a procSpec into a command: in a jail when the server has one (Linux with
 // namespaces), otherwise as a plain host process. Either way argv[0] is executed as given, with
-// no PATH lookup, and a program that cannot be executed ends with exit code 127 and the real
-// engine's message on stderr.
+// no PATH lookup (callers resolve an interpreter's name first, with lookPathIn), and a program
+// that cannot be executed ends with exit code 127 and the real engine's message on stderr.
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -60,4 +61,26 @@ func osErrorText(err error) string {
 		msg = strings.ToUpper(msg[:1]) + msg[1:]
 	}
 	return fmt.Sprintf("%s (os error %d)", msg, int(errno))
+}
+
+// lookPathIn resolves a command name against path (a PATH value), falling back to the server's
+// own PATH so interpreters installed outside the jail PATH still work on developer machines. A
+// name with a slash is used as given.
+func lookPathIn(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			continue
+		}
+		cand := filepath.Join(dir, name)
+		if fi, err := os.Stat(cand); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return cand, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("spawn %s: executable file not found in PATH", name)
 }

@@ -56,6 +56,11 @@ type Server struct {
 	gatewaySrv    *http.Server
 	gatewayClient *http.Client
 
+	// relayCtx is the base context of proxy and gateway requests; Close cancels it so a
+	// request waiting on a slow upstream or backend ends at once instead of holding Close.
+	relayCtx    context.Context
+	cancelRelay context.CancelFunc
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -89,151 +94,6 @@ func (f *freshConns) closeAll() {
 		c.Close()
 		delete(f.conns, c)
 	}
-}
-
-// Option configures New.
-type Option func(*config)
-
-type config struct {
-	apiKeys       []string
-	creds         []seedCredential
-	upstreams     map[string]string
-	stateDir      string
-	poolDir       string
-	proxyBaseURL  string
-	ctlAddr       string
-	proxyAddr     string
-	maxConcurrent int
-	log           *slog.Logger
-	gc            snapshotGC
-	idleCheck     time.Duration
-	gatewayAddr   string
-	hostClones    bool
-	isolation     Isolation
-}
-
-type seedCredential struct{ tenant, service, secret string }
-
-// WithAPIKeys turns authentication on with the given keys, each written
-// token@tenant:role like the real server's AGENTJAIL_API_KEY entries (role
-// "admin" or "operator"). New fails on a malformed key. Without this option
-// (or with no keys) authentication is off and every caller is the admin of
-// tenant "dev".
-func WithAPIKeys(keys ...string) Option {
-	return func(c *config) { c.apiKeys = append(c.apiKeys, keys...) }
-}
-
-// WithCredential stores secret as the real upstream key of service ("openai",
-// "anthropic", "github" or "stripe") for tenant, the way the real server seeds
-// OPENAI_API_KEY and friends: the key is usable by sessions and the proxy but
-// is not a credential record, so GET /v1/credentials does not list it and
-// /v1/stats does not count it.
-func WithCredential(tenant, service, secret string) Option {
-	return func(c *config) { c.creds = append(c.creds, seedCredential{tenant, service, secret}) }
-}
-
-// WithUpstream sets the base URL (http or https, e.g. an httptest server) the
-// phantom proxy forwards service's requests to. The defaults are the real
-// providers: https://api.openai.com, https://api.anthropic.com,
-// https://api.github.com and https://api.stripe.com.
-func WithUpstream(service, baseURL string) Option {
-	return func(c *config) {
-		if c.upstreams == nil {
-			c.upstreams = map[string]string{}
-		}
-		c.upstreams[service] = baseURL
-	}
-}
-
-// WithStateDir keeps all on-disk state (jail directories, workspaces,
-// snapshots, flavors) under dir, which is created if needed and left in place
-// by Close. By default the server uses a fresh temporary directory and
-// removes it on Close.
-func WithStateDir(dir string) Option {
-	return func(c *config) { c.stateDir = dir }
-}
-
-// WithSnapshotPoolDir turns on incremental snapshots (the real server's
-// AGENTJAIL_SNAPSHOT_POOL_DIR): file contents are stored once in dir under
-// their hash and each snapshot is a manifest. The directory is created if
-// needed and left in place by Close. By default snapshots are full copies.
-func WithSnapshotPoolDir(dir string) Option {
-	return func(c *config) { c.poolDir = dir }
-}
-
-// WithProxyBaseURL sets the proxy URL written into session env maps (the real
-// server's PROXY_BASE_URL). By default it is the proxy listener's own URL.
-func WithProxyBaseURL(u string) Option {
-	return func(c *config) { c.proxyBaseURL = u }
-}
-
-// WithControlAddr sets the control plane listen address. The default is
-// 127.0.0.1:0, a free loopback port. Anything but a loopback address lets
-// other machines run code on this one.
-func WithControlAddr(addr string) Option {
-	return func(c *config) { c.ctlAddr = addr }
-}
-
-// WithProxyAddr sets the phantom proxy listen address. The default is
-// 127.0.0.1:0, a free loopback port.
-func WithProxyAddr(addr string) Option {
-	return func(c *config) { c.proxyAddr = addr }
-}
-
-// WithMaxConcurrent sets how many executions may run at once; more are
-// refused with 400 "too many concurrent executions". The default is 16.
-func WithMaxConcurrent(n int) Option {
-	return func(c *config) { c.maxConcurrent = n }
-}
-
-// WithLogger sends the server's logs to l. By default nothing is logged.
-// Logs never contain secrets, API keys or phantom tokens.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) { c.log = l }
-}
-
-// WithSnapshotMaxAge turns on snapshot garbage collection with an age limit (the real
-// server's AGENTJAIL_SNAPSHOT_MAX_AGE_SECS): each pass evicts, among the 500 newest snapshots
-// of all tenants, those created more than d ago. /v1/config reports d in whole seconds,
-// rounded up.
-func WithSnapshotMaxAge(d time.Duration) Option {
-	return func(c *config) { c.gc.maxAge = &d }
-}
-
-// WithSnapshotMaxCount turns on snapshot garbage collection with a count limit (the real
-// server's AGENTJAIL_SNAPSHOT_MAX_COUNT): when more than n of the 500 newest snapshots exist,
-// each pass evicts the oldest surplus among them. n = 0 evicts every snapshot a pass reads; a
-// negative n is ignored.
-func WithSnapshotMaxCount(n int) Option {
-	return func(c *config) {
-		if n >= 0 {
-			c.gc.maxCount = &n
-		}
-	}
-}
-
-// WithSnapshotGCTick sets how often garbage collection passes run (the real server's
-// AGENTJAIL_SNAPSHOT_GC_TICK_SECS): the default is 60 s, zero or less means 1 s. Passes run
-// only when an age or count limit is set; the first is one tick after New.
-func WithSnapshotGCTick(d time.Duration) Option {
-	return func(c *config) { c.gc.tick = max(d, 0) }
-}
-
-// WithIdleCheckInterval sets how often idle workspaces are paused (the real server's
-// AGENTJAIL_IDLE_CHECK_INTERVAL_SECS): the default is 30 s and zero or less turns the idle
-// reaper off. /v1/config reports it in whole seconds, rounded up.
-func WithIdleCheckInterval(d time.Duration) Option {
-	return func(c *config) { c.idleCheck = max(d, 0) }
-}
-
-// WithHostClones makes workspace creation clone its git seed in host mode, like the real
-// server with AGENTJAIL_CLONE_MODE=host. The fake clones on the host either way; the mode only
-// decides which git is used and how its absence is reported: host mode runs the git found on
-// /usr/local/bin:/usr/bin:/bin and answers 500 without one, jail mode (the default) runs
-// /usr/bin/git and answers 400 "bad request: git clone failed: …" without it. Runs and forks
-// always clone in host mode.
-func WithHostClones() Option {
-	return func(c *config) { c.hostClones = true }
 }
 
 // defaultUpstreams are the real providers, in the order /v1/config lists them.
@@ -335,8 +195,9 @@ func New(opts ...Option) (*Server, error) {
 	s.router = newRouteTable(s.routes())
 
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
+	s.relayCtx, s.cancelRelay = context.WithCancel(context.Background())
 	s.ctlSrv = &http.Server{Handler: s.tapped(http.HandlerFunc(s.serveControl)), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
-	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
+	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track, BaseContext: s.relayBase}
 	go s.serve(s.ctlSrv, s.ctlLn)
 	go s.serve(s.proxySrv, s.proxyLn)
 	if cfg.gatewayAddr != "" {
@@ -390,12 +251,12 @@ func (s *Server) cleanupState() error {
 
 func (s *Server) listen(cfg config) error {
 	var err error
-	if s.ctlLn, err = net.Listen("tcp", cfg.ctlAddr); err != nil {
+	if s.ctlLn, err = listenTCP(cfg.ctlAddr); err != nil {
 		return fmt.Errorf("testserver: control listener: %w", err)
 	}
 	s.ctlLn = lenientListener{s.ctlLn} // a stray "%" in a path reaches the handlers
 
-	if s.proxyLn, err = net.Listen("tcp", cfg.proxyAddr); err != nil {
+	if s.proxyLn, err = listenTCP(cfg.proxyAddr); err != nil {
 		s.ctlLn.Close()
 		return fmt.Errorf("testserver: proxy listener: %w", err)
 	}
@@ -409,6 +270,22 @@ func (s *Server) listen(cfg config) error {
 		s.proxyHosts.extra = append(s.proxyHosts.extra, strings.ToLower(u.Hostname()))
 	}
 	return nil
+}
+
+// relayBase is the BaseContext of the proxy and gateway servers.
+func (s *Server) relayBase(net.Listener) context.Context { return s.relayCtx }
+
+// listenTCP listens on addr. An IPv4 literal gets an IPv4-only socket, as the real server
+// binds exactly the address it parsed, so "0.0.0.0:7000" neither accepts IPv6 nor reports
+// itself as "[::]:7000"; other addresses listen as net.Listen("tcp") does.
+func listenTCP(addr string) (net.Listener, error) {
+	network := "tcp"
+	if host, _, err := net.SplitHostPort(addr); err == nil && !strings.Contains(host, ":") {
+		if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+			network = "tcp4"
+		}
+	}
+	return net.Listen(network, addr)
 }
 
 func (s *Server) serve(srv *http.Server, ln net.Listener) {
@@ -427,8 +304,10 @@ func (s *Server) ProxyURL() string { return "http://" + s.proxyLn.Addr().String(
 // StateDir returns the absolute directory holding the server's on-disk state.
 func (s *Server) StateDir() string { return s.stateDir }
 
-// Close stops both listeners, kills every process the server started and
-// waits for them, and removes the state directory if the server created it.
+// Close stops the listeners (the gateway's too), kills every process the
+// server started and waits for them, ends proxy and gateway requests still
+// waiting on an upstream (they are answered 502), stops the snapshot GC and
+// idle reaper, and removes the state directory if the server created it.
 // It is safe to call more than once; later calls return the first result.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
@@ -436,6 +315,7 @@ func (s *Server) Close() error {
 		// finish.
 		s.bg.close()
 		s.exec.close()
+		s.cancelRelay()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		var errs []error
