@@ -79,34 +79,45 @@ func TestOutboxKeepsReadOrderAndMergesChunks(t *testing.T) {
 	}
 }
 
+// waitsForRoom runs fill on its own goroutine and returns once fill waits for room in ob,
+// failing the test if fill ends first; done is closed when fill has returned.
+func waitsForRoom(t *testing.T, ob *outbox, fill func()) (done <-chan struct{}) {
+	t.Helper()
+	waiting := make(chan struct{}, 1)
+	ob.blocked = func() { notify(waiting) }
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		fill()
+	}()
+	select {
+	case <-waiting:
+	case <-finished:
+		t.Fatal("the reader never waited for room")
+	}
+	return finished
+}
+
 func TestOutboxBoundsWhatWaits(t *testing.T) {
 	t.Parallel()
 	ob := newOutbox()
-	waiting := make(chan struct{}, 1)
-	ob.blocked = func() { notify(waiting) }
 	sink := ob.sink("stdout")
 	line := bytes.Repeat([]byte("x"), 1000)
-	queued := make(chan int)
-	go func() {
-		n := 0
+	n := 0
+	done := waitsForRoom(t, ob, func() {
 		for ob.queuedBytes() < outboxLimit {
 			sink.line(line)
 			n++
 		}
 		sink.line(line) // must wait: the outbox is full
+		n++
 		sink.idle()
-		queued <- n + 1
-	}()
-	select {
-	case <-waiting:
-	case <-queued:
-		t.Fatal("the reader never waited for room")
-	}
+	})
 	if got := ob.queuedBytes(); got > outboxLimit+chunkCap {
 		t.Fatalf("%d bytes queued, limit %d", got, outboxLimit)
 	}
 	first, _ := takeAll(ob) // makes room
-	n := <-queued
+	<-done
 	rest, _ := takeAll(ob)
 	if want := strings.Repeat("event: stdout\ndata: "+string(line)+"\n\n", n); first+rest != want {
 		t.Fatalf("got %d bytes, want %d lines = %d bytes", len(first+rest), n, len(want))
@@ -116,22 +127,13 @@ func TestOutboxBoundsWhatWaits(t *testing.T) {
 func TestOutboxCloseReleasesWaitingReader(t *testing.T) {
 	t.Parallel()
 	ob := newOutbox()
-	waiting := make(chan struct{}, 1)
-	ob.blocked = func() { notify(waiting) }
 	sink := ob.sink("stdout")
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	done := waitsForRoom(t, ob, func() {
 		for range outboxLimit/chunkSize + 2 {
 			sink.line(make([]byte, chunkSize))
 		}
 		sink.idle()
-	}()
-	select {
-	case <-waiting:
-	case <-done:
-		t.Fatal("the reader never waited for room")
-	}
+	})
 	ob.close()
 	<-done
 	if got := ob.queuedBytes(); got > outboxLimit+chunkCap {
