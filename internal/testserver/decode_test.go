@@ -1,8 +1,11 @@
 package testserver
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -197,5 +200,61 @@ func TestQueryParsingIsLenientLikeFormURLEncoded(t *testing.T) {
 				t.Fatalf("limit %d, want %d", page.Limit, tt.limit)
 			}
 		})
+	}
+}
+
+// TestDecodeBodyIgnoresWhatSerdeIgnores: a key serde skips (any key that is not exactly a field's
+// name) never reaches a field, though encoding/json alone would match it case-insensitively.
+func TestDecodeBodyIgnoresWhatSerdeIgnores(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want string // cmd, then args
+	}{
+		{name: "upper-case duplicate of a required key", body: `{"cmd":"ls","CMD":5}`, want: "ls []"},
+		{name: "title-case null of a required key", body: `{"cmd":"ls","Cmd":null}`, want: "ls []"},
+		{name: "title-case list key", body: `{"cmd":"ls","Args":["-l"]}`, want: "ls []"},
+		{name: "escaped key", body: `{"cmd":"ls","\u0041rgs":null}`, want: "ls []"},
+		{name: "upper-case flattened key", body: `{"cmd":"ls","NETWORK":"x"}`, want: "ls []"},
+		{name: "exact keys", body: `{"cmd":"ls","args":["-l"]}`, want: "ls [-l]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/json")
+			var req sessionExecRequest
+			if err := decodeBody(r, &req); err != nil {
+				t.Fatalf("decodeBody(%s) = %v", tt.body, err)
+			}
+			if got := fmt.Sprint(*req.Cmd, " ", []string(req.Args)); got != tt.want {
+				t.Errorf("decoded %q, want %q", got, tt.want)
+			}
+			if req.Network != nil {
+				t.Errorf("network = %+v, want none", req.Network)
+			}
+		})
+	}
+}
+
+// TestDecodeBodyStructAsList: serde also accepts a struct written as the list of its fields; the
+// fake refuses that form as a type mismatch.
+func TestDecodeBodyStructAsList(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	wireDo(t, "POST", s.URL()+"/v1/sessions", ` [["openai"]]`).wantPlainPrefix(t, 422,
+		"Failed to deserialize the JSON body into the target type: invalid type: sequence, expected a struct at line 1 column 2")
+}
+
+// TestDecodeBodyWithoutShape: a request type without a serde shape is the fake's own bug: a 500.
+func TestDecodeBodyWithoutShape(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
+	r.Header.Set("Content-Type", "application/json")
+	var v struct{}
+	var he *httpError
+	if err := decodeBody(r, &v); !errors.As(err, &he) || he.status != 500 {
+		t.Fatalf("decodeBody = %v, want a 500", err)
 	}
 }
