@@ -23,6 +23,8 @@ func validService(s string) bool { return slices.Contains(serviceIDs, s) }
 // serviceID is a service name in a request body, one of serviceIDs.
 type serviceID string
 
+func (s *serviceID) UnmarshalJSON(b []byte) error { return unmarshalUnitVariant(b, (*string)(s)) }
+
 // keyStore holds the real upstream secrets the proxy injects.
 type keyStore struct {
 	mu   sync.RWMutex

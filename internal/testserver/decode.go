@@ -152,6 +152,22 @@ func queryError(detail string) error {
 // (a null is refused by the serde check).
 type seq[T any] []T
 
+// unmarshalUnitVariant reads a unit variant of an externally tagged enum, which serde accepts as
+// its name ("strict") or as a map from its name to null ({"strict":null}).
+func unmarshalUnitVariant(b []byte, name *string) error {
+	if b[0] != '{' {
+		return json.Unmarshal(b, name)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	for k := range m {
+		*name = k
+	}
+	return nil
+}
+
 // defaultedString is a request string with a serde default: an absent key takes the default.
 type defaultedString struct {
 	val string

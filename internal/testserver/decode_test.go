@@ -258,3 +258,48 @@ func TestDecodeBodyWithoutShape(t *testing.T) {
 		t.Fatalf("decodeBody = %v, want a 500", err)
 	}
 }
+
+// TestDecodeBodyEnumForms: serde accepts a unit variant as its name or as {"name":null}, and an
+// internally tagged enum with its tag as a name or an index, or as a list whose first element is
+// the tag; each form decodes to the same settings.
+func TestDecodeBodyEnumForms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want string // network mode, domains, seccomp
+	}{
+		{name: "names", body: `{"cmd":"x","network":{"mode":"allowlist","domains":["a.com"]},"seccomp":"strict"}`, want: "allowlist [a.com] strict"},
+		{name: "unit variant as a map", body: `{"cmd":"x","network":{"mode":"none"},"seccomp":{"standard":null}}`, want: "none [] standard"},
+		{name: "tag as an index", body: `{"cmd":"x","network":{"mode":2,"domains":["b.com"]}}`, want: "allowlist [b.com] -"},
+		{name: "tagged enum as a list", body: `{"cmd":"x","network":[1]}`, want: "loopback [] -"},
+		{name: "domains of a unit variant are ignored", body: `{"cmd":"x","network":{"mode":"none","domains":["a.com"]}}`, want: "none [] -"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/json")
+			var req sessionExecRequest
+			if err := decodeBody(r, &req); err != nil {
+				t.Fatalf("decodeBody(%s) = %v", tt.body, err)
+			}
+			seccomp := "-"
+			if req.Seccomp != nil {
+				seccomp = string(*req.Seccomp)
+			}
+			if got := fmt.Sprint(req.Network.Mode, " ", req.Network.Domains, " ", seccomp); got != tt.want {
+				t.Errorf("decoded %q, want %q", got, tt.want)
+			}
+		})
+	}
+	s := Start(t)
+	wireDo(t, "POST", s.URL()+"/v1/credentials", `{"service":{"github":null},"secret":"x"}`).wantJSON(t, 200, nil)
+	var creds []struct {
+		Service string `json:"service"`
+	}
+	wireDo(t, "GET", s.URL()+"/v1/credentials", "").wantJSON(t, 200, &creds)
+	if len(creds) != 1 || creds[0].Service != "github" {
+		t.Errorf("credentials = %+v, want one for github", creds)
+	}
+}

@@ -21,30 +21,55 @@ const (
 )
 
 // networkSpec is the internally tagged NetworkSpec: {"mode":"none"|"loopback"|"allowlist",
-// "domains":[…]}; domains is read for allowlist only and defaults to empty. Its keys are matched
-// exactly, as serde does (the serde check has refused anything else).
+// "domains":[…]}; the tag may also be the variant's index, and the whole may be a list whose
+// first element is the tag. Domains are read for allowlist only, from the object form, and
+// default to empty. Keys are matched exactly, as serde does (the serde check has refused
+// anything else).
 type networkSpec struct {
 	Mode    string
 	Domains []string
 }
 
+// networkModes are NetworkSpec's variants, in declaration order (a tag index points here).
+var networkModes = []string{"none", "loopback", "allowlist"}
+
 func (n *networkSpec) UnmarshalJSON(b []byte) error {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return err
+	var tag, domains json.RawMessage
+	if b[0] == '[' {
+		var elems []json.RawMessage
+		if err := json.Unmarshal(b, &elems); err != nil {
+			return err
+		}
+		tag = elems[0]
+	} else {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(b, &obj); err != nil {
+			return err
+		}
+		tag, domains = obj["mode"], obj["domains"]
 	}
-	if err := json.Unmarshal(obj["mode"], &n.Mode); err != nil {
-		return err
+	if tag[0] == '"' {
+		if err := json.Unmarshal(tag, &n.Mode); err != nil {
+			return err
+		}
+	} else {
+		var i int
+		if err := json.Unmarshal(tag, &i); err != nil {
+			return err
+		}
+		n.Mode = networkModes[i]
 	}
 	n.Domains = []string{}
-	if raw, ok := obj["domains"]; ok && n.Mode == "allowlist" {
-		return json.Unmarshal(raw, &n.Domains)
+	if domains != nil && n.Mode == "allowlist" {
+		return json.Unmarshal(domains, &n.Domains)
 	}
 	return nil
 }
 
 // seccompMode is "standard" or "strict".
 type seccompMode string
+
+func (m *seccompMode) UnmarshalJSON(b []byte) error { return unmarshalUnitVariant(b, (*string)(m)) }
 
 // execOptions is ExecOptions, embedded (flattened) into every body that accepts it.
 type execOptions struct {

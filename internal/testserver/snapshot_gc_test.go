@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -83,7 +84,7 @@ func TestSnapshotGCEvictsByAgeAndCount(t *testing.T) {
 			}
 			for _, s := range snaps {
 				_, err := os.Stat(s.Path)
-				if kept := containsString(want, s.ID); kept != (err == nil) {
+				if kept := slices.Contains(want, s.ID); kept != (err == nil) {
 					t.Fatalf("snapshot %s kept %v, directory stat %v", s.ID, kept, err)
 				}
 			}
