@@ -100,6 +100,11 @@ func (s *Server) URL() string { return s.srv.URL() }
 // WithProxyBaseURL says otherwise.
 func (s *Server) ProxyURL() string { return s.srv.ProxyURL() }
 
+// GatewayURL returns the gateway's base URL, e.g. http://127.0.0.1:41236, or
+// "" without WithGateway or when its address could not be bound. Send
+// requests there with the Host header of a workspace domain.
+func (s *Server) GatewayURL() string { return s.srv.GatewayURL() }
+
 // Isolation reports how the server runs submitted code: IsolationNamespaces
 // or IsolationNone.
 func (s *Server) Isolation() Isolation { return Isolation(s.srv.Isolation()) }
@@ -108,10 +113,11 @@ func (s *Server) Isolation() Isolation { return Isolation(s.srv.Isolation()) }
 // directories, workspaces and snapshots.
 func (s *Server) StateDir() string { return s.srv.StateDir() }
 
-// Close stops both listeners, kills every process the server started and
-// waits for them, and removes the state directory unless WithStateDir chose
-// it. It is safe to call more than once; later calls return the first
-// result.
+// Close stops the listeners (the gateway's too), kills every process the
+// server started and waits for them, ends proxy and gateway requests still
+// waiting on an upstream (they are answered 502), stops the background
+// tasks, and removes the state directory unless WithStateDir chose it. It is
+// safe to call more than once; later calls return the first result.
 func (s *Server) Close() error { return s.srv.Close() }
 
 // Client returns an SDK client for this server, authenticated with the token

@@ -2,6 +2,7 @@ package agentjailtest
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/agentjail/agentjail-go/internal/testserver"
 )
@@ -87,6 +88,66 @@ func WithProxyAddr(addr string) Option {
 // through another address. By default it is ProxyURL.
 func WithProxyBaseURL(u string) Option {
 	return Option{apply: testserver.WithProxyBaseURL(u)}
+}
+
+// WithGateway turns on the gateway, which routes HTTP requests by their Host
+// header to the workspace that declares that host in its domains, as the
+// real server's AGENTJAIL_GATEWAY_ADDR does: to the domain's backend_url, or
+// for a vm_port domain to that port on 127.0.0.1 while an allowlist
+// workspace exec runs (the fake's processes share the host's network). addr
+// is an IP literal and port such as "127.0.0.1:8080"; "" means a free
+// loopback port. The server fails to start on any other address. The gateway
+// has no authentication and no Host guard, so keep it on loopback. Its URL is
+// Server.GatewayURL.
+func WithGateway(addr string) Option {
+	return Option{apply: testserver.WithGateway(addr)}
+}
+
+// WithIdleCheckInterval sets how often the idle reaper runs, as the real
+// server's AGENTJAIL_IDLE_CHECK_INTERVAL_SECS does (default 30 s; zero or
+// less turns it off). Each pass pauses every workspace whose last exec (or
+// creation) is more than its idle_timeout_secs ago: its files go into an
+// "auto:<workspace id>" snapshot, its directory is emptied and it gets
+// paused_at; its next exec restores the files first. idle_timeout_secs counts
+// whole seconds, so the quickest pause comes about one second plus d after
+// the last exec.
+func WithIdleCheckInterval(d time.Duration) Option {
+	return Option{apply: testserver.WithIdleCheckInterval(d)}
+}
+
+// WithSnapshotMaxAge turns on snapshot garbage collection with an age limit,
+// as the real server's AGENTJAIL_SNAPSHOT_MAX_AGE_SECS does: each pass
+// deletes, among the 500 newest snapshots of all tenants, those created more
+// than d ago. Settings report d in whole seconds, rounded up.
+func WithSnapshotMaxAge(d time.Duration) Option {
+	return Option{apply: testserver.WithSnapshotMaxAge(d)}
+}
+
+// WithSnapshotMaxCount turns on snapshot garbage collection with a count
+// limit, as the real server's AGENTJAIL_SNAPSHOT_MAX_COUNT does: when more
+// than n of the 500 newest snapshots exist, each pass deletes the oldest
+// surplus among them, whatever their name or workspace. n = 0 deletes every
+// snapshot a pass sees; a negative n is ignored.
+func WithSnapshotMaxCount(n int) Option {
+	return Option{apply: testserver.WithSnapshotMaxCount(n)}
+}
+
+// WithSnapshotGCTick sets how often garbage collection passes run, as the
+// real server's AGENTJAIL_SNAPSHOT_GC_TICK_SECS does (default 60 s; zero or
+// less means 1 s). Passes run only when WithSnapshotMaxAge or
+// WithSnapshotMaxCount is given, the first one tick after the server starts.
+// A tick under a second is allowed here, so tests can watch a pass quickly.
+func WithSnapshotGCTick(d time.Duration) Option {
+	return Option{apply: testserver.WithSnapshotGCTick(d)}
+}
+
+// WithHostClones makes workspace creation clone its git seed in host mode,
+// like the real server with AGENTJAIL_CLONE_MODE=host: the git found on
+// /usr/local/bin:/usr/bin:/bin is used and its absence answers 500, where
+// the default (jail mode) runs /usr/bin/git and answers 400 "bad request: git
+// clone failed: …" without it. Either way the clone runs on this host.
+func WithHostClones() Option {
+	return Option{apply: testserver.WithHostClones()}
 }
 
 // Isolation says how the fake runs the code your tests send it.

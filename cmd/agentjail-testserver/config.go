@@ -69,6 +69,18 @@ func malformedKeysError(bad []string) error {
 		" (set " + skipMalformedKeysEnv + "=1 to skip it anyway)"}
 }
 
+// checkListenAddrs refuses to start, as the real server does, when CTL_ADDR or PROXY_ADDR is
+// not an IP literal and port: "localhost:7000" or ":7000" would otherwise be resolved or bound
+// to every interface, where the real server would not have started at all.
+func checkListenAddrs(ctlAddr, proxyAddr string) error {
+	for _, v := range []struct{ name, addr string }{{"CTL_ADDR", ctlAddr}, {"PROXY_ADDR", proxyAddr}} {
+		if !testserver.ParseSocketAddr(v.addr) {
+			return &configError{fmt.Sprintf("parsing %s: %q is not an IP literal and port such as 127.0.0.1:7000 or [::1]:7000", v.name, v.addr)}
+		}
+	}
+	return nil
+}
+
 // listenError turns a failure to listen into one that names the variable to change.
 // Which listener failed is found by trying the control address again: the server
 // released it when it gave up.

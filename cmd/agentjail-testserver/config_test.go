@@ -110,8 +110,6 @@ func TestRunListenFailure(t *testing.T) {
 			"cannot listen on PROXY_ADDR=" + busy + ": "},
 		{"both on one port", map[string]string{"CTL_ADDR": same, "PROXY_ADDR": same},
 			"cannot listen on PROXY_ADDR=" + same + ": "},
-		{"impossible address", map[string]string{"CTL_ADDR": "256.1.1.1:1", "PROXY_ADDR": "127.0.0.1:0"},
-			"cannot listen on CTL_ADDR=256.1.1.1:1: "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,4 +133,46 @@ func TestRunListenFailure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// CTL_ADDR and PROXY_ADDR must be an IP literal and port, as the real server parses them; any
+// other value stops the start-up before anything listens.
+func TestRunRefusesListenAddressNotIPAndPort(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, ctl, proxy, want string }{
+		{"host name", "localhost:0", "127.0.0.1:0", `parsing CTL_ADDR: "localhost:0"`},
+		{"every interface without an IP", ":0", "127.0.0.1:0", `parsing CTL_ADDR: ":0"`},
+		{"not an IP", "256.1.1.1:1", "127.0.0.1:0", `parsing CTL_ADDR: "256.1.1.1:1"`},
+		{"proxy host name", "127.0.0.1:0", "localhost:0", `parsing PROXY_ADDR: "localhost:0"`},
+		{"proxy port only", "127.0.0.1:0", "8443", `parsing PROXY_ADDR: "8443"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"CTL_ADDR": tt.ctl, "PROXY_ADDR": tt.proxy}
+			var stdout, logs strings.Builder
+			// Already cancelled: a run that wrongly starts returns at once instead of serving.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := run(ctx, func(k string) string { return env[k] }, &stdout, &logs)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || exitCode(err) != 2 {
+				t.Fatalf("run: %v (exit %d), want an error starting %s and exit 2", err, exitCode(err), tt.want)
+			}
+			if stdout.Len() != 0 || logs.Len() != 0 {
+				t.Errorf("output before failing: stdout %q, logs %q", stdout.String(), logs.String())
+			}
+		})
+	}
+}
+
+// A whitespace-only upstream key is no key, as in the real server.
+func TestRunIgnoresBlankSeededKey(t *testing.T) {
+	t.Parallel()
+	rn := startRun(t, map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0", "OPENAI_API_KEY": " \t ", "GITHUB_TOKEN": "ghp-real"})
+	r := call(t, "POST", rn.ctl+"/v1/sessions", "", `{"services":["openai"]}`)
+	if want := `{"error":"bad request: no credential configured for service openai (tenant dev)"}`; r.status != 400 || r.body != want {
+		t.Fatalf("session with a blank key: %d %q, want 400 %q", r.status, r.body, want)
+	}
+	var sess sessionJSON
+	decode(t, call(t, "POST", rn.ctl+"/v1/sessions", "", `{"services":["github"]}`), 201, &sess)
 }

@@ -63,3 +63,43 @@ func TestRunJSONLogs(t *testing.T) {
 		t.Fatalf("healthz %d", r.status)
 	}
 }
+
+// AGENTJAIL_GATEWAY_ADDR starts the gateway when it is an IP literal and port, and is
+// silently ignored otherwise, like the real server's.
+func TestRunGatewayAddress(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, addr string
+		on         bool
+	}{
+		{"IP and port", "127.0.0.1:0", true},
+		{"unset", "", false},
+		{"host name is ignored", "localhost:0", false},
+		{"port only is ignored", ":0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rn := startRun(t, map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0", "AGENTJAIL_GATEWAY_ADDR": tt.addr})
+			var cfg struct {
+				Gateway *struct {
+					BindAddr string `json:"bind_addr"`
+				} `json:"gateway"`
+			}
+			decode(t, call(t, "GET", rn.ctl+"/v1/config", "", ""), 200, &cfg)
+			if (cfg.Gateway != nil) != tt.on {
+				t.Fatalf("gateway %+v, want on %v", cfg.Gateway, tt.on)
+			}
+			if strings.Contains(rn.logText(), "gateway") != tt.on {
+				t.Fatalf("logs mention the gateway: %v, want %v:\n%s", !tt.on, tt.on, rn.logText())
+			}
+			if !tt.on {
+				return
+			}
+			r := call(t, "GET", "http://"+cfg.Gateway.BindAddr+"/", "", "")
+			if want := "gateway: no workspace declares host 127.0.0.1\n"; r.status != 404 || r.body != want {
+				t.Fatalf("gateway answered %d %q, want 404 %q", r.status, r.body, want)
+			}
+		})
+	}
+}

@@ -35,10 +35,11 @@ network. Only use it with code you would run yourself, and keep it on loopback.
 
 It speaks the same HTTP API as agentjail-server and is configured the same way:
 
-  CTL_ADDR              control plane listen address (default 127.0.0.1:7000;
-                        port 0 picks a free port)
-  PROXY_ADDR            phantom proxy listen address (default 127.0.0.1:8443;
-                        port 0 picks a free port)
+  CTL_ADDR              control plane listen address, an IP literal and port
+                        (default 127.0.0.1:7000; port 0 picks a free port; a
+                        host name stops the start-up, as in the real server)
+  PROXY_ADDR            phantom proxy listen address, likewise (default
+                        127.0.0.1:8443)
   PROXY_BASE_URL        proxy URL written into session env maps
                         (default http://<PROXY_ADDR>)
   AGENTJAIL_API_KEY     comma-separated keys, each token@tenant:role with role
@@ -131,6 +132,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer
 	}
 	ctlAddr := envOr(getenv, "CTL_ADDR", "127.0.0.1:7000")
 	proxyAddr := envOr(getenv, "PROXY_ADDR", "127.0.0.1:8443")
+	if err := checkListenAddrs(ctlAddr, proxyAddr); err != nil {
+		return err
+	}
 	opts := []testserver.Option{
 		testserver.WithControlAddr(ctlAddr),
 		testserver.WithProxyAddr(proxyAddr),
@@ -145,7 +149,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, logs io.Writer
 		opts = append(opts, testserver.WithAPIKeys(keys...))
 	}
 	for _, k := range seededKeys {
-		if v := getenv(k.env); v != "" {
+		// Like the real server: a whitespace-only value is no key; any other is kept as given.
+		if v := getenv(k.env); strings.TrimSpace(v) != "" {
 			opts = append(opts, testserver.WithCredential("dev", k.service, v))
 		}
 	}

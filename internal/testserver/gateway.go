@@ -77,7 +77,7 @@ func ParseSocketAddr(s string) bool {
 // startGateway binds the gateway listener; a bind failure is logged, not returned.
 func (s *Server) startGateway(addr string) {
 	s.gatewayAddr = addr
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenTCP(addr)
 	if err != nil {
 		s.log.Error("gateway listener ended", "addr", addr, "err", err)
 		return
@@ -88,6 +88,7 @@ func (s *Server) startGateway(addr string) {
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          s.ctlSrv.ErrorLog,
 		ConnState:         s.fresh.track,
+		BaseContext:       s.relayBase,
 	}
 	s.gatewayClient = newGatewayClient()
 	go s.serve(s.gatewaySrv, ln)

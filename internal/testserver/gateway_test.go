@@ -191,4 +191,17 @@ func TestGatewayAddress(t *testing.T) {
 	if string(cfg["gateway"]) != "null" || srv.GatewayURL() != "" {
 		t.Fatalf("gateway %s url %q", cfg["gateway"], srv.GatewayURL())
 	}
+
+	// An address that cannot be bound leaves the server up without a gateway, and
+	// /v1/config still reports the configured address.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { taken.Close() })
+	busy := Start(t, WithGateway(taken.Addr().String()))
+	apiCall(t, busy, "", "GET", "/v1/config", nil).wantJSON(t, 200, &cfg)
+	if want := `{"bind_addr":"` + taken.Addr().String() + `"}`; string(cfg["gateway"]) != want || busy.GatewayURL() != "" {
+		t.Fatalf("gateway on a taken port: %s url %q, want %s and no URL", cfg["gateway"], busy.GatewayURL(), want)
+	}
 }

@@ -56,6 +56,11 @@ type Server struct {
 	gatewaySrv    *http.Server
 	gatewayClient *http.Client
 
+	// relayCtx is the base context of proxy and gateway requests; Close cancels it so a
+	// request waiting on a slow upstream or backend ends at once instead of holding Close.
+	relayCtx    context.Context
+	cancelRelay context.CancelFunc
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -190,8 +195,9 @@ func New(opts ...Option) (*Server, error) {
 	s.router = newRouteTable(s.routes())
 
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
+	s.relayCtx, s.cancelRelay = context.WithCancel(context.Background())
 	s.ctlSrv = &http.Server{Handler: s.tapped(http.HandlerFunc(s.serveControl)), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
-	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
+	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track, BaseContext: s.relayBase}
 	go s.serve(s.ctlSrv, s.ctlLn)
 	go s.serve(s.proxySrv, s.proxyLn)
 	if cfg.gatewayAddr != "" {
@@ -245,12 +251,12 @@ func (s *Server) cleanupState() error {
 
 func (s *Server) listen(cfg config) error {
 	var err error
-	if s.ctlLn, err = net.Listen("tcp", cfg.ctlAddr); err != nil {
+	if s.ctlLn, err = listenTCP(cfg.ctlAddr); err != nil {
 		return fmt.Errorf("testserver: control listener: %w", err)
 	}
 	s.ctlLn = lenientListener{s.ctlLn} // a stray "%" in a path reaches the handlers
 
-	if s.proxyLn, err = net.Listen("tcp", cfg.proxyAddr); err != nil {
+	if s.proxyLn, err = listenTCP(cfg.proxyAddr); err != nil {
 		s.ctlLn.Close()
 		return fmt.Errorf("testserver: proxy listener: %w", err)
 	}
@@ -264,6 +270,22 @@ func (s *Server) listen(cfg config) error {
 		s.proxyHosts.extra = append(s.proxyHosts.extra, strings.ToLower(u.Hostname()))
 	}
 	return nil
+}
+
+// relayBase is the BaseContext of the proxy and gateway servers.
+func (s *Server) relayBase(net.Listener) context.Context { return s.relayCtx }
+
+// listenTCP listens on addr. An IPv4 literal gets an IPv4-only socket, as the real server
+// binds exactly the address it parsed, so "0.0.0.0:7000" neither accepts IPv6 nor reports
+// itself as "[::]:7000"; other addresses listen as net.Listen("tcp") does.
+func listenTCP(addr string) (net.Listener, error) {
+	network := "tcp"
+	if host, _, err := net.SplitHostPort(addr); err == nil && !strings.Contains(host, ":") {
+		if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+			network = "tcp4"
+		}
+	}
+	return net.Listen(network, addr)
 }
 
 func (s *Server) serve(srv *http.Server, ln net.Listener) {
@@ -282,8 +304,10 @@ func (s *Server) ProxyURL() string { return "http://" + s.proxyLn.Addr().String(
 // StateDir returns the absolute directory holding the server's on-disk state.
 func (s *Server) StateDir() string { return s.stateDir }
 
-// Close stops both listeners, kills every process the server started and
-// waits for them, and removes the state directory if the server created it.
+// Close stops the listeners (the gateway's too), kills every process the
+// server started and waits for them, ends proxy and gateway requests still
+// waiting on an upstream (they are answered 502), stops the snapshot GC and
+// idle reaper, and removes the state directory if the server created it.
 // It is safe to call more than once; later calls return the first result.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
@@ -291,6 +315,7 @@ func (s *Server) Close() error {
 		// finish.
 		s.bg.close()
 		s.exec.close()
+		s.cancelRelay()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		var errs []error

@@ -2,10 +2,13 @@ package testserver
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,4 +197,102 @@ func (b *syncBuffer) String() string {
 // slogTo logs everything, debug included, as text to w.
 func slogTo(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// An IPv4 listen address binds IPv4 only and reports itself as given, as the real server's
+// bind addresses do in /v1/config.
+func TestListenTCPKeepsTheAddressFamily(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ addr, wantPrefix string }{
+		{"0.0.0.0:0", "0.0.0.0:"},
+		{"127.0.0.1:0", "127.0.0.1:"},
+		{"[::1]:0", "[::1]:"},
+	}
+	for _, tt := range tests {
+		ln, err := listenTCP(tt.addr)
+		if err != nil {
+			if strings.HasPrefix(tt.addr, "[") {
+				continue // no IPv6 loopback on this host
+			}
+			t.Fatal(err)
+		}
+		got := ln.Addr().String()
+		ln.Close()
+		if !strings.HasPrefix(got, tt.wantPrefix) {
+			t.Errorf("listenTCP(%q) listens on %s, want %s…", tt.addr, got, tt.wantPrefix)
+		}
+	}
+}
+
+// Close ends proxy and gateway requests that wait on a slow upstream: they are answered with
+// the usual upstream failure, instead of holding Close until its grace period runs out and
+// then losing their connection.
+func TestCloseEndsRelayedRequests(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		send   func(s *Server, upstream string) (wireResp, error)
+		prefix string
+	}{
+		{name: "proxy", prefix: "upstream: ", send: func(s *Server, _ string) (wireResp, error) {
+			var sess session
+			r, err := wireDoErr("POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`)
+			if err != nil {
+				return r, err
+			}
+			if err := json.Unmarshal([]byte(r.body), &sess); err != nil {
+				return r, err
+			}
+			return wireDoErr("GET", sess.Env["OPENAI_BASE_URL"]+"/models", "", wireKey(openaiToken(sess)))
+		}},
+		{name: "gateway", prefix: "gateway: upstream failed: ", send: func(s *Server, upstream string) (wireResp, error) {
+			body := `{"domains":[{"domain":"slow.test","backend_url":"` + upstream + `"}]}`
+			if r, err := wireDoErr("POST", s.URL()+"/v1/workspaces", body); err != nil || r.status != 201 {
+				return r, fmt.Errorf("create workspace: %d %v", r.status, err)
+			}
+			return wireDoErr("GET", s.GatewayURL()+"/", "", wireHost("slow.test"))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			arrived := make(chan struct{}, 1)
+			release := make(chan struct{})
+			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				arrived <- struct{}{}
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}))
+			t.Cleanup(slow.Close)
+			t.Cleanup(func() { close(release) })
+			s, err := New(WithGateway(""), WithCredential("dev", "openai", "sk-real"), WithUpstream("openai", slow.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				r   wireResp
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				r, err := tt.send(s, slow.URL)
+				done <- result{r, err}
+			}()
+			select {
+			case <-arrived:
+			case res := <-done:
+				t.Fatalf("answered before reaching the upstream: %+v", res)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			res := <-done
+			if res.err != nil {
+				t.Fatalf("the request lost its connection: %v", res.err)
+			}
+			res.r.wantPlainPrefix(t, 502, tt.prefix)
+		})
+	}
 }
