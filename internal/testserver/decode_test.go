@@ -44,6 +44,9 @@ func TestExtractorRejections(t *testing.T) {
 		{name: "null service", method: "POST", path: "/v1/credentials", ct: "application/json", body: `{"service":null,"secret":"x"}`, status: 400, prefix: "Failed to parse the request body as JSON: service: expected value at line 1 column 12"},
 		{name: "query not a number", method: "GET", path: "/v1/audit?limit=abc", status: 400, prefix: "Failed to deserialize query string: "},
 		{name: "query negative", method: "GET", path: "/v1/audit?limit=-1", status: 400, prefix: "Failed to deserialize query string: "},
+		{name: "query empty", method: "GET", path: "/v1/audit?limit=", status: 400, prefix: "Failed to deserialize query string: cannot parse integer from empty string"},
+		{name: "query too large", method: "GET", path: "/v1/audit?limit=18446744073709551616", status: 400, prefix: "Failed to deserialize query string: number too large to fit in target type"},
+		{name: "query not digits", method: "GET", path: "/v1/audit?limit=1x", status: 400, prefix: "Failed to deserialize query string: invalid digit found in string"},
 		{name: "query repeated", method: "GET", path: "/v1/audit?limit=1&limit=2", status: 400, prefix: "Failed to deserialize query string: "},
 		{name: "repeated tenant", method: "GET", path: "/v1/credentials?tenant=a&tenant=b", status: 400, prefix: "Failed to deserialize query string: "},
 	}
@@ -183,6 +186,8 @@ func TestQueryParsingIsLenientLikeFormURLEncoded(t *testing.T) {
 		{name: "plus is a space", query: "?q=a+b&limit=7", status: 200, limit: 7},
 		{name: "escaped digits decode", query: "?limit=%31%32", status: 200, limit: 12},
 		{name: "empty pairs are skipped", query: "?&&limit=3&", status: 200, limit: 3},
+		{name: "escapes in either case", query: "?limit=%3a&x=%3A%4a%4A", status: 400},
+		{name: "upper-case escaped digits decode", query: "?%6Cimit=%34", status: 200, limit: 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,6 +223,8 @@ func TestDecodeBodyIgnoresWhatSerdeIgnores(t *testing.T) {
 		{name: "escaped key", body: `{"cmd":"ls","\u0041rgs":null}`, want: "ls []"},
 		{name: "upper-case flattened key", body: `{"cmd":"ls","NETWORK":"x"}`, want: "ls []"},
 		{name: "exact keys", body: `{"cmd":"ls","args":["-l"]}`, want: "ls [-l]"},
+		{name: "escapes", body: `{"cmd":"\ud83d\ude00\u00e9\/","args":["\"\\\b\f\n\r\t"]}`, want: "😀é/ [\"\\\b\f\n\r\t]"},
+		{name: "unknown keys of every kind", body: `{"x":1.5e3,"y":[true,false,null,{"z":-0}],"cmd":"ls"}`, want: "ls []"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,6 +61,20 @@ func TestSerdeRejections(t *testing.T) {
 		{"/v1/workspaces", `{"domains":[{"domain":"a","vm_port":-1}]}`, "domains[0].vm_port: invalid value: integer `-1`, expected u16 at line 1 column 38"},
 		{"/v1/workspaces/" + ws.ID + "/exec", `{"cmd":"x","env":[["K","V","W"]]}`, syntax + "env[0]: trailing characters at line 1 column 28"},
 		{"/v1/workspaces/" + ws.ID + "/snapshot", `{"name":5}`, "name: invalid type: integer `5`, expected a string at line 1 column 9"},
+		{exec, `{"cmd":"x","y":1.`, syntax + "EOF while parsing a value at line 1 column 17"},
+		{exec, `{"cmd":"x","y":1e`, syntax + "EOF while parsing a value at line 1 column 17"},
+		{exec, `{"cmd":"x\`, syntax + "cmd: EOF while parsing a string at line 1 column 10"},
+		{exec, `{"cmd":"\u12`, syntax + "cmd: EOF while parsing a string at line 1 column 12"},
+		{exec, `{"cm`, syntax + "EOF while parsing a string at line 1 column 4"},
+		{exec, `{"cmd":"x","timeout_secs":1e+2}`, "timeout_secs: invalid type: floating point `100.0`, expected u64 at line 1 column 30"},
+		{exec, `{"cmd":"x","timeout_secs":01}`, syntax + "timeout_secs: invalid number at line 1 column 28"},
+		{exec, `{"cmd":-}`, syntax + "cmd: invalid number at line 1 column 9"},
+		{exec, `{"cmd":1.5}`, "cmd: invalid type: floating point `1.5`, expected a string at line 1 column 10"},
+		{exec, `{"cmd":-5}`, "cmd: invalid type: integer `-5`, expected a string at line 1 column 9"},
+		{exec, `{"cmd":x}`, syntax + "cmd: expected value at line 1 column 8"},
+		{"/v1/credentials", `{"service":{"openai":nul}}`, syntax + "service: expected ident at line 1 column 25"},
+		{"/v1/sessions", `{"scopes":{"openai" []}}`, syntax + "scopes: expected `:` at line 1 column 21"},
+		{"/v1/runs/fork", `{"parent_code":"x","children":[[]]}`, "children[0]: invalid length 0, expected struct ForkChild with 1 element at line 1 column 33"},
 		{"/v1/workspaces/from-snapshot", `{"snapshot_id":"s"}`, "missing field `parent_workspace_id` at line 1 column 19"},
 		{exec, `{"cmd":"x","y":tru}`, syntax + "expected ident at line 1 column 19"},
 		{exec, `{"cmd":"x","y":fals`, syntax + "EOF while parsing a value at line 1 column 19"},
@@ -133,5 +147,24 @@ func TestSerdeRejections(t *testing.T) {
 			}
 			apiCall(t, srv, "", "POST", r.path, r.body).wantPlain(t, status, want)
 		})
+	}
+}
+
+// TestUnknownVariant: serde lists the expected variants by how many there are.
+func TestUnknownVariant(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		variants []string
+		want     string
+	}{
+		{nil, "unknown variant `x`, there are no variants"},
+		{[]string{"a"}, "unknown variant `x`, expected `a`"},
+		{[]string{"a", "b"}, "unknown variant `x`, expected `a` or `b`"},
+		{[]string{"a", "b", "c"}, "unknown variant `x`, expected one of `a`, `b`, `c`"},
+	}
+	for _, tt := range tests {
+		if got := unknownVariant("x", tt.variants); got != tt.want {
+			t.Errorf("unknownVariant(%v) = %q, want %q", tt.variants, got, tt.want)
+		}
 	}
 }
