@@ -48,6 +48,11 @@ func TestExtractorRejections(t *testing.T) {
 		{name: "query too large", method: "GET", path: "/v1/audit?limit=18446744073709551616", status: 400, prefix: "Failed to deserialize query string: number too large to fit in target type"},
 		{name: "query not digits", method: "GET", path: "/v1/audit?limit=1x", status: 400, prefix: "Failed to deserialize query string: invalid digit found in string"},
 		{name: "query repeated", method: "GET", path: "/v1/audit?limit=1&limit=2", status: 400, prefix: "Failed to deserialize query string: "},
+		{name: "repeated workspace filter", method: "GET", path: "/v1/snapshots?workspace_id=a&workspace_id=b", status: 400, prefix: "Failed to deserialize query string: duplicate field `workspace_id`"},
+		{name: "repeated snapshot search", method: "GET", path: "/v1/snapshots?q=a&q=b", status: 400, prefix: "Failed to deserialize query string: duplicate field `q`"},
+		{name: "workspace limit not a number", method: "GET", path: "/v1/workspaces?limit=x", status: 400, prefix: "Failed to deserialize query string: invalid digit found in string"},
+		{name: "repeated workspace search", method: "GET", path: "/v1/workspaces?q=a&q=b", status: 400, prefix: "Failed to deserialize query string: duplicate field `q`"},
+		{name: "repeated jail status", method: "GET", path: "/v1/jails?status=running&status=error", status: 400, prefix: "Failed to deserialize query string: duplicate field `status`"},
 		{name: "repeated tenant", method: "GET", path: "/v1/credentials?tenant=a&tenant=b", status: 400, prefix: "Failed to deserialize query string: "},
 	}
 	for _, tt := range tests {

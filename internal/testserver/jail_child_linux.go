@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"syscall"
 	"unsafe"
@@ -27,7 +26,7 @@ func init() {
 // jailChild sets the jail up and execs the program. It returns only on failure, with the exit code
 // the real engine gives (127), after writing its reason to stderr.
 func jailChild() int {
-	spec, err := readJailSpec()
+	spec, err := readJailSpec(os.NewFile(3, "jail-spec"))
 	if err == nil {
 		err = buildJail(spec)
 	}
@@ -49,9 +48,8 @@ func jailChild() int {
 	return 127
 }
 
-// readJailSpec reads the JSON spec the parent writes to fd 3, then closes it.
-func readJailSpec() (jailSpec, error) {
-	f := os.NewFile(3, "jail-spec")
+// readJailSpec reads the JSON spec the parent writes to f (fd 3), then closes f.
+func readJailSpec(f *os.File) (jailSpec, error) {
 	if f == nil {
 		return jailSpec{}, fmt.Errorf("no spec descriptor")
 	}
@@ -143,19 +141,8 @@ func mountProc(dir string) error {
 // bindInto bind-mounts src on dst (a directory when dir, else a file, created as needed) and
 // remounts it with flags plus whatever flags the source mount has locked.
 func bindInto(src, dst string, dir bool, flags uintptr) error {
-	if dir {
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return err
-		}
-	} else if _, err := os.Lstat(dst); err != nil {
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		f.Close()
+	if err := mountPoint(dst, dir); err != nil {
+		return err
 	}
 	if err := syscall.Mount(src, dst, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind %s: %w", src, err)

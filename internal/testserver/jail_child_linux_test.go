@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,5 +42,28 @@ func TestLockedFlags(t *testing.T) {
 	}
 	if got := lockedFlags(filepath.Join(t.TempDir(), "missing")); got != 0 {
 		t.Errorf("lockedFlags(missing) = %#x, want 0", got)
+	}
+}
+
+// TestReadJailSpec: the spec is read to the end of its pipe, which is then closed.
+func TestReadJailSpec(t *testing.T) {
+	t.Parallel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_, _ = w.Write([]byte(`{"Root":"/r","Argv":["/bin/true"]}`))
+		w.Close()
+	}()
+	spec, err := readJailSpec(r)
+	if err != nil || spec.Root != "/r" || len(spec.Argv) != 1 {
+		t.Fatalf("readJailSpec = %+v, %v", spec, err)
+	}
+	if _, err := r.Read(make([]byte, 1)); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("spec pipe still open: %v", err)
+	}
+	if _, err := readJailSpec(nil); err == nil || err.Error() != "no spec descriptor" {
+		t.Errorf("readJailSpec(nil) = %v", err)
 	}
 }

@@ -123,6 +123,25 @@ func mountPlan(spec jailSpec, host hostFS) []mountStep {
 	return plan
 }
 
+// mountPoint creates what a bind mount on dst needs: the directory dst when dir, else an empty
+// file dst (kept if something is there) in a directory created as needed.
+func mountPoint(dst string, dir bool) error {
+	if dir {
+		return os.MkdirAll(dst, 0o755)
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 // decodeJailSpec reads the spec the parent sent: a program to run unless it is a probe.
 func decodeJailSpec(b []byte) (jailSpec, error) {
 	var spec jailSpec

@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -165,6 +166,63 @@ func TestDecodeJailSpec(t *testing.T) {
 				t.Fatal(err)
 			case !reflect.DeepEqual(spec.Argv, tt.argv) || spec.Root != "/r":
 				t.Errorf("spec = %+v", spec)
+			}
+		})
+	}
+}
+
+// TestMountPoint: a directory mount point is created with its parents; a file mount point is an
+// empty file in created directories, and whatever is already there is kept.
+func TestMountPoint(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	existing := filepath.Join(root, "etc", "kept")
+	if err := os.MkdirAll(filepath.Dir(existing), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(existing, []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	blocker := filepath.Join(root, "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		dst     string
+		dir     bool
+		want    string // "dir", "empty" or the file's content
+		wantErr bool
+	}{
+		{name: "directory", dst: filepath.Join(root, "a", "b"), dir: true, want: "dir"},
+		{name: "file", dst: filepath.Join(root, "dev", "null"), want: "empty"},
+		{name: "existing file", dst: existing, want: "data"},
+		{name: "directory under a file", dst: filepath.Join(blocker, "d"), dir: true, wantErr: true},
+		{name: "file under a file", dst: filepath.Join(blocker, "f"), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := mountPoint(tt.dst, tt.dir)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("mountPoint succeeded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(tt.dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := "dir"
+			if !fi.IsDir() {
+				b, _ := os.ReadFile(tt.dst)
+				got = cmp.Or(string(b), "empty")
+			}
+			if got != tt.want {
+				t.Errorf("%s is %q, want %q", tt.dst, got, tt.want)
 			}
 		})
 	}
