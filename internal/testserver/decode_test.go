@@ -53,6 +53,7 @@ func TestExtractorRejections(t *testing.T) {
 		{name: "workspace limit not a number", method: "GET", path: "/v1/workspaces?limit=x", status: 400, prefix: "Failed to deserialize query string: invalid digit found in string"},
 		{name: "repeated workspace search", method: "GET", path: "/v1/workspaces?q=a&q=b", status: 400, prefix: "Failed to deserialize query string: duplicate field `q`"},
 		{name: "repeated jail status", method: "GET", path: "/v1/jails?status=running&status=error", status: 400, prefix: "Failed to deserialize query string: duplicate field `status`"},
+		{name: "repeated tenant of a credential", method: "POST", path: "/v1/credentials?tenant=a&tenant=b", ct: "application/json", body: `{"service":"openai","secret":"x"}`, status: 400, prefix: "Failed to deserialize query string: duplicate field `tenant`"},
 		{name: "repeated tenant", method: "GET", path: "/v1/credentials?tenant=a&tenant=b", status: 400, prefix: "Failed to deserialize query string: "},
 	}
 	for _, tt := range tests {
