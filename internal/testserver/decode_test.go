@@ -316,3 +316,35 @@ func TestDecodeBodyEnumForms(t *testing.T) {
 		t.Errorf("credentials = %+v, want one for github", creds)
 	}
 }
+
+// errReader fails every read.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// TestDecodeBodyReadFailure: a body that cannot be read is a 400 naming the failure.
+func TestDecodeBodyReadFailure(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest("POST", "/", errReader{})
+	r.Header.Set("Content-Type", "application/json")
+	var req createSnapshotRequest
+	var he *httpError
+	if err := decodeBody(r, &req); !errors.As(err, &he) || he.status != 400 || !he.plain || he.msg != "Failed to buffer the request body: connection reset" {
+		t.Fatalf("decodeBody = %#v", err)
+	}
+}
+
+// TestLineCol: positions are serde's 1-based line and column of the byte before the offset
+// (column 0 at the start of a line); an offset past the end is the end.
+func TestLineCol(t *testing.T) {
+	t.Parallel()
+	data := []byte("ab\ncd")
+	tests := []struct{ off, line, col int }{
+		{0, 1, 0}, {1, 1, 1}, {2, 1, 2}, {3, 2, 0}, {5, 2, 2}, {99, 2, 2},
+	}
+	for _, tt := range tests {
+		if line, col := lineCol(data, tt.off); line != tt.line || col != tt.col {
+			t.Errorf("lineCol(%d) = %d:%d, want %d:%d", tt.off, line, col, tt.line, tt.col)
+		}
+	}
+}
