@@ -214,6 +214,23 @@ func TestQueryParsingIsLenientLikeFormURLEncoded(t *testing.T) {
 	}
 }
 
+// jsonRequest is a POST with a JSON content type and body.
+func jsonRequest(body io.Reader) *http.Request {
+	r := httptest.NewRequest("POST", "/", body)
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+// decodeExecBody decodes body as a session exec request, failing t if it is refused.
+func decodeExecBody(t *testing.T, body string) sessionExecRequest {
+	t.Helper()
+	var req sessionExecRequest
+	if err := decodeBody(jsonRequest(strings.NewReader(body)), &req); err != nil {
+		t.Fatalf("decodeBody(%s) = %v", body, err)
+	}
+	return req
+}
+
 // TestDecodeBodyIgnoresWhatSerdeIgnores: a key serde skips (any key that is not exactly a field's
 // name) never reaches a field, though encoding/json alone would match it case-insensitively.
 func TestDecodeBodyIgnoresWhatSerdeIgnores(t *testing.T) {
@@ -235,12 +252,7 @@ func TestDecodeBodyIgnoresWhatSerdeIgnores(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
-			r.Header.Set("Content-Type", "application/json")
-			var req sessionExecRequest
-			if err := decodeBody(r, &req); err != nil {
-				t.Fatalf("decodeBody(%s) = %v", tt.body, err)
-			}
+			req := decodeExecBody(t, tt.body)
 			if got := fmt.Sprint(*req.Cmd, " ", []string(req.Args)); got != tt.want {
 				t.Errorf("decoded %q, want %q", got, tt.want)
 			}
@@ -263,11 +275,9 @@ func TestDecodeBodyStructAsList(t *testing.T) {
 // TestDecodeBodyWithoutShape: a request type without a serde shape is the fake's own bug: a 500.
 func TestDecodeBodyWithoutShape(t *testing.T) {
 	t.Parallel()
-	r := httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
-	r.Header.Set("Content-Type", "application/json")
 	var v struct{}
 	var he *httpError
-	if err := decodeBody(r, &v); !errors.As(err, &he) || he.status != 500 {
+	if err := decodeBody(jsonRequest(strings.NewReader(`{}`)), &v); !errors.As(err, &he) || he.status != 500 {
 		t.Fatalf("decodeBody = %v, want a 500", err)
 	}
 }
@@ -291,12 +301,7 @@ func TestDecodeBodyEnumForms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
-			r.Header.Set("Content-Type", "application/json")
-			var req sessionExecRequest
-			if err := decodeBody(r, &req); err != nil {
-				t.Fatalf("decodeBody(%s) = %v", tt.body, err)
-			}
+			req := decodeExecBody(t, tt.body)
 			seccomp := "-"
 			if req.Seccomp != nil {
 				seccomp = string(*req.Seccomp)
@@ -325,11 +330,9 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection re
 // TestDecodeBodyReadFailure: a body that cannot be read is a 400 naming the failure.
 func TestDecodeBodyReadFailure(t *testing.T) {
 	t.Parallel()
-	r := httptest.NewRequest("POST", "/", errReader{})
-	r.Header.Set("Content-Type", "application/json")
 	var req createSnapshotRequest
 	var he *httpError
-	if err := decodeBody(r, &req); !errors.As(err, &he) || he.status != 400 || !he.plain || he.msg != "Failed to buffer the request body: connection reset" {
+	if err := decodeBody(jsonRequest(errReader{}), &req); !errors.As(err, &he) || he.status != 400 || !he.plain || he.msg != "Failed to buffer the request body: connection reset" {
 		t.Fatalf("decodeBody = %#v", err)
 	}
 }
