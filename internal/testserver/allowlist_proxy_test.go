@@ -54,6 +54,7 @@ func TestSplitConnectTarget(t *testing.T) {
 		{":443", "", 0, false},
 		{"", "", 0, false},
 		{"[::1]x", "", 0, false},
+		{"[::1", "", 0, false},
 	}
 	for _, tt := range tests {
 		host, port, ok := splitConnectTarget(tt.target)

@@ -4,6 +4,10 @@ package testserver
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -44,5 +48,35 @@ func TestCopiesSkipSymlinks(t *testing.T) {
 	}
 	if snap.SizeBytes != 4 {
 		t.Fatalf("size_bytes %d, want 4", snap.SizeBytes)
+	}
+}
+
+// TestCopyTreeErrors: a missing source, or a destination that cannot be written, stops the copy
+// with the file system's error.
+func TestCopyTreeErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(filepath.Join(src, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "sub", "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocker := filepath.Join(dir, "blocker")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := copyTree(filepath.Join(dir, "missing"), filepath.Join(dir, "out1")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing source: %v", err)
+	}
+	if _, _, err := copyTree(src, blocker); err == nil {
+		t.Error("copy onto a file succeeded")
+	}
+	if _, err := copyFile(filepath.Join(dir, "missing"), filepath.Join(dir, "out2"), 0o644); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("copyFile of a missing file: %v", err)
+	}
+	if _, err := copyFile(filepath.Join(src, "sub", "f"), filepath.Join(blocker, "f"), 0o644); err == nil {
+		t.Error("copyFile under a file succeeded")
 	}
 }

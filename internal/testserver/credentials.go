@@ -1,8 +1,6 @@
 package testserver
 
 import (
-	"cmp"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -22,25 +20,10 @@ var serviceIDs = []string{"openai", "anthropic", "github", "stripe"}
 // validService reports whether s is one of the services the server knows.
 func validService(s string) bool { return slices.Contains(serviceIDs, s) }
 
-// serviceID is a service name in a request body; anything but the four ids
-// is a 422, like serde's unknown enum variant.
+// serviceID is a service name in a request body, one of serviceIDs.
 type serviceID string
 
-func (s *serviceID) UnmarshalJSON(b []byte) error {
-	var v string
-	if err := json.Unmarshal(b, &v); err != nil || string(b) == "null" {
-		return &shapeError{msg: fmt.Sprintf("invalid type: %s, expected a service id", jsonKind(b))}
-	}
-	if !validService(v) {
-		return &shapeError{msg: unknownServiceMsg(v)}
-	}
-	*s = serviceID(v)
-	return nil
-}
-
-func unknownServiceMsg(v string) string {
-	return fmt.Sprintf("unknown variant `%s`, expected one of `openai`, `anthropic`, `github`, `stripe`", v)
-}
+func (s *serviceID) UnmarshalJSON(b []byte) error { return unmarshalUnitVariant(b, (*string)(s)) }
 
 // keyStore holds the real upstream secrets the proxy injects.
 type keyStore struct {
@@ -174,10 +157,6 @@ func targetTenant(r *http.Request, sc scope) (string, error) {
 type putCredentialRequest struct {
 	Service *serviceID `json:"service"`
 	Secret  *string    `json:"secret"`
-}
-
-func (q *putCredentialRequest) missing() string {
-	return cmp.Or(absent(q.Service, "service"), absent(q.Secret, "secret"))
 }
 
 func (s *Server) handlePutCredential(w http.ResponseWriter, r *http.Request, sc scope) error {

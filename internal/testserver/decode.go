@@ -4,7 +4,6 @@ package testserver
 // the real server's extractors (serde's wording, 1-based line and column).
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,19 +19,12 @@ import (
 // maxBodyBytes is the request body limit of the guarded routes: 1 MiB.
 const maxBodyBytes = 1 << 20
 
-// shapeError is returned by custom UnmarshalJSON methods when a value is
-// valid JSON of the wrong shape; decodeBody turns it into a 422.
-type shapeError struct{ msg string }
-
-func (e *shapeError) Error() string { return e.msg }
-
-// decodeBody reads a JSON request body with the rejections of axum's Json
-// extractor, as plain text: 415 without a JSON content type, 413 over the
-// body limit, 400 for invalid JSON (an empty body included), 422 for JSON of
-// the wrong shape, a required key missing included. Unknown fields are ignored.
-// A request type with a serde shape (requestShapes) is first read as serde reads
-// it, so its rejections carry the real server's exact words, path, line and
-// column.
+// decodeBody reads a JSON request body with the rejections of axum's Json extractor, as plain
+// text: 415 without a JSON content type, 413 over the body limit, 400 for invalid JSON (an empty
+// body included), 422 for JSON of the wrong shape, a required key missing included. The body is
+// first read as serde reads it against the request type's shape (requestShapes), so its
+// rejections carry the real server's exact words, path, line and column; unknown keys and data
+// after the first value are ignored.
 func decodeBody(r *http.Request, v any) error {
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
 		return plainError(http.StatusUnsupportedMediaType, "Expected request with `Content-Type: application/json`")
@@ -59,107 +51,25 @@ func decodeBody(r *http.Request, v any) error {
 		line, col := lineCol(data, bad+1)
 		return plainError(http.StatusBadRequest, fmt.Sprintf("Failed to parse the request body as JSON: invalid unicode code point at line %d column %d", line, col))
 	}
-	if sh, ok := requestShapes[reflect.TypeOf(v).Elem()]; ok {
-		// The body is read as serde reads it: its errors are the real server's, and data after
-		// the first value is ignored.
-		end, serr := serdeCheck(data, sh)
-		if serr != nil {
-			return serr.httpError(data)
-		}
-		data = data[:end]
+	sh, ok := requestShapes[reflect.TypeOf(v).Elem()]
+	if !ok {
+		return errInternal(fmt.Errorf("no serde shape for %T", v))
 	}
-	if err := json.Unmarshal(data, v); err == nil && isJSONNull(data) {
-		// Every body is a struct; serde refuses null where encoding/json
-		// silently leaves the zero value.
-		return errUnprocessable("invalid type: null, expected a struct")
-	} else if err != nil {
-		var syn *json.SyntaxError
+	checked, serr := serdeCheck(data, sh)
+	if serr != nil {
+		return serr.httpError(data)
+	}
+	if err := json.Unmarshal(checked, v); err != nil {
+		// serde also reads a struct from the list of its fields in order; the fake does not, and
+		// refuses such a body as a type mismatch. Nothing else serde accepts fails to fit v.
 		var typ *json.UnmarshalTypeError
-		var shape *shapeError
-		switch {
-		case len(bytes.TrimSpace(data)) == 0:
-			line, col := lineCol(data, len(data))
-			return plainError(http.StatusBadRequest, fmt.Sprintf("Failed to parse the request body as JSON: EOF while parsing a value at line %d column %d", line, col))
-		case errors.As(err, &syn):
-			line, col := lineCol(data, int(syn.Offset))
-			msg := syn.Error()
-			if msg == "unexpected end of JSON input" {
-				msg = "EOF while parsing a value"
-			}
-			return plainError(http.StatusBadRequest, fmt.Sprintf("Failed to parse the request body as JSON: %s at line %d column %d", msg, line, col))
-		case errors.As(err, &typ):
-			line, col := lineCol(data, int(typ.Offset))
-			msg := fmt.Sprintf("invalid type: %s, expected %s at line %d column %d", serdeValueName(typ.Value), serdeTypeName(typ.Type), line, col)
-			if typ.Field != "" {
-				msg = typ.Field + ": " + msg
-			}
-			return errUnprocessable(msg)
-		case errors.As(err, &shape):
-			return errUnprocessable(shape.msg)
-		default:
-			return errInternal(err)
+		if errors.As(err, &typ) && typ.Value == "array" {
+			line, col := lineCol(checked, int(typ.Offset))
+			return errUnprocessable(fmt.Sprintf("invalid type: sequence, expected a struct at line %d column %d", line, col))
 		}
-	}
-	if rq, ok := v.(required); ok {
-		if key := rq.missing(); key != "" {
-			return missingField(key)
-		}
+		return errInternal(err)
 	}
 	return nil
-}
-
-// required is a request body with keys that must be sent; missing names the first absent one,
-// or returns "".
-type required interface{ missing() string }
-
-// absent returns key when its value was not sent (p is nil), else "".
-func absent[T any](p *T, key string) string {
-	if p == nil {
-		return key
-	}
-	return ""
-}
-
-// serdeValueName renders encoding/json's name for a JSON value the way
-// serde's "invalid type" messages do.
-func serdeValueName(v string) string {
-	switch {
-	case v == "array":
-		return "sequence"
-	case v == "object":
-		return "map"
-	case v == "bool":
-		return "boolean"
-	case strings.HasPrefix(v, "number"):
-		return "number"
-	}
-	return v
-}
-
-// serdeTypeName describes the expected Go type in serde's words.
-func serdeTypeName(t reflect.Type) string {
-	if t == nil {
-		return "a value"
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		return "a struct"
-	case reflect.Slice, reflect.Array:
-		return "a sequence"
-	case reflect.Map:
-		return "a map"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "u" + strconv.Itoa(t.Bits())
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return "i" + strconv.Itoa(t.Bits())
-	case reflect.Float32, reflect.Float64:
-		return "f" + strconv.Itoa(t.Bits())
-	}
-	return t.Kind().String()
 }
 
 // isJSONContentType reports whether ct is application/json or
@@ -238,41 +148,35 @@ func queryError(detail string) error {
 	return plainError(http.StatusBadRequest, "Failed to deserialize query string: "+detail)
 }
 
-// seq is a request list with serde's #[serde(default)] Vec semantics: an
-// absent key is empty, but an explicit null is a 422, not an empty list.
+// seq is a request list with serde's #[serde(default)] Vec semantics: an absent key is empty
+// (a null is refused by the serde check).
 type seq[T any] []T
 
-// nullSeqMsg is serde's text for a null where a list is expected.
-const nullSeqMsg = "invalid type: null, expected a sequence"
-
-func (s *seq[T]) UnmarshalJSON(b []byte) error {
-	if isJSONNull(b) {
-		return &shapeError{msg: nullSeqMsg}
+// unmarshalUnitVariant reads a unit variant of an externally tagged enum, which serde accepts as
+// its name ("strict") or as a map from its name to null ({"strict":null}).
+func unmarshalUnitVariant(b []byte, name *string) error {
+	if b[0] != '{' {
+		return json.Unmarshal(b, name)
 	}
-	var v []T
-	if err := json.Unmarshal(b, &v); err != nil {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
-	*s = v
+	for k := range m {
+		*name = k
+	}
 	return nil
 }
 
-// isJSONNull reports whether the JSON value b is null.
-func isJSONNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
-
-// defaultedString is a request string with a serde default: an absent key
-// takes the default, but an explicit null is a 422.
+// defaultedString is a request string with a serde default: an absent key takes the default.
 type defaultedString struct {
 	val string
 	set bool
 }
 
 func (d *defaultedString) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &d.val); err != nil || isJSONNull(b) {
-		return &shapeError{msg: "invalid type: " + jsonKind(b) + ", expected a string"}
-	}
 	d.set = true
-	return nil
+	return json.Unmarshal(b, &d.val)
 }
 
 // ptr is the value when the key was sent, else nil.

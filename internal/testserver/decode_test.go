@@ -1,8 +1,11 @@
 package testserver
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -41,7 +44,16 @@ func TestExtractorRejections(t *testing.T) {
 		{name: "null service", method: "POST", path: "/v1/credentials", ct: "application/json", body: `{"service":null,"secret":"x"}`, status: 400, prefix: "Failed to parse the request body as JSON: service: expected value at line 1 column 12"},
 		{name: "query not a number", method: "GET", path: "/v1/audit?limit=abc", status: 400, prefix: "Failed to deserialize query string: "},
 		{name: "query negative", method: "GET", path: "/v1/audit?limit=-1", status: 400, prefix: "Failed to deserialize query string: "},
+		{name: "query empty", method: "GET", path: "/v1/audit?limit=", status: 400, prefix: "Failed to deserialize query string: cannot parse integer from empty string"},
+		{name: "query too large", method: "GET", path: "/v1/audit?limit=18446744073709551616", status: 400, prefix: "Failed to deserialize query string: number too large to fit in target type"},
+		{name: "query not digits", method: "GET", path: "/v1/audit?limit=1x", status: 400, prefix: "Failed to deserialize query string: invalid digit found in string"},
 		{name: "query repeated", method: "GET", path: "/v1/audit?limit=1&limit=2", status: 400, prefix: "Failed to deserialize query string: "},
+		{name: "repeated workspace filter", method: "GET", path: "/v1/snapshots?workspace_id=a&workspace_id=b", status: 400, prefix: "Failed to deserialize query string: duplicate field `workspace_id`"},
+		{name: "repeated snapshot search", method: "GET", path: "/v1/snapshots?q=a&q=b", status: 400, prefix: "Failed to deserialize query string: duplicate field `q`"},
+		{name: "workspace limit not a number", method: "GET", path: "/v1/workspaces?limit=x", status: 400, prefix: "Failed to deserialize query string: invalid digit found in string"},
+		{name: "repeated workspace search", method: "GET", path: "/v1/workspaces?q=a&q=b", status: 400, prefix: "Failed to deserialize query string: duplicate field `q`"},
+		{name: "repeated jail status", method: "GET", path: "/v1/jails?status=running&status=error", status: 400, prefix: "Failed to deserialize query string: duplicate field `status`"},
+		{name: "repeated tenant of a credential", method: "POST", path: "/v1/credentials?tenant=a&tenant=b", ct: "application/json", body: `{"service":"openai","secret":"x"}`, status: 400, prefix: "Failed to deserialize query string: duplicate field `tenant`"},
 		{name: "repeated tenant", method: "GET", path: "/v1/credentials?tenant=a&tenant=b", status: 400, prefix: "Failed to deserialize query string: "},
 	}
 	for _, tt := range tests {
@@ -180,6 +192,8 @@ func TestQueryParsingIsLenientLikeFormURLEncoded(t *testing.T) {
 		{name: "plus is a space", query: "?q=a+b&limit=7", status: 200, limit: 7},
 		{name: "escaped digits decode", query: "?limit=%31%32", status: 200, limit: 12},
 		{name: "empty pairs are skipped", query: "?&&limit=3&", status: 200, limit: 3},
+		{name: "escapes in either case", query: "?limit=%3a&x=%3A%4a%4A", status: 400},
+		{name: "upper-case escaped digits decode", query: "?%6Cimit=%34", status: 200, limit: 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -197,5 +211,143 @@ func TestQueryParsingIsLenientLikeFormURLEncoded(t *testing.T) {
 				t.Fatalf("limit %d, want %d", page.Limit, tt.limit)
 			}
 		})
+	}
+}
+
+// jsonRequest is a POST with a JSON content type and body.
+func jsonRequest(body io.Reader) *http.Request {
+	r := httptest.NewRequest("POST", "/", body)
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+// decodeExecBody decodes body as a session exec request, failing t if it is refused.
+func decodeExecBody(t *testing.T, body string) sessionExecRequest {
+	t.Helper()
+	var req sessionExecRequest
+	if err := decodeBody(jsonRequest(strings.NewReader(body)), &req); err != nil {
+		t.Fatalf("decodeBody(%s) = %v", body, err)
+	}
+	return req
+}
+
+// TestDecodeBodyIgnoresWhatSerdeIgnores: a key serde skips (any key that is not exactly a field's
+// name) never reaches a field, though encoding/json alone would match it case-insensitively.
+func TestDecodeBodyIgnoresWhatSerdeIgnores(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want string // cmd, then args
+	}{
+		{name: "upper-case duplicate of a required key", body: `{"cmd":"ls","CMD":5}`, want: "ls []"},
+		{name: "title-case null of a required key", body: `{"cmd":"ls","Cmd":null}`, want: "ls []"},
+		{name: "title-case list key", body: `{"cmd":"ls","Args":["-l"]}`, want: "ls []"},
+		{name: "escaped key", body: `{"cmd":"ls","\u0041rgs":null}`, want: "ls []"},
+		{name: "upper-case flattened key", body: `{"cmd":"ls","NETWORK":"x"}`, want: "ls []"},
+		{name: "exact keys", body: `{"cmd":"ls","args":["-l"]}`, want: "ls [-l]"},
+		{name: "escapes", body: `{"cmd":"\ud83d\ude00\u00e9\/","args":["\"\\\b\f\n\r\t"]}`, want: "😀é/ [\"\\\b\f\n\r\t]"},
+		{name: "unknown keys of every kind", body: `{"x":1.5e3,"y":[true,false,null,{"z":-0}],"cmd":"ls"}`, want: "ls []"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := decodeExecBody(t, tt.body)
+			if got := fmt.Sprint(*req.Cmd, " ", []string(req.Args)); got != tt.want {
+				t.Errorf("decoded %q, want %q", got, tt.want)
+			}
+			if req.Network != nil {
+				t.Errorf("network = %+v, want none", req.Network)
+			}
+		})
+	}
+}
+
+// TestDecodeBodyStructAsList: serde also accepts a struct written as the list of its fields; the
+// fake refuses that form as a type mismatch.
+func TestDecodeBodyStructAsList(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	wireDo(t, "POST", s.URL()+"/v1/sessions", ` [["openai"]]`).wantPlainPrefix(t, 422,
+		"Failed to deserialize the JSON body into the target type: invalid type: sequence, expected a struct at line 1 column 2")
+}
+
+// TestDecodeBodyWithoutShape: a request type without a serde shape is the fake's own bug: a 500.
+func TestDecodeBodyWithoutShape(t *testing.T) {
+	t.Parallel()
+	var v struct{}
+	var he *httpError
+	if err := decodeBody(jsonRequest(strings.NewReader(`{}`)), &v); !errors.As(err, &he) || he.status != 500 {
+		t.Fatalf("decodeBody = %v, want a 500", err)
+	}
+}
+
+// TestDecodeBodyEnumForms: serde accepts a unit variant as its name or as {"name":null}, and an
+// internally tagged enum with its tag as a name or an index, or as a list whose first element is
+// the tag; each form decodes to the same settings.
+func TestDecodeBodyEnumForms(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want string // network mode, domains, seccomp
+	}{
+		{name: "names", body: `{"cmd":"x","network":{"mode":"allowlist","domains":["a.com"]},"seccomp":"strict"}`, want: "allowlist [a.com] strict"},
+		{name: "unit variant as a map", body: `{"cmd":"x","network":{"mode":"none"},"seccomp":{"standard":null}}`, want: "none [] standard"},
+		{name: "tag as an index", body: `{"cmd":"x","network":{"mode":2,"domains":["b.com"]}}`, want: "allowlist [b.com] -"},
+		{name: "tagged enum as a list", body: `{"cmd":"x","network":[1]}`, want: "loopback [] -"},
+		{name: "domains of a unit variant are ignored", body: `{"cmd":"x","network":{"mode":"none","domains":["a.com"]}}`, want: "none [] -"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := decodeExecBody(t, tt.body)
+			seccomp := "-"
+			if req.Seccomp != nil {
+				seccomp = string(*req.Seccomp)
+			}
+			if got := fmt.Sprint(req.Network.Mode, " ", req.Network.Domains, " ", seccomp); got != tt.want {
+				t.Errorf("decoded %q, want %q", got, tt.want)
+			}
+		})
+	}
+	s := Start(t)
+	wireDo(t, "POST", s.URL()+"/v1/credentials", `{"service":{"github":null},"secret":"x"}`).wantJSON(t, 200, nil)
+	var creds []struct {
+		Service string `json:"service"`
+	}
+	wireDo(t, "GET", s.URL()+"/v1/credentials", "").wantJSON(t, 200, &creds)
+	if len(creds) != 1 || creds[0].Service != "github" {
+		t.Errorf("credentials = %+v, want one for github", creds)
+	}
+}
+
+// errReader fails every read.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// TestDecodeBodyReadFailure: a body that cannot be read is a 400 naming the failure.
+func TestDecodeBodyReadFailure(t *testing.T) {
+	t.Parallel()
+	var req createSnapshotRequest
+	var he *httpError
+	if err := decodeBody(jsonRequest(errReader{}), &req); !errors.As(err, &he) || he.status != 400 || !he.plain || he.msg != "Failed to buffer the request body: connection reset" {
+		t.Fatalf("decodeBody = %#v", err)
+	}
+}
+
+// TestLineCol: positions are serde's 1-based line and column of the byte before the offset
+// (column 0 at the start of a line); an offset past the end is the end.
+func TestLineCol(t *testing.T) {
+	t.Parallel()
+	data := []byte("ab\ncd")
+	tests := []struct{ off, line, col int }{
+		{0, 1, 0}, {1, 1, 1}, {2, 1, 2}, {3, 2, 0}, {5, 2, 2}, {99, 2, 2},
+	}
+	for _, tt := range tests {
+		if line, col := lineCol(data, tt.off); line != tt.line || col != tt.col {
+			t.Errorf("lineCol(%d) = %d:%d, want %d:%d", tt.off, line, col, tt.line, tt.col)
+		}
 	}
 }

@@ -77,10 +77,5 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, he.status, map[string]string{"error": he.msg})
 }
 
-// missingField is the 422 for a required key that is absent.
-func missingField(name string) error {
-	return errUnprocessable(fmt.Sprintf("missing field `%s`", name))
-}
-
 // errTooManyExecs is the 400 of an execution refused because every slot is taken.
 func errTooManyExecs() error { return errBadRequest("too many concurrent executions") }

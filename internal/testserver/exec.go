@@ -35,8 +35,6 @@ type commandRequest struct {
 	MemoryMB    *uint64     `json:"memory_mb"`
 }
 
-func (q *commandRequest) missing() string { return absent(q.Cmd, "cmd") }
-
 // argv is the command line: cmd, then its args. The command is looked up on the jail PATH, no
 // shell involved.
 func (q *commandRequest) argv() []string { return append([]string{*q.Cmd}, q.Args...) }

@@ -5,7 +5,6 @@ package testserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -27,22 +26,6 @@ type gitRepoSpec struct {
 	Repo string  `json:"repo"`
 	Ref  *string `json:"ref"`
 	Dir  *string `json:"dir"`
-}
-
-func (g *gitRepoSpec) UnmarshalJSON(b []byte) error {
-	var aux struct {
-		Repo *string `json:"repo"`
-		Ref  *string `json:"ref"`
-		Dir  *string `json:"dir"`
-	}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	if aux.Repo == nil {
-		return &shapeError{msg: "git.repos: missing field `repo`"}
-	}
-	g.Repo, g.Ref, g.Dir = *aux.Repo, aux.Ref, aux.Dir
-	return nil
 }
 
 // gitClone is one validated clone: url, optional ref, and target dir ("" = the root itself).

@@ -6,7 +6,6 @@ package testserver
 // network mode and the seccomp profile; the rest is validated and recorded.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -22,81 +21,55 @@ const (
 )
 
 // networkSpec is the internally tagged NetworkSpec: {"mode":"none"|"loopback"|"allowlist",
-// "domains":[…]}. A bare string or an unknown mode is a 422.
+// "domains":[…]}; the tag may also be the variant's index, and the whole may be a list whose
+// first element is the tag. Domains are read for allowlist only, from the object form, and
+// default to empty. Keys are matched exactly, as serde does (the serde check has refused
+// anything else).
 type networkSpec struct {
 	Mode    string
 	Domains []string
 }
 
+// networkModes are NetworkSpec's variants, in declaration order (a tag index points here).
+var networkModes = []string{"none", "loopback", "allowlist"}
+
 func (n *networkSpec) UnmarshalJSON(b []byte) error {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil || obj == nil {
-		return &shapeError{msg: "network: invalid type: " + jsonKind(b) + ", expected internally tagged enum NetworkSpec"}
-	}
-	rawMode, ok := obj["mode"]
-	if !ok {
-		return &shapeError{msg: "network: missing field `mode`"}
-	}
-	var mode string
-	if err := json.Unmarshal(rawMode, &mode); err != nil {
-		return &shapeError{msg: "network: invalid type: " + jsonKind(rawMode) + ", expected string"}
-	}
-	switch mode {
-	case "none", "loopback":
-	case "allowlist":
-		if raw, ok := obj["domains"]; ok {
-			if err := json.Unmarshal(raw, &n.Domains); err != nil || isJSONNull(raw) {
-				return &shapeError{msg: "network.domains: invalid type: " + jsonKind(raw) + ", expected a sequence of strings"}
-			}
+	var tag, domains json.RawMessage
+	if b[0] == '[' {
+		var elems []json.RawMessage
+		if err := json.Unmarshal(b, &elems); err != nil {
+			return err
 		}
-	default:
-		return &shapeError{msg: fmt.Sprintf("network: unknown variant `%s`, expected one of `none`, `loopback`, `allowlist`", mode)}
+		tag = elems[0]
+	} else {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(b, &obj); err != nil {
+			return err
+		}
+		tag, domains = obj["mode"], obj["domains"]
 	}
-	n.Mode = mode
-	if n.Domains == nil {
-		n.Domains = []string{}
+	if tag[0] == '"' {
+		if err := json.Unmarshal(tag, &n.Mode); err != nil {
+			return err
+		}
+	} else {
+		var i int
+		if err := json.Unmarshal(tag, &i); err != nil {
+			return err
+		}
+		n.Mode = networkModes[i]
+	}
+	n.Domains = []string{}
+	if domains != nil && n.Mode == "allowlist" {
+		return json.Unmarshal(domains, &n.Domains)
 	}
 	return nil
 }
 
-// seccompMode is "standard" or "strict"; anything else is a 422.
+// seccompMode is "standard" or "strict".
 type seccompMode string
 
-func (m *seccompMode) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return &shapeError{msg: "seccomp: invalid type: " + jsonKind(b) + ", expected `standard` or `strict`"}
-	}
-	if s != "standard" && s != "strict" {
-		return &shapeError{msg: fmt.Sprintf("seccomp: unknown variant `%s`, expected `standard` or `strict`", s)}
-	}
-	*m = seccompMode(s)
-	return nil
-}
-
-// jsonKind names the JSON type of b the way serde's "invalid type" messages do.
-func jsonKind(b []byte) string {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return "nothing"
-	}
-	switch b[0] {
-	case '"':
-		var s string
-		_ = json.Unmarshal(b, &s)
-		return fmt.Sprintf("string %q", s)
-	case '{':
-		return "map"
-	case '[':
-		return "sequence"
-	case 't', 'f':
-		return "boolean `" + string(b) + "`"
-	case 'n':
-		return "null"
-	default:
-		return "number " + string(b)
-	}
-}
+func (m *seccompMode) UnmarshalJSON(b []byte) error { return unmarshalUnitVariant(b, (*string)(m)) }
 
 // execOptions is ExecOptions, embedded (flattened) into every body that accepts it.
 type execOptions struct {

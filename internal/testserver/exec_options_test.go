@@ -21,7 +21,19 @@ func TestExecOptionsValidation(t *testing.T) {
 		{name: "empty allowlist", body: `{"code":"x","language":"sh","network":{"mode":"allowlist"}}`, status: 400, msg: "bad request: allowlist must contain at least one domain"},
 		{name: "too many domains", body: `{"code":"x","language":"sh","network":{"mode":"allowlist","domains":[` + strings.Repeat(`"a.com",`, 32) + `"b.com"]}}`, status: 400, msg: "bad request: allowlist limited to 32 domains"},
 		{name: "domain with space", body: `{"code":"x","language":"sh","network":{"mode":"allowlist","domains":["a b"]}}`, status: 400, msg: `bad request: invalid domain: "a b"`},
+		{name: "empty domain", body: `{"code":"x","language":"sh","network":{"mode":"allowlist","domains":[""]}}`, status: 400, msg: `bad request: invalid domain: ""`},
+		{name: "domain too long", body: `{"code":"x","language":"sh","network":{"mode":"allowlist","domains":["` + strings.Repeat("a", 254) + `"]}}`, status: 400, msg: `bad request: invalid domain: "` + strings.Repeat("a", 254) + `"`},
+		{name: "domain with escapes", body: `{"code":"x","language":"sh","network":{"mode":"allowlist","domains":["a\t\"\\\n\r\u0001é"]}}`, status: 400, msg: `bad request: invalid domain: "a\t\"\\\n\r\u{1}é"`},
 		{name: "domain with scheme", body: `{"code":"x","language":"sh","network":{"mode":"allowlist","domains":["https://a.com"]}}`, status: 400, msg: `bad request: domain must not include scheme: "https://a.com"`},
+	})
+	// A session exec validates its settings the same way before it runs anything.
+	srv := Start(t, WithCredential("dev", "github", "x"))
+	var sess struct {
+		ID string `json:"id"`
+	}
+	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"github"}}).wantJSON(t, 201, &sess)
+	checkRejections(t, srv, "/v1/sessions/"+sess.ID+"/exec", []rejection{
+		{name: "session exec with an empty allowlist", body: `{"cmd":"true","network":{"mode":"allowlist"}}`, status: 400, msg: "bad request: allowlist must contain at least one domain"},
 	})
 }
 

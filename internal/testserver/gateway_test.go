@@ -205,3 +205,27 @@ func TestGatewayAddress(t *testing.T) {
 		t.Fatalf("gateway on a taken port: %s url %q, want %s and no URL", cfg["gateway"], busy.GatewayURL(), want)
 	}
 }
+
+// TestGatewayHost: the routing key is the Host cut at its port, trimmed and lower case; a Host
+// that is empty or not visible ASCII (a tab aside) routes nowhere.
+func TestGatewayHost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		host, want string
+		ok         bool
+	}{
+		{"App.Example.test:8080", "app.example.test", true},
+		{" spaced.test\t", "spaced.test", true},
+		{"", "", false},
+		{":80", "", false},
+		{"bad\x01.test", "", false},
+		{"caf\xc3\xa9.test", "", false},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = tt.host
+		if got, ok := gatewayHost(r); got != tt.want || ok != tt.ok {
+			t.Errorf("gatewayHost(%q) = %q, %v; want %q, %v", tt.host, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -26,6 +26,7 @@ func TestHostGuard(t *testing.T) {
 		{name: "rebinding name", base: s.URL(), host: "evil.example:" + ctlPort},
 		{name: "localhost lookalike", base: s.URL(), host: "localhost.evil.example"},
 		{name: "lan ip", base: s.URL(), host: "192.168.1.10"},
+		{name: "empty bracketed host", base: s.URL(), host: "[]:" + ctlPort},
 		{name: "proxy accepts its base url host", base: s.ProxyURL(), host: "sandbox-gw.internal:9999", allow: true},
 		{name: "proxy rejects other names", base: s.ProxyURL(), host: "evil.example"},
 		{name: "control does not accept the proxy base host", base: s.URL(), host: "sandbox-gw.internal"},

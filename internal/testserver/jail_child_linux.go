@@ -6,12 +6,9 @@ package testserver
 // testing.Main in a test binary) and returns at once when the marker is absent.
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path"
-	"path/filepath"
 	"runtime"
 	"syscall"
 	"unsafe"
@@ -29,7 +26,7 @@ func init() {
 // jailChild sets the jail up and execs the program. It returns only on failure, with the exit code
 // the real engine gives (127), after writing its reason to stderr.
 func jailChild() int {
-	spec, err := readJailSpec()
+	spec, err := readJailSpec(os.NewFile(3, "jail-spec"))
 	if err == nil {
 		err = buildJail(spec)
 	}
@@ -51,121 +48,34 @@ func jailChild() int {
 	return 127
 }
 
-// readJailSpec reads the JSON spec the parent writes to fd 3, then closes it.
-func readJailSpec() (jailSpec, error) {
-	var spec jailSpec
-	f := os.NewFile(3, "jail-spec")
+// readJailSpec reads the JSON spec the parent writes to f (fd 3), then closes f.
+func readJailSpec(f *os.File) (jailSpec, error) {
 	if f == nil {
-		return spec, fmt.Errorf("no spec descriptor")
+		return jailSpec{}, fmt.Errorf("no spec descriptor")
 	}
 	defer f.Close()
 	b, err := io.ReadAll(f)
 	if err != nil {
-		return spec, fmt.Errorf("reading spec: %w", err)
+		return jailSpec{}, fmt.Errorf("reading spec: %w", err)
 	}
-	if err := json.Unmarshal(b, &spec); err != nil {
-		return spec, fmt.Errorf("decoding spec: %w", err)
-	}
-	if !spec.Probe && len(spec.Argv) == 0 {
-		return spec, fmt.Errorf("empty command")
-	}
-	return spec, nil
+	return decodeJailSpec(b)
 }
 
-// hostDirs are bound read-only from the host when present; symlinks such as a merged-usr /bin are
-// followed, so each appears as a directory.
-var hostDirs = []string{"/usr", "/bin", "/lib", "/lib64"}
-
-// etcFiles are the only host files under /etc, each bound read-only where the host has it.
-var etcFiles = []string{
-	"ld.so.cache", "ld.so.conf", "resolv.conf", "nsswitch.conf", "passwd", "group",
-	"ssl/certs/ca-certificates.crt", "ssl/openssl.cnf",
-}
-
-// devNodes are the host devices bound into /dev; only null is writable.
-var devNodes = []struct {
-	name     string
-	readOnly bool
-}{{"null", false}, {"zero", true}, {"urandom", true}, {"random", true}}
-
-const (
-	msRO     = syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV
-	msNoDevs = syscall.MS_NOSUID | syscall.MS_NODEV
-)
-
-// buildJail assembles the new root on a tmpfs at spec.Root, pivots into it and drops privileges.
+// buildJail carries out spec's mount plan on a tmpfs at spec.Root, pivots into it and drops
+// privileges.
 func buildJail(spec jailSpec) error {
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making mounts private: %w", err)
 	}
-	root := spec.Root
-	if err := syscall.Mount("tmpfs", root, "tmpfs", msNoDevs, "size=16m,mode=0755"); err != nil {
+	if err := syscall.Mount("tmpfs", spec.Root, "tmpfs", msNoDevs, "size=16m,mode=0755"); err != nil {
 		return fmt.Errorf("root tmpfs: %w", err)
 	}
-	in := func(p string) string { return filepath.Join(root, p) }
-	for _, d := range hostDirs {
-		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-			continue
-		}
-		if err := bindInto(d, in(d), true, msRO); err != nil {
+	for _, st := range mountPlan(spec, realHost{}) {
+		if err := st.run(); err != nil {
 			return err
 		}
 	}
-	if err := mountTmpfs(in("/etc"), msNoDevs, "size=1m,mode=1777"); err != nil {
-		return err
-	}
-	for _, f := range etcFiles {
-		src := filepath.Join("/etc", f)
-		if fi, err := os.Stat(src); err != nil || !fi.Mode().IsRegular() {
-			continue
-		}
-		if err := bindInto(src, in(src), false, msRO); err != nil {
-			return err
-		}
-	}
-	if err := mountTmpfs(in("/tmp"), msNoDevs|syscall.MS_NOEXEC, "size=100m,mode=1777"); err != nil {
-		return err
-	}
-	if err := mountProc(in("/proc")); err != nil {
-		return err
-	}
-	if err := os.Mkdir(in("/dev"), 0o755); err != nil {
-		return err
-	}
-	for _, d := range devNodes {
-		flags := uintptr(syscall.MS_NOSUID)
-		if d.readOnly {
-			flags |= syscall.MS_RDONLY
-		}
-		if err := bindInto("/dev/"+d.name, in("/dev/"+d.name), false, flags); err != nil {
-			return err
-		}
-	}
-	wsFlags := uintptr(msNoDevs)
-	if !spec.WorkspaceRW {
-		wsFlags |= syscall.MS_RDONLY
-	}
-	if err := bindInto(spec.Workspace, in("/workspace"), true, wsFlags); err != nil {
-		return err
-	}
-	if spec.Output == "" {
-		if err := mountTmpfs(in("/output"), msNoDevs, "size=100m,mode=0755"); err != nil {
-			return err
-		}
-	} else if err := bindInto(spec.Output, in("/output"), true, msNoDevs); err != nil {
-		return err
-	}
-	for _, f := range spec.Flavors {
-		if err := bindInto(f.Dir, in(path.Join("/opt/flavors", f.Name)), true, msRO); err != nil {
-			return err
-		}
-	}
-	for _, d := range spec.Binds {
-		if err := bindInto(d, in(d), true, msNoDevs); err != nil {
-			return err
-		}
-	}
-	if err := pivotInto(root); err != nil {
+	if err := pivotInto(spec.Root); err != nil {
 		return err
 	}
 	if err := syscall.Chdir("/workspace"); err != nil {
@@ -177,6 +87,19 @@ func buildJail(spec jailSpec) error {
 		}
 	}
 	return dropPrivileges()
+}
+
+// run carries out one step of a mount plan.
+func (st mountStep) run() error {
+	switch st.kind {
+	case bindDir, bindFile:
+		return bindInto(st.src, st.dst, st.kind == bindDir, st.flags)
+	case tmpfsAt:
+		return mountTmpfs(st.dst, st.flags, st.opts)
+	case procAt:
+		return mountProc(st.dst)
+	}
+	return os.Mkdir(st.dst, 0o755)
 }
 
 // mountTmpfs creates dir and mounts a tmpfs with the given flags and options on it.
@@ -218,19 +141,8 @@ func mountProc(dir string) error {
 // bindInto bind-mounts src on dst (a directory when dir, else a file, created as needed) and
 // remounts it with flags plus whatever flags the source mount has locked.
 func bindInto(src, dst string, dir bool, flags uintptr) error {
-	if dir {
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			return err
-		}
-	} else if _, err := os.Lstat(dst); err != nil {
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		f.Close()
+	if err := mountPoint(dst, dir); err != nil {
+		return err
 	}
 	if err := syscall.Mount(src, dst, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind %s: %w", src, err)

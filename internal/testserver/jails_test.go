@@ -131,3 +131,42 @@ func TestLedgerKeepsNewestRows(t *testing.T) {
 		})
 	}
 }
+
+// TestLedgerSearch: q matches a row's label, session id or error, ignoring case, among the rows
+// the caller may see; an empty ledger lists nothing.
+func TestLedgerSearch(t *testing.T) {
+	t.Parallel()
+	st := &jailStore{cap: jailCapacity}
+	if rows, total := st.list(devScope, jailFilter{limit: 50}); len(rows) != 0 || total != 0 {
+		t.Fatalf("empty ledger lists %v %d", rows, total)
+	}
+	if st.rowLocked(0) != nil {
+		t.Fatal("empty ledger has row 0")
+	}
+	st.open(newJail{tenant: "dev", kind: "run", label: "Nightly-Build"})
+	st.open(newJail{tenant: "dev", kind: "exec", label: "exec", sessionID: "sess_ABC"})
+	failed := st.open(newJail{tenant: "dev", kind: "run", label: "run"})
+	st.fail(failed, "Disk Full")
+	st.open(newJail{tenant: "other", kind: "run", label: "nightly-other"})
+	tests := []struct {
+		q    string
+		sc   scope
+		want string // labels, newest first
+	}{
+		{q: "nightly", sc: devScope, want: "nightly-other Nightly-Build"},
+		{q: "NIGHTLY", sc: scope{tenant: "dev", role: roleOperator}, want: "Nightly-Build"},
+		{q: "sess_abc", sc: devScope, want: "exec"},
+		{q: "disk full", sc: devScope, want: "run"},
+		{q: "nothing", sc: devScope, want: ""},
+	}
+	for _, tt := range tests {
+		rows, _ := st.list(tt.sc, jailFilter{limit: 50, q: tt.q})
+		var labels []string
+		for _, r := range rows {
+			labels = append(labels, r.Label)
+		}
+		if got := strings.Join(labels, " "); got != tt.want {
+			t.Errorf("q=%q as %v: %q, want %q", tt.q, tt.sc, got, tt.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ package testserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -68,5 +69,22 @@ func TestLiveLedgerRows(t *testing.T) {
 				t.Fatalf("completed row %+v (stdout %q)", rec, strOrEmpty(rec.Stdout))
 			}
 		})
+	}
+}
+
+// TestAwaitRowEnds: waiting on a row that was evicted fails at once, and a wait on a row that
+// never satisfies the condition ends with its context.
+func TestAwaitRowEnds(t *testing.T) {
+	t.Parallel()
+	st := &jailStore{cap: 1}
+	first := st.open(newJail{tenant: "dev", kind: "run"})
+	second := st.open(newJail{tenant: "dev", kind: "run"}) // evicts the first
+	if _, err := st.awaitEnded(context.Background(), first); err == nil || err.Error() != "jail row no longer retained" {
+		t.Errorf("evicted row: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := st.awaitEnded(ctx, second); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled wait: %v", err)
 	}
 }

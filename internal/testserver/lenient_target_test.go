@@ -72,3 +72,17 @@ func TestStrayPercentInPath(t *testing.T) {
 		t.Fatalf("credentials %+v", creds)
 	}
 }
+
+// TestFixRequestTargetLeavesOddLines: a request line without a target and version is left as it is
+// for net/http to refuse.
+func TestFixRequestTargetLeavesOddLines(t *testing.T) {
+	t.Parallel()
+	for _, line := range []string{"GET", "GET /a%zz", ""} {
+		if got := string(fixRequestTarget([]byte(line))); got != line {
+			t.Errorf("fixRequestTarget(%q) = %q", line, got)
+		}
+	}
+	if got := string(fixRequestTarget([]byte("GET /a%zz?b=%z HTTP/1.1"))); got != "GET /a%25zz?b=%z HTTP/1.1" {
+		t.Errorf("fixRequestTarget = %q", got)
+	}
+}

@@ -437,3 +437,26 @@ func jsonDecode(resp *http.Response, v any) error {
 	defer resp.Body.Close()
 	return json.NewDecoder(resp.Body).Decode(v)
 }
+
+// TestNormalizeToken: a phantom token is phm_ and 64 hex digits in either case, returned lower
+// case; anything else is not a token.
+func TestNormalizeToken(t *testing.T) {
+	t.Parallel()
+	hex := strings.Repeat("aB3", 21) + "f"
+	tests := []struct {
+		raw, want string
+		ok        bool
+	}{
+		{raw: "phm_" + hex, want: "phm_" + strings.ToLower(hex), ok: true},
+		{raw: "phm_" + hex[:63]},
+		{raw: "phm_" + hex + "0"},
+		{raw: "phm_" + hex[:63] + "g"},
+		{raw: "PHM_" + hex},
+		{raw: ""},
+	}
+	for _, tt := range tests {
+		if got, ok := normalizeToken(tt.raw); got != tt.want || ok != tt.ok {
+			t.Errorf("normalizeToken(%q) = %q, %v; want %q, %v", tt.raw, got, ok, tt.want, tt.ok)
+		}
+	}
+}

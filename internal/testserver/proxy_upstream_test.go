@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -169,5 +170,44 @@ func TestProxyUpstreamClient(t *testing.T) {
 				tt.check(t, resp, seen)
 			}
 		})
+	}
+}
+
+// TestRedirectHopHeaders: a redirect crosses hosts when the host or the effective port changes
+// (a missing port is the scheme's default); the Referer of a hop is the previous URL without
+// credentials or fragment, and none from https to http.
+func TestRedirectHopHeaders(t *testing.T) {
+	t.Parallel()
+	cross := []struct {
+		prev, next string
+		want       bool
+	}{
+		{"http://a.test/x", "http://A.test:80/y", false},
+		{"https://a.test/x", "https://a.test:443/y", false},
+		{"http://a.test/x", "https://a.test/y", true},
+		{"http://a.test:8080/x", "http://a.test/y", true},
+		{"http://a.test/x", "http://b.test/x", true},
+	}
+	for _, tt := range cross {
+		prev, _ := url.Parse(tt.prev)
+		next, _ := url.Parse(tt.next)
+		if got := crossHost(prev, next); got != tt.want {
+			t.Errorf("crossHost(%s, %s) = %v, want %v", tt.prev, tt.next, got, tt.want)
+		}
+	}
+	ref := []struct {
+		prev, next, want string
+		ok               bool
+	}{
+		{"https://u:p@a.test/x?q=1#frag", "https://b.test/", "https://a.test/x?q=1", true},
+		{"http://a.test/x", "https://b.test/", "http://a.test/x", true},
+		{"https://a.test/x", "http://b.test/", "", false},
+	}
+	for _, tt := range ref {
+		prev, _ := url.Parse(tt.prev)
+		next, _ := url.Parse(tt.next)
+		if got, ok := referer(prev, next); got != tt.want || ok != tt.ok {
+			t.Errorf("referer(%s, %s) = %q, %v; want %q, %v", tt.prev, tt.next, got, ok, tt.want, tt.ok)
+		}
 	}
 }

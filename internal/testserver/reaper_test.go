@@ -3,6 +3,7 @@
 package testserver
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"testing"
@@ -103,16 +104,20 @@ func TestIdleCutoffOverflow(t *testing.T) {
 	tests := []struct {
 		name   string
 		secs   uint64
+		unit   time.Duration
 		want   time.Time
 		wantOK bool
 	}{
+		{name: "shorter unit", secs: 3, unit: time.Millisecond, want: at.Add(-3 * time.Millisecond), wantOK: true},
+		{name: "shorter unit overflowing a duration stops the reaper", secs: 1 << 62, unit: time.Millisecond, wantOK: false},
 		{name: "one minute", secs: 60, want: at.Add(-time.Minute), wantOK: true},
 		{name: "u64 max wraps to -1: one second ahead", secs: 1<<64 - 1, want: at.Add(time.Second), wantOK: true},
 		{name: "past year -9999 stops the reaper", secs: 4e11, wantOK: false},
 		{name: "wrapped far into the future stops the reaper", secs: 1 << 63, wantOK: false},
 	}
 	for _, tt := range tests {
-		got, ok := idleCutoff(at, tt.secs, time.Second)
+		unit := cmp.Or(tt.unit, time.Second)
+		got, ok := idleCutoff(at, tt.secs, unit)
 		if ok != tt.wantOK || (ok && !got.Equal(tt.want)) {
 			t.Errorf("%s: idleCutoff = %v %v, want %v %v", tt.name, got, ok, tt.want, tt.wantOK)
 		}

@@ -4,6 +4,9 @@ package testserver
 
 import (
 	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -39,5 +42,16 @@ func TestLineSeparatorsAreNotEscaped(t *testing.T) {
 				t.Fatalf("got %d %q, want prefix %q", r.status, r.body, tt.want)
 			}
 		})
+	}
+}
+
+// TestWriteJSONUnencodable: a value that cannot be encoded is answered with the masked 500, never
+// a partial body.
+func TestWriteJSONUnencodable(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	writeJSON(rec, http.StatusOK, map[string]any{"x": math.NaN()})
+	if rec.Code != 500 || rec.Body.String() != `{"error":"internal server error"}` || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("got %d %q %v", rec.Code, rec.Body.String(), rec.Header())
 	}
 }

@@ -112,3 +112,39 @@ func TestRouteTableRejectsBadRows(t *testing.T) {
 		})
 	}
 }
+
+// TestRouteTableMatch: a path matches the route whose static segments win first, parameters are
+// unescaped, and a path that is not absolute or has a malformed escape matches nothing.
+func TestRouteTableMatch(t *testing.T) {
+	t.Parallel()
+	h := func(http.ResponseWriter, *http.Request, scope) error { return nil }
+	table := newRouteTable([]route{
+		{guarded, http.MethodGet, "/v1/things/{id}", h},
+		{guarded, http.MethodGet, "/v1/things/{id}/parts", h},
+		{guarded, http.MethodGet, "/v1/things/search", h},
+		{guarded, http.MethodGet, "/v1/{kind}/search/all", h},
+	})
+	tests := []struct {
+		path, want, id string
+		ok             bool
+	}{
+		{path: "/v1/things/a%20b", want: "/v1/things/{id}", id: "a b", ok: true},
+		{path: "/v1/things/search", want: "/v1/things/search", ok: true},
+		{path: "/v1/things/x/parts", want: "/v1/things/{id}/parts", id: "x", ok: true},
+		{path: "/v1/things/search/all", want: "/v1/{kind}/search/all", ok: true},
+		{path: "/v1/things/%zz"},
+		{path: "/v1/things/"},
+		{path: "v1/things/x"},
+		{path: "*"},
+	}
+	for _, tt := range tests {
+		p, params, ok := table.match(tt.path)
+		if ok != tt.ok {
+			t.Errorf("match(%q) ok = %v, want %v", tt.path, ok, tt.ok)
+			continue
+		}
+		if ok && (p.path != tt.want || params["id"] != tt.id) {
+			t.Errorf("match(%q) = %s %v, want %s id %q", tt.path, p.path, params, tt.want, tt.id)
+		}
+	}
+}

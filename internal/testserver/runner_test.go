@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -212,5 +213,24 @@ func TestRunnerFreezeThawAndClose(t *testing.T) {
 	}
 	if _, err := r.start(procSpec{argv: []string{"/bin/true"}, dir: dir, env: []string{"PATH=" + jailPath}}); err == nil {
 		t.Fatal("start after close succeeded")
+	}
+}
+
+// TestTvUsec: CPU time is whole microseconds; a negative time (never reported by a sane kernel)
+// counts as zero.
+func TestTvUsec(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		tv   syscall.Timeval
+		want uint64
+	}{
+		{syscall.Timeval{Sec: 2, Usec: 5}, 2000005},
+		{syscall.Timeval{}, 0},
+		{syscall.Timeval{Sec: -1}, 0},
+	}
+	for _, tt := range tests {
+		if got := tvUsec(tt.tv); got != tt.want {
+			t.Errorf("tvUsec(%+v) = %d, want %d", tt.tv, got, tt.want)
+		}
 	}
 }

@@ -30,8 +30,6 @@ type runRequest struct {
 	runSettings
 }
 
-func (q *runRequest) missing() string { return absent(q.Code, "code") }
-
 // language is a resolved run language: the file the code goes to and its interpreter.
 type language struct {
 	file, interpreter string

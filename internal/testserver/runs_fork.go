@@ -14,7 +14,7 @@ import (
 )
 
 type forkChild struct {
-	Code *string `json:"code"`
+	Code string `json:"code"`
 }
 
 type forkRequest struct {
@@ -24,8 +24,6 @@ type forkRequest struct {
 	ForkAfterMs *uint64        `json:"fork_after_ms"`
 	runSettings
 }
-
-func (q *forkRequest) missing() string { return absent(q.ParentCode, "parent_code") }
 
 // forkMeta is ForkMeta: how one child's copy of the parent was made.
 type forkMeta struct {
@@ -57,10 +55,7 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 	}
 	var codes []string
 	for _, c := range req.Children {
-		if c.Code == nil {
-			return missingField("code")
-		}
-		codes = append(codes, *c.Code)
+		codes = append(codes, c.Code)
 	}
 	if len(codes) == 0 && req.ChildCode != nil {
 		codes = []string{*req.ChildCode}

@@ -41,13 +41,22 @@ func (e *serdeError) httpError(data []byte) error {
 	return errUnprocessable(msg)
 }
 
-// serdeCheck checks data against s and returns the end offset of the top-level value.
-func serdeCheck(data []byte, s *shape) (int, *serdeError) {
+// serdeCheck checks data against s and returns the top-level value as encoding/json should read
+// it: a copy with every object key that serde ignores blanked out (its characters replaced by
+// spaces, so offsets are kept). encoding/json matches keys to fields case-insensitively, where
+// serde skips a key that is not exactly a field's name; blanked, such a key matches no field.
+func serdeCheck(data []byte, s *shape) ([]byte, *serdeError) {
 	r := &serdeReader{data: data}
 	if err := r.value(s, false); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return r.i, nil
+	out := slices.Clone(data[:r.i])
+	for _, k := range r.ignored {
+		for i := k[0]; i < k[1]; i++ {
+			out[i] = ' '
+		}
+	}
+	return out, nil
 }
 
 type serdeReader struct {
@@ -55,6 +64,8 @@ type serdeReader struct {
 	i       int
 	path    []string // "name" or "[i]" segments
 	content bool     // reading a flattened value: serde's own wording
+	keyAt   int      // offset of the opening quote of the key entries last read
+	ignored [][2]int // the insides of the struct keys serde skipped, as [start, end) offsets
 }
 
 func (r *serdeReader) pathString() string {

@@ -137,6 +137,7 @@ func (r *serdeReader) entries(each func(key string, keyEnd int) *serdeError) *se
 		if c != '"' {
 			return r.peekErr("key must be a string")
 		}
+		r.keyAt = r.i
 		key, err := r.str()
 		if err != nil {
 			return err
@@ -171,8 +172,11 @@ type flatEntry struct {
 func (r *serdeReader) object(s *shape) *serdeError {
 	seen := map[string]bool{}
 	var flat []flatEntry
-	err := r.entries(func(key string, _ int) *serdeError {
+	err := r.entries(func(key string, keyEnd int) *serdeError {
 		i := slices.IndexFunc(s.fields, func(f shapeField) bool { return f.name == key })
+		if i < 0 && !slices.ContainsFunc(s.flatten, func(f shapeField) bool { return f.name == key }) {
+			r.ignored = append(r.ignored, [2]int{r.keyAt + 1, keyEnd - 1})
+		}
 		if i >= 0 && seen[key] {
 			r.peek()
 			return r.dataErr(r.i, "duplicate field `%s`", key)
@@ -222,6 +226,7 @@ func (r *serdeReader) flattened(fields []shapeField, flat []flatEntry, end int) 
 			err.path, err.at = "", end
 			return err
 		}
+		r.ignored = append(r.ignored, sub.ignored...)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ package testserver
 // and then deserialized from that copy, so their errors use serde's own wording (a null is a
 // "unit value") and enums accept what serde's buffered form accepts.
 
+import "slices"
+
 // contentValue checks a kept list or enum whose first byte is c against s (strings and
 // numbers read the same kept or not).
 func (r *serdeReader) contentValue(s *shape, c byte) *serdeError {
@@ -28,7 +30,7 @@ func (r *serdeReader) contentEnum(s *shape, c byte) *serdeError {
 	switch c {
 	case '"':
 		v, err := r.str()
-		if err == nil && !containsString(s.variants, v) {
+		if err == nil && !slices.Contains(s.variants, v) {
 			err = r.dataErr(r.i, "%s", unknownVariant(v, s.variants))
 		}
 		return err
@@ -46,7 +48,7 @@ func (r *serdeReader) contentEnum(s *shape, c byte) *serdeError {
 			return err
 		case len(kept) != 1:
 			return r.dataErr(r.i, "invalid value: map, expected map with a single key")
-		case !containsString(s.variants, kept[0].key):
+		case !slices.Contains(s.variants, kept[0].key):
 			return r.dataErr(r.i, "%s", unknownVariant(kept[0].key, s.variants))
 		}
 		sub := &serdeReader{data: r.data, i: kept[0].at, content: true}
@@ -113,7 +115,7 @@ func (r *serdeReader) variantID(s *shape) (string, *serdeError) {
 		return "", r.peekErr("EOF while parsing a value")
 	case c == '"':
 		v, err := r.str()
-		if err == nil && !containsString(s.variants, v) {
+		if err == nil && !slices.Contains(s.variants, v) {
 			err = r.dataErr(r.i, "%s", unknownVariant(v, s.variants))
 		}
 		return v, err
@@ -130,14 +132,4 @@ func (r *serdeReader) variantID(s *shape) (string, *serdeError) {
 		return s.variants[n.u], nil
 	}
 	return "", r.invalidType("variant identifier")
-}
-
-// containsString reports whether list holds s.
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

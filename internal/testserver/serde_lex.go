@@ -138,7 +138,12 @@ func (r *serdeReader) number(value bool) (jsonNumber, *serdeError) {
 		} else {
 			n.u, err = strconv.ParseUint(text, 10, 64)
 		}
-		if err == nil {
+		switch {
+		case err == nil && n.neg && n.i == 0:
+			// serde_json reads -0 as the float -0.0, which no unsigned integer accepts.
+			n.float, n.f = true, math.Copysign(0, -1)
+			return n, nil
+		case err == nil:
 			return n, nil
 		}
 		n.float = true // too large for an integer: serde_json reads it as a float

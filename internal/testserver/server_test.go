@@ -17,20 +17,29 @@ import (
 	"time"
 )
 
-// TestNewOptionErrors: New refuses bad options with an error that never contains a key.
+// TestNewOptionErrors: New refuses bad options with an error that says which and never contains
+// a key.
 func TestNewOptionErrors(t *testing.T) {
 	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		opts []Option
+		want string // prefix of the error
 	}{
-		{name: "malformed key", opts: []Option{WithAPIKeys("s3cr3t-no-tenant")}},
-		{name: "bad role", opts: []Option{WithAPIKeys("t@acme:root")}},
-		{name: "unknown credential service", opts: []Option{WithCredential("dev", "gitlab", "x")}},
-		{name: "unknown upstream service", opts: []Option{WithUpstream("gitlab", "http://127.0.0.1:1")}},
-		{name: "upstream not http", opts: []Option{WithUpstream("openai", "ftp://x")}},
-		{name: "zero concurrency", opts: []Option{WithMaxConcurrent(0)}},
-		{name: "busy address", opts: []Option{WithControlAddr("256.0.0.1:0")}},
+		{name: "malformed key", opts: []Option{WithAPIKeys("s3cr3t-no-tenant")}, want: "testserver: api key 1: api key must look like token@tenant:role"},
+		{name: "bad role", opts: []Option{WithAPIKeys("t@acme:root")}, want: "testserver: api key 1: api key role must be admin or operator"},
+		{name: "unknown credential service", opts: []Option{WithCredential("dev", "gitlab", "x")}, want: `testserver: credential for unknown service "gitlab"`},
+		{name: "unknown upstream service", opts: []Option{WithUpstream("gitlab", "http://127.0.0.1:1")}, want: `testserver: upstream for unknown service "gitlab"`},
+		{name: "upstream not http", opts: []Option{WithUpstream("openai", "ftp://x")}, want: "testserver: upstream for openai must be an http(s) URL"},
+		{name: "zero concurrency", opts: []Option{WithMaxConcurrent(0)}, want: "testserver: max concurrent executions must be positive, got 0"},
+		{name: "bad control address", opts: []Option{WithControlAddr("256.0.0.1:0")}, want: "testserver: control listener: "},
+		{name: "bad proxy address", opts: []Option{WithProxyAddr("256.0.0.1:0")}, want: "testserver: proxy listener: "},
+		{name: "state dir under a file", opts: []Option{WithStateDir(filepath.Join(file, "state"))}, want: "testserver: state dir: "},
+		{name: "pool dir under a file", opts: []Option{WithSnapshotPoolDir(filepath.Join(file, "pool"))}, want: "testserver: snapshot pool dir: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,6 +48,9 @@ func TestNewOptionErrors(t *testing.T) {
 			if err == nil {
 				s.Close()
 				t.Fatal("New succeeded")
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("err = %v, want prefix %q", err, tt.want)
 			}
 			if strings.Contains(err.Error(), "s3cr3t") {
 				t.Fatalf("error mentions the key: %v", err)

@@ -3,7 +3,6 @@ package testserver
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"sort"
 	"sync"
@@ -189,50 +188,9 @@ func (s *Server) envFor(service string) (keyVar, urlVar, urlVal string) {
 }
 
 type createSessionRequest struct {
-	Services serviceList `json:"services"`
-	TTLSecs  *uint64     `json:"ttl_secs"`
-	Scopes   scopeMap    `json:"scopes"`
-}
-
-// serviceList is the services key: a seq of service ids whose null error
-// names the field.
-type serviceList seq[serviceID]
-
-func (l *serviceList) UnmarshalJSON(b []byte) error {
-	if isJSONNull(b) {
-		return &shapeError{msg: "services: " + nullSeqMsg}
-	}
-	return (*seq[serviceID])(l).UnmarshalJSON(b)
-}
-
-// scopeMap is {service: [glob]}; keys must be service ids and neither the
-// map nor a glob list may be null (422 otherwise).
-type scopeMap map[string][]string
-
-func (m *scopeMap) UnmarshalJSON(b []byte) error {
-	if isJSONNull(b) {
-		return &shapeError{msg: "scopes: invalid type: null, expected a map"}
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	out := scopeMap{}
-	for k, v := range raw {
-		if !validService(k) {
-			return &shapeError{msg: "scopes: " + unknownServiceMsg(k)}
-		}
-		if isJSONNull(v) {
-			return &shapeError{msg: "scopes." + k + ": invalid type: null, expected a sequence"}
-		}
-		var globs []string
-		if err := json.Unmarshal(v, &globs); err != nil {
-			return err
-		}
-		out[k] = globs
-	}
-	*m = out
-	return nil
+	Services seq[serviceID]         `json:"services"`
+	TTLSecs  *uint64                `json:"ttl_secs"`
+	Scopes   map[string]seq[string] `json:"scopes"`
 }
 
 func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request, sc scope) error {

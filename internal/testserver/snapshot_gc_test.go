@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -83,7 +84,7 @@ func TestSnapshotGCEvictsByAgeAndCount(t *testing.T) {
 			}
 			for _, s := range snaps {
 				_, err := os.Stat(s.Path)
-				if kept := containsString(want, s.ID); kept != (err == nil) {
+				if kept := slices.Contains(want, s.ID); kept != (err == nil) {
 					t.Fatalf("snapshot %s kept %v, directory stat %v", s.ID, kept, err)
 				}
 			}
@@ -147,6 +148,31 @@ func TestSnapshotGCRunsInTheBackground(t *testing.T) {
 		case <-next:
 		case <-ctx.Done():
 			t.Fatalf("snapshots left: %v", snapshotIDs(t, srv))
+		}
+	}
+}
+
+// TestSnapshotGCTick: passes run every second unless a positive tick is given, and /v1/config
+// reports durations in whole seconds rounded up.
+func TestSnapshotGCTick(t *testing.T) {
+	t.Parallel()
+	intervals := []struct{ tick, want time.Duration }{
+		{0, time.Second}, {-time.Second, time.Second}, {250 * time.Millisecond, 250 * time.Millisecond},
+	}
+	for _, tt := range intervals {
+		if got := (snapshotGC{tick: tt.tick}).interval(); got != tt.want {
+			t.Errorf("interval with tick %v = %v, want %v", tt.tick, got, tt.want)
+		}
+	}
+	secs := []struct {
+		d    time.Duration
+		want uint64
+	}{
+		{-time.Second, 0}, {0, 0}, {time.Nanosecond, 1}, {1500 * time.Millisecond, 2}, {2 * time.Second, 2},
+	}
+	for _, tt := range secs {
+		if got := ceilSecs(tt.d); got != tt.want {
+			t.Errorf("ceilSecs(%v) = %d, want %d", tt.d, got, tt.want)
 		}
 	}
 }

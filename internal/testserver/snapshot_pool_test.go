@@ -134,3 +134,104 @@ func TestIncrementalManifest(t *testing.T) {
 		})
 	}
 }
+
+// TestUnixMode: a regular file's mode is reported as st_mode, with the setuid, setgid and sticky
+// bits in their Unix places.
+func TestUnixMode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   fs.FileMode
+		want uint32
+	}{
+		{0o644, 0o100644},
+		{0o755 | fs.ModeSetuid, 0o104755},
+		{0o755 | fs.ModeSetgid, 0o102755},
+		{0o777 | fs.ModeSticky, 0o101777},
+		{0o700 | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky, 0o107700},
+	}
+	for _, tt := range tests {
+		if got := unixMode(tt.in); got != tt.want {
+			t.Errorf("unixMode(%v) = %o, want %o", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestLoadManifest: a snapshot whose manifest is missing, not JSON, or lacks its version or
+// entries is a classic one.
+func TestLoadManifest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, manifest string
+		ok             bool
+	}{
+		{name: "missing"},
+		{name: "not json", manifest: "{"},
+		{name: "no version", manifest: `{"entries":[]}`},
+		{name: "no entries", manifest: `{"version":2}`},
+		{name: "empty", manifest: `{"version":2,"entries":[]}`, ok: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			if tt.manifest != "" {
+				if err := os.WriteFile(filepath.Join(dir, manifestFile), []byte(tt.manifest), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, ok := loadManifest(dir); ok != tt.ok {
+				t.Errorf("loadManifest ok = %v, want %v", ok, tt.ok)
+			}
+		})
+	}
+}
+
+// TestRestoreIncrementalRefuses: a manifest entry that leaves the snapshot, has a malformed hash
+// or names a blob the pool lacks stops the restore.
+func TestRestoreIncrementalRefuses(t *testing.T) {
+	t.Parallel()
+	pool := t.TempDir()
+	data := []byte("hello")
+	sum := blake3Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	if err := putBlob(pool, hash, data); err != nil {
+		t.Fatal(err)
+	}
+	missing := strings.Repeat("ab", 32)
+	tests := []struct {
+		name    string
+		entry   manifestEntry
+		wantErr string
+	}{
+		{name: "restored", entry: manifestEntry{Path: "dir/f.txt", Mode: 0o100640, Hash: hash}},
+		{name: "parent directory", entry: manifestEntry{Path: "../x", Hash: hash}, wantErr: "manifest entry outside the snapshot: ../x"},
+		{name: "absolute", entry: manifestEntry{Path: "/etc/x", Hash: hash}, wantErr: "manifest entry outside the snapshot: /etc/x"},
+		{name: "empty path", entry: manifestEntry{Hash: hash}, wantErr: "manifest entry outside the snapshot: "},
+		{name: "short hash", entry: manifestEntry{Path: "f", Hash: "abcd"}, wantErr: "manifest entry with a bad hash: f"},
+		{name: "hash not hex", entry: manifestEntry{Path: "f", Hash: strings.Repeat("zz", 32)}, wantErr: "manifest entry with a bad hash: f"},
+		{name: "blob missing", entry: manifestEntry{Path: "f", Hash: missing}, wantErr: "no such file or directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dst := t.TempDir()
+			err := restoreIncremental(snapshotManifest{Version: manifestVersion, Entries: []poolEntry{{manifestEntry: tt.entry}}}, pool, dst)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := os.ReadFile(filepath.Join(dst, "dir", "f.txt"))
+				if err != nil || string(got) != "hello" {
+					t.Fatalf("restored %q, %v", got, err)
+				}
+				if fi, _ := os.Stat(filepath.Join(dst, "dir", "f.txt")); fi.Mode().Perm() != 0o640 {
+					t.Errorf("mode %v, want 0640", fi.Mode())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -6,7 +6,6 @@ package testserver
 // workspace, listing, delete and the manifest route.
 
 import (
-	"cmp"
 	"io/fs"
 	"net/http"
 	"os"
@@ -167,10 +166,6 @@ type restoreSnapshotRequest struct {
 	SnapshotID        *string `json:"snapshot_id"`
 	ParentWorkspaceID *string `json:"parent_workspace_id"`
 	Label             *string `json:"label"`
-}
-
-func (q *restoreSnapshotRequest) missing() string {
-	return cmp.Or(absent(q.SnapshotID, "snapshot_id"), absent(q.ParentWorkspaceID, "parent_workspace_id"))
 }
 
 func (s *Server) handleRestoreSnapshot(w http.ResponseWriter, r *http.Request, sc scope) error {

@@ -6,7 +6,6 @@ package testserver
 // listing. Exec and fork are in workspaces_exec.go, auto-pause and resume in reaper.go.
 
 import (
-	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
@@ -42,22 +41,6 @@ type workspaceDomain struct {
 	Domain     string  `json:"domain"`
 	BackendURL *string `json:"backend_url,omitempty"`
 	VMPort     *uint16 `json:"vm_port,omitempty"`
-}
-
-func (d *workspaceDomain) UnmarshalJSON(b []byte) error {
-	var aux struct {
-		Domain     *string `json:"domain"`
-		BackendURL *string `json:"backend_url"`
-		VMPort     *uint16 `json:"vm_port"`
-	}
-	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
-	}
-	if aux.Domain == nil {
-		return &shapeError{msg: "domains: missing field `domain`"}
-	}
-	d.Domain, d.BackendURL, d.VMPort = *aux.Domain, aux.BackendURL, aux.VMPort
-	return nil
 }
 
 // validate checks that exactly one of backend_url (http or https) and vm_port (non-zero) is set.

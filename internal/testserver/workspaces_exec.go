@@ -5,26 +5,13 @@ package testserver
 // into 1 to 16 new ones. Execs are REAL processes with the workspace's source_dir as /workspace; see runner.go.
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 )
 
-// envPair is one ["K","V"] element of a workspace exec's env; anything but two strings is a 422.
+// envPair is one ["K","V"] element of a workspace exec's env.
 type envPair [2]string
-
-func (p *envPair) UnmarshalJSON(b []byte) error {
-	var parts []string
-	if err := json.Unmarshal(b, &parts); err != nil {
-		return &shapeError{msg: "env: invalid type: " + jsonKind(b) + ", expected a tuple of size 2"}
-	}
-	if len(parts) != 2 {
-		return &shapeError{msg: fmt.Sprintf("env: invalid length %d, expected a tuple of size 2", len(parts))}
-	}
-	p[0], p[1] = parts[0], parts[1]
-	return nil
-}
 
 type workspaceExecRequest struct {
 	commandRequest
@@ -111,8 +98,6 @@ type forkWorkspaceRequest struct {
 	Count *uint64 `json:"count"`
 	Label *string `json:"label"`
 }
-
-func (q *forkWorkspaceRequest) missing() string { return absent(q.Count, "count") }
 
 type forkWorkspaceResponse struct {
 	Parent     workspace   `json:"parent"`

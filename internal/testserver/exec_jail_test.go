@@ -1,0 +1,51 @@
+//go:build unix
+
+package testserver
+
+import (
+	"os"
+	"os/exec"
+	"reflect"
+	"testing"
+)
+
+// TestScriptArgv: in a jail a script runs as "<runtime> /workspace/<file>"; on the host the
+// interpreter is looked up on the jail PATH (then this process's PATH) and the file is relative
+// to the workspace, an interpreter found nowhere being left as its name (the run ends with 127).
+func TestScriptArgv(t *testing.T) {
+	t.Parallel()
+	sh, err := lookPathIn("sh", jailPath)
+	if err != nil {
+		t.Skip("no sh on this host")
+	}
+	host := &execEngine{run: &runner{}}
+	jailed := &execEngine{run: &runner{jail: &jailer{}}}
+	type row struct {
+		name string
+		e    *execEngine
+		l    language
+		want []string
+	}
+	tests := []row{
+		{name: "host", e: host, l: language{"main.sh", "sh"}, want: []string{sh, "main.sh"}},
+		{name: "host without the interpreter", e: host, l: language{"main.x", "no-such-interpreter"}, want: []string{"no-such-interpreter", "main.x"}},
+	}
+	if _, err := os.Stat(jailRuntimes["sh"]); err == nil {
+		tests = append(tests, row{name: "jail", e: jailed, l: language{"main.sh", "sh"}, want: []string{jailRuntimes["sh"], "/workspace/main.sh"}})
+	}
+	for _, tt := range tests {
+		if got := tt.e.scriptArgv(tt.l, tt.l.file); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: scriptArgv = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	// A run on the host executes the script from its workspace.
+	if _, err := exec.LookPath("sh"); err != nil {
+		return
+	}
+	srv := Start(t, WithIsolation(IsolationNone))
+	var res execResponse
+	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": `echo "$0"`}).wantJSON(t, 201, &res)
+	if res.Stdout != "main.sh\n" || res.ExitCode != 0 {
+		t.Fatalf("host run: %+v", res)
+	}
+}
