@@ -1,9 +1,9 @@
 package testserver
 
 // The inside half of the jail: a copy of the current binary, started by jailCommand in fresh
-// namespaces with jailChildEnv set, builds the jail's file system, drops privileges and execs the
-// program, which then runs as PID 1 of the jail. The hook below runs before main (and before
-// testing.Main in a test binary) and returns at once when the marker is absent.
+// namespaces with the marker isJailChild checks, builds the jail's file system, drops privileges
+// and execs the program, which then runs as PID 1 of the jail. The hook below runs before main
+// (and before testing.Main in a test binary) and returns at once in any other process.
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	if os.Getenv(jailChildEnv) == "" {
+	if !isJailChild(os.Args, os.Environ()) {
 		return
 	}
 	// Capabilities, securebits and no_new_privs belong to a thread: the one that calls execve.

@@ -15,8 +15,20 @@ import (
 	"syscall"
 )
 
-// jailChildEnv marks a process as the inside half of a jail; its value is not read.
-const jailChildEnv = "AGENTJAIL_TESTSERVER_JAIL_CHILD"
+// A process is the inside half of a jail only when it was started with exactly the argument list
+// [jailChildArg0] and the environment [jailChildEnv=1]: a marker variable inherited from a shell,
+// or set in a submitted program's environment, comes with other arguments or variables and so
+// never turns a binary that imports this package into a jail.
+const (
+	jailChildEnv  = "AGENTJAIL_TESTSERVER_JAIL_CHILD"
+	jailChildArg0 = "agentjail-jail"
+)
+
+// isJailChild reports whether args and env (os.Args and os.Environ) are exactly what
+// jailCommand gives the inside half.
+func isJailChild(args, env []string) bool {
+	return len(args) == 1 && args[0] == jailChildArg0 && len(env) == 1 && env[0] == jailChildEnv+"=1"
+}
 
 // jailSpec is what the inside half needs, sent as JSON on fd 3.
 type jailSpec struct {
@@ -103,7 +115,7 @@ func (j *jailer) jailCommand(spec jailSpec, network string) (*exec.Cmd, *os.File
 	}
 	cmd := &exec.Cmd{
 		Path:        j.self,
-		Args:        []string{"agentjail-jail"},
+		Args:        []string{jailChildArg0},
 		Env:         []string{jailChildEnv + "=1"},
 		ExtraFiles:  []*os.File{specR},
 		SysProcAttr: attr,

@@ -1,6 +1,8 @@
 package testserver
 
 import (
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -36,5 +38,50 @@ func TestJailProcSysReadOnly(t *testing.T) {
 	}).wantJSON(t, 201, &out)
 	if out.Stdout != "readable\n" || !strings.Contains(out.Stderr, "Read-only file system") {
 		t.Fatalf("got %q (stderr %q), want the open refused as read-only", out.Stdout, out.Stderr)
+	}
+}
+
+// TestIsJailChild: only the exact arguments and environment jailCommand gives the inside half
+// make a process a jail; the marker variable among others, or with other arguments, does not.
+func TestIsJailChild(t *testing.T) {
+	t.Parallel()
+	cmd, specR, err := (&jailer{self: "/bin/true", root: t.TempDir()}).jailCommand(jailSpec{Probe: true}, "none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specR.Close()
+	marker := jailChildEnv + "=1"
+	for _, tc := range []struct {
+		name      string
+		args, env []string
+		want      bool
+	}{
+		{"jailCommand", cmd.Args, cmd.Env, true},
+		{"inherited marker", []string{"/tmp/x.test", "-test.v"}, []string{"PATH=/bin", marker}, false},
+		{"marker and more variables", []string{jailChildArg0}, []string{marker, "HOME=/"}, false},
+		{"marker with other arguments", []string{jailChildArg0, "-test.run=X"}, []string{marker}, false},
+		{"marker with another value", []string{jailChildArg0}, []string{jailChildEnv + "=0"}, false},
+		{"no marker", []string{jailChildArg0}, nil, false},
+	} {
+		if got := isJailChild(tc.args, tc.env); got != tc.want {
+			t.Errorf("%s: isJailChild(%q, %q) = %v, want %v", tc.name, tc.args, tc.env, got, tc.want)
+		}
+	}
+}
+
+// TestJailChildMarkerInherited runs this test binary with the marker variable in an otherwise
+// ordinary environment, as a nested program that inherited it would: it must run its tests, not
+// try to become a jail (which reads fd 3 and exits 127).
+func TestJailChildMarkerInherited(t *testing.T) {
+	t.Parallel()
+	self, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	cmd := exec.Command(self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), jailChildEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "PASS") {
+		t.Fatalf("test binary with an inherited marker: %v, output %q", err, out)
 	}
 }
