@@ -91,7 +91,8 @@ func (e *execEngine) flavorsOf(names []string) ([]flavor, string) {
 }
 
 // start runs spec with the network of js. In allowlist mode a CONNECT proxy for js.domains serves
-// the execution, named in its proxy variables, and stops when the execution ends.
+// the execution, named in its proxy variables, and stops when the execution ends (before its
+// result is published, and before the runner's close returns).
 func (e *execEngine) start(js jailSettings, spec procSpec) (*process, error) {
 	spec.network, spec.seccomp = js.networkMode, js.seccomp
 	if js.networkMode != "allowlist" {
@@ -102,15 +103,12 @@ func (e *execEngine) start(js jailSettings, spec procSpec) (*process, error) {
 		return nil, err
 	}
 	spec.env = append(append([]string{}, spec.env...), px.env()...)
+	spec.release = px.close
 	p, err := e.run.start(spec)
 	if err != nil {
 		px.close()
 		return nil, err
 	}
-	go func() {
-		<-p.done
-		px.close()
-	}()
 	return p, nil
 }
 

@@ -3,9 +3,11 @@
 package testserver
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +49,30 @@ func TestScriptArgv(t *testing.T) {
 	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": `echo "$0"`}).wantJSON(t, 201, &res)
 	if res.Stdout != "main.sh\n" || res.ExitCode != 0 {
 		t.Fatalf("host run: %+v", res)
+	}
+}
+
+// TestAllowlistProxyLifetime: an allowlist execution's proxy is reachable while the program runs
+// and closed by the time its result is published, so nothing outlives the execution.
+func TestAllowlistProxyLifetime(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	sh, err := lookPathIn("sh", jailPath)
+	if err != nil {
+		t.Skip("no sh")
+	}
+	p, err := srv.exec.start(jailSettings{networkMode: "allowlist", domains: []string{"example.com"}},
+		procSpec{argv: []string{sh, "-c", "echo $HTTP_PROXY"}, dir: t.TempDir(), env: []string{"PATH=" + jailPath}, onHost: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	addr := strings.TrimPrefix(strings.TrimSpace(p.res.stdout), "http://")
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Fatalf("HTTP_PROXY %q (stderr %q), want a loopback proxy", p.res.stdout, p.res.stderr)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatalf("proxy %s still accepts connections after the execution ended", addr)
 	}
 }

@@ -130,6 +130,10 @@ type procSpec struct {
 	env      []string // complete environment, "K=V"
 	onHost   bool     // a host process even when the runner jails (the server's own git clones)
 	timeout  time.Duration
+	// release, when set, frees what the process needed while it ran (an allowlist proxy); it is
+	// called once the process is reaped and drained, before its result is published, so close
+	// waits for it too.
+	release func()
 	// lines, when set, switches to line mode: it is called once for "stdout" and once for
 	// "stderr", and the sink it returns receives that stream's lines.
 	lines func(stream string) lineSink
@@ -250,13 +254,13 @@ func (r *runner) start(spec procSpec) (*process, error) {
 	}
 	go p.drain(&readers, outR, p.outBuf, outLines)
 	go p.drain(&readers, errR, p.errBuf, errLines)
-	go p.supervise(spec.timeout, &readers, outR, errR)
+	go p.supervise(spec.timeout, spec.release, &readers, outR, errR)
 	return p, nil
 }
 
 // supervise enforces the timeout, reaps the leader, kills what is left of its group, drains the
 // pipes and publishes the result.
-func (p *process) supervise(timeout time.Duration, readers *sync.WaitGroup, outR, errR *os.File) {
+func (p *process) supervise(timeout time.Duration, release func(), readers *sync.WaitGroup, outR, errR *os.File) {
 	defer p.r.wg.Done()
 	var timer *time.Timer
 	if timeout > 0 {
@@ -308,6 +312,9 @@ func (p *process) supervise(timeout time.Duration, readers *sync.WaitGroup, outR
 	res.stdout = p.outBuf.String()
 	res.stderr = p.errBuf.String()
 	p.res = res
+	if release != nil {
+		release()
+	}
 
 	p.r.mu.Lock()
 	delete(p.r.procs, p)
