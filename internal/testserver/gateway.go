@@ -91,7 +91,7 @@ func (s *Server) startGateway(addr string) {
 		BaseContext:       s.relayBase,
 	}
 	s.gatewayClient = newGatewayClient()
-	go s.serve(s.gatewaySrv, ln)
+	s.serve(s.gatewaySrv, ln)
 }
 
 // GatewayURL returns the gateway's base URL, e.g. http://127.0.0.1:41236, or "" when the

@@ -61,6 +61,7 @@ type Server struct {
 	relayCtx    context.Context
 	cancelRelay context.CancelFunc
 
+	serving   sync.WaitGroup // one per listener's Serve loop; Close waits for them
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -198,8 +199,8 @@ func New(opts ...Option) (*Server, error) {
 	s.relayCtx, s.cancelRelay = context.WithCancel(context.Background())
 	s.ctlSrv = &http.Server{Handler: s.tapped(http.HandlerFunc(s.serveControl)), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
 	s.proxySrv = &http.Server{Handler: http.HandlerFunc(s.serveProxy), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track, BaseContext: s.relayBase}
-	go s.serve(s.ctlSrv, s.ctlLn)
-	go s.serve(s.proxySrv, s.proxyLn)
+	s.serve(s.ctlSrv, s.ctlLn)
+	s.serve(s.proxySrv, s.proxyLn)
 	if cfg.gatewayAddr != "" {
 		s.startGateway(cfg.gatewayAddr)
 	}
@@ -288,10 +289,15 @@ func listenTCP(addr string) (net.Listener, error) {
 	return net.Listen(network, addr)
 }
 
+// serve runs srv on ln in the background until Close.
 func (s *Server) serve(srv *http.Server, ln net.Listener) {
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		s.log.Error("listener stopped", "addr", ln.Addr().String(), "err", err)
-	}
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("listener stopped", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
 }
 
 // URL returns the control plane base URL, e.g. http://127.0.0.1:41234.
@@ -337,6 +343,7 @@ func (s *Server) Close() error {
 		// carried a request would otherwise hold it for seconds.
 		s.fresh.closeAll()
 		wg.Wait()
+		s.serving.Wait() // a Serve that started after Shutdown closes its listener on return
 		s.upstreamClient.CloseIdleConnections()
 		if s.gatewayClient != nil {
 			s.gatewayClient.CloseIdleConnections()

@@ -59,9 +59,11 @@ func TestNewOptionErrors(t *testing.T) {
 	}
 }
 
+// TestCloseAndStateDir: Close, even right after New, closes every listener (control plane,
+// proxy, gateway) and removes a temporary state directory but never a given one.
 func TestCloseAndStateDir(t *testing.T) {
 	t.Parallel()
-	s, err := New()
+	s, err := New(WithGateway(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +72,7 @@ func TestCloseAndStateDir(t *testing.T) {
 		t.Fatalf("state dir %q is not absolute", dir)
 	}
 	url := s.URL()
+	listeners := []string{s.URL(), s.ProxyURL(), s.GatewayURL()}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +85,12 @@ func TestCloseAndStateDir(t *testing.T) {
 	if resp, err := http.Get(url + "/healthz"); err == nil {
 		resp.Body.Close()
 		t.Fatal("server still answers after Close")
+	}
+	for _, u := range listeners {
+		if c, err := net.Dial("tcp", strings.TrimPrefix(u, "http://")); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections after Close", u)
+		}
 	}
 
 	keep := filepath.Join(t.TempDir(), "state")
