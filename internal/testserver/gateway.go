@@ -10,6 +10,7 @@ package testserver
 // read whole (at most 10 MiB) and so is the answer. Errors are plain text ending in "\n".
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -142,7 +143,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		gatewayError(w, http.StatusBadRequest, "bad request: body read: "+err.Error())
 		return
 	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, target, strings.NewReader(string(body)))
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, target, bytes.NewReader(body))
 	if err != nil {
 		gatewayError(w, http.StatusBadGateway, "upstream failed: builder error")
 		return
@@ -156,7 +157,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	clientDefaults(out.Header)
 	resp, err := s.gatewayClient.Do(out)
 	if err != nil {
-		gatewayError(w, http.StatusBadGateway, fmt.Sprintf("upstream failed: error sending request for url (%s)", target))
+		gatewayError(w, http.StatusBadGateway, fmt.Sprintf("upstream failed: error sending request for url (%s)", out.URL.Redacted()))
 		return
 	}
 	defer resp.Body.Close()

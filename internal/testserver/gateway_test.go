@@ -57,6 +57,7 @@ func TestGatewayRoutesByHost(t *testing.T) {
 	createWS(t, srv, "op", map[string]any{"domains": []map[string]any{
 		{"domain": "App.Example.test", "backend_url": backend.URL + "/api/"},
 		{"domain": "down.test", "backend_url": "http://127.0.0.1:1"},
+		{"domain": "down-auth.test", "backend_url": "http://user:s3cr3t@127.0.0.1:1"},
 		{"domain": "port.test", "vm_port": 3000},
 	}})
 	gone := createWS(t, srv, "op", map[string]any{"domains": []map[string]any{{"domain": "gone.test", "backend_url": backend.URL}}})
@@ -103,6 +104,7 @@ func TestGatewayRoutesByHost(t *testing.T) {
 		{name: "deleted workspace", host: "gone.test", path: "/", status: 404, want: "gateway: no workspace declares host gone.test\n"},
 		{name: "an IPv6 literal never matches", host: "[::1]:80", path: "/", status: 404, want: "gateway: no workspace declares host [\n"},
 		{name: "backend down", host: "down.test", path: "/p?q", status: 502, want: "gateway: upstream failed: error sending request for url (http://127.0.0.1:1/p?q)\n"},
+		{name: "backend password masked", host: "down-auth.test", path: "/p", status: 502, want: "gateway: upstream failed: error sending request for url (http://user:xxxxx@127.0.0.1:1/p)\n"},
 		{name: "vm_port without a live exec", host: "port.test", path: "/", status: 503,
 			want: fmt.Sprintf("gateway: no live jail for workspace %s on vm_port 3000\nstart a workspace exec that binds :3000 before retrying\n", portWS)},
 		{name: "body over 10 MiB", host: "app.example.test", path: "/", body: strings.Repeat("x", gatewayBodyLimit+1), status: 400, want: "gateway: bad request: body read: length limit exceeded\n"},

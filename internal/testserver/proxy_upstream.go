@@ -105,7 +105,7 @@ func (s *Server) sendUpstream(out *http.Request) (*http.Response, error) {
 	for hops := 0; ; hops++ {
 		resp, err := s.upstreamClient.Do(out)
 		if err != nil {
-			return nil, &upstreamError{msg: fmt.Sprintf("error sending request for url (%s)", cur)}
+			return nil, &upstreamError{msg: fmt.Sprintf("error sending request for url (%s)", cur.Redacted())}
 		}
 		method := out.Method
 		switch resp.StatusCode {
@@ -132,10 +132,10 @@ func (s *Server) sendUpstream(out *http.Request) (*http.Response, error) {
 		}
 		drainClose(resp.Body)
 		if hops+1 > upstreamMaxRedirects {
-			return nil, &upstreamError{msg: fmt.Sprintf("error following redirect for url (%s)", cur)}
+			return nil, &upstreamError{msg: fmt.Sprintf("error following redirect for url (%s)", cur.Redacted())}
 		}
 		if next.Scheme != "http" && next.Scheme != "https" {
-			return nil, &upstreamError{msg: fmt.Sprintf("builder error for url (%s)", next)}
+			return nil, &upstreamError{msg: fmt.Sprintf("builder error for url (%s)", next.Redacted())}
 		}
 		for _, h := range payloadHeaders {
 			base.Del(h)
@@ -151,7 +151,7 @@ func (s *Server) sendUpstream(out *http.Request) (*http.Response, error) {
 		}
 		req, err := http.NewRequestWithContext(out.Context(), method, next.String(), http.NoBody)
 		if err != nil {
-			return nil, &upstreamError{msg: fmt.Sprintf("builder error for url (%s)", next)}
+			return nil, &upstreamError{msg: fmt.Sprintf("builder error for url (%s)", next.Redacted())}
 		}
 		req.Header = hdr
 		out, cur = req, next
