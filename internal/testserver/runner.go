@@ -137,6 +137,10 @@ type procSpec struct {
 	// lines, when set, switches to line mode: it is called once for "stdout" and once for
 	// "stderr", and the sink it returns receives that stream's lines.
 	lines func(stream string) lineSink
+	// abandon, when set, is called if the runner closes while the process runs, after killing
+	// it: the sinks must stop holding their readers (a stream's client may never read again),
+	// or close would wait for ever.
+	abandon func()
 }
 
 // lineSink receives one output stream of a process in line mode, from that stream's reader
@@ -179,6 +183,7 @@ type process struct {
 	mu       sync.Mutex
 	reaped   bool
 	timedOut bool
+	abandon  func() // procSpec.abandon
 
 	done   chan struct{} // closed when res is final
 	res    procResult
@@ -242,6 +247,7 @@ func (r *runner) start(spec procSpec) (*process, error) {
 		return nil, fmt.Errorf("spawn %s: %w", spec.argv[0], err)
 	}
 	p.started, p.done, p.outBuf, p.errBuf = startedAt, make(chan struct{}), &capBuffer{}, &capBuffer{}
+	p.abandon = spec.abandon
 	r.procs[p] = struct{}{}
 	r.wg.Add(1)
 	r.mu.Unlock()
@@ -386,8 +392,8 @@ func (p *process) wait() procResult {
 	return p.res
 }
 
-// close kills every running process group and waits until all of them were reaped. Later starts
-// fail with errRunnerClosed.
+// close kills every running process group, abandons its output, and waits until all of them were
+// reaped. Later starts fail with errRunnerClosed.
 func (r *runner) close() {
 	r.mu.Lock()
 	r.closed = true
@@ -398,6 +404,9 @@ func (r *runner) close() {
 	r.mu.Unlock()
 	for _, p := range procs {
 		p.kill()
+		if p.abandon != nil {
+			p.abandon()
+		}
 	}
 	r.wg.Wait()
 }

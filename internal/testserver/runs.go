@@ -177,6 +177,7 @@ func (s *Server) handleStreamRun(w http.ResponseWriter, r *http.Request, sc scop
 		argv: e.scriptArgv(lang, lang.file), dir: dirs.workspace, output: dirs.output, env: []string{"PATH=" + jailPath},
 		timeout: js.timeout(),
 		lines:   ob.sink,
+		abandon: ob.close,
 	})
 	if err != nil {
 		// Like the real route, a spawn failure leaves no ledger row: the row is opened only once

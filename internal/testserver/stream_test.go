@@ -305,6 +305,31 @@ func TestStreamGiBFlatHeap(t *testing.T) {
 	}
 }
 
+// openStalledStream opens a stream through a connection whose receive buffer is kept small, so
+// a client that stops reading soon stalls the server's writes.
+func openStalledStream(t *testing.T, srv *Server, body string) *http.Response {
+	t.Helper()
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(64 << 10)
+		}
+		return c, err
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	req, err := http.NewRequest("POST", srv.URL()+"/v1/runs/stream", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
 // TestStreamSlowClientStallsTheJob: a client that stops reading makes the job wait instead of
 // the fake buffering its output. The stream's pipe readers must come to wait for room while
 // the job still has most of its output to print, without the fake's heap growing; once the
@@ -324,25 +349,8 @@ func TestStreamSlowClientStallsTheJob(t *testing.T) {
 	// buffer is kept small) hold together.
 	lines := 32 << 20 / (len(streamLine) + 1)
 	body, _ := json.Marshal(map[string]any{"language": "sh", "code": awkLines(t, lines) + " && : > " + finished})
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetReadBuffer(64 << 10)
-		}
-		return c, err
-	}}
-	t.Cleanup(tr.CloseIdleConnections)
 	before := liveHeap()
-	req, err := http.NewRequest("POST", srv.URL()+"/v1/runs/stream", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
+	resp := openStalledStream(t, srv, string(body))
 	br := bufio.NewReaderSize(resp.Body, 4<<10)
 	if ev, _ := br.ReadString('\n'); ev != "event: started\n" {
 		t.Fatalf("first line %q", ev)
@@ -427,5 +435,36 @@ func TestStreamCountersAndLedgerRow(t *testing.T) {
 	rec := awaitJailEnded(t, srv, 0)
 	if rec.Kind != "stream" || rec.Stdout == nil || *rec.Stdout != "" || rec.Stderr == nil || *rec.Stderr != "" {
 		t.Fatalf("stream row = %+v", rec)
+	}
+}
+
+// TestCloseWithStalledStreamClient: Close returns even while a stream's client has stopped
+// reading and the job's output fills every buffer in between, with the pipe readers waiting
+// for room that the client will never make.
+func TestCloseWithStalledStreamClient(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	srv.exec.setStreamTimings(time.Hour, time.Hour)
+	waiting := make(chan struct{}, 1)
+	srv.exec.setOutboxHook(func(ob *outbox) { ob.blocked = func() { notify(waiting) } })
+	body, _ := json.Marshal(map[string]any{"language": "sh", "code": awkLines(t, 64<<20/(len(streamLine)+1))})
+	resp := openStalledStream(t, srv, string(body))
+	if ev, _ := bufio.NewReader(resp.Body).ReadString('\n'); ev != "event: started\n" {
+		t.Fatalf("first line %q", ev)
+	}
+	select {
+	case <-waiting:
+	case <-time.After(time.Minute):
+		t.Fatal("the stream's pipe readers never waited for room")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- srv.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Close hangs while a stream's client does not read")
 	}
 }
