@@ -70,13 +70,13 @@ func TestRunnerResults(t *testing.T) {
 		{name: "env is exactly what was given", argv: []string{"/bin/sh", "-c", `echo "$FOO:$HOME"`}, env: []string{"PATH=" + jailPath, "FOO=bar"}, wantOut: "bar:\n"},
 		{
 			name: "timeout kills a group whose grandchild holds the pipes",
-			argv: []string{"/bin/sh", "-c", "sleep 30 & sleep 30"}, timeout: 300 * time.Millisecond,
-			wantCode: 137, wantTimed: true, maxElapsed: 5 * time.Second,
+			argv: []string{"/bin/sh", "-c", "sleep 120 & sleep 120"}, timeout: 300 * time.Millisecond,
+			wantCode: 137, wantTimed: true, maxElapsed: time.Minute,
 		},
 		{
 			name: "background child does not hold a finished command",
-			argv: []string{"/bin/sh", "-c", "sleep 30 & echo done"}, timeout: time.Minute,
-			wantOut: "done\n", maxElapsed: 5 * time.Second,
+			argv: []string{"/bin/sh", "-c", "sleep 120 & echo done"}, timeout: 5 * time.Minute,
+			wantOut: "done\n", maxElapsed: time.Minute,
 		},
 	}
 	for _, tt := range tests {

@@ -61,12 +61,13 @@ func TestRunTimeoutKillsGroup(t *testing.T) {
 	var out execResponse
 	apiCall(t, srv, "", "POST", "/v1/runs", map[string]any{
 		"language": "bash", "timeout_secs": 1,
-		"code": "echo before; sleep 60 & sleep 60",
+		"code": "echo before; sleep 120 & sleep 120",
 	}).wantJSON(t, http.StatusCreated, &out)
 	if !out.TimedOut || out.ExitCode != 137 || out.Stdout != "before\n" {
 		t.Fatalf("got %+v, want timed_out exit 137", out)
 	}
-	if el := time.Since(began); el > 5*time.Second {
+	// Far below the sleeps, so only a group left running can exceed it, however loaded the host.
+	if el := time.Since(began); el > time.Minute {
 		t.Fatalf("took %v", el)
 	}
 	var page struct {
