@@ -42,7 +42,7 @@ func TestLiveLedgerRows(t *testing.T) {
 			gate := newFifoGate(t, srv)
 			tt.start(t, srv, "echo early; echo warn >&2; "+gate.script())
 			gate.waitUp(t, nil)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			rec, err := srv.exec.jails.awaitRow(ctx, 0, func(r jailRecord) bool {
 				if r.PidsCurrent == nil {

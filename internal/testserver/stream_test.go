@@ -199,10 +199,10 @@ func TestStreamDisconnectDuringFlood(t *testing.T) {
 	}
 }
 
-// awaitJailEnded waits up to 10 s for ledger row id to stop running and returns it.
+// awaitJailEnded waits up to a minute for ledger row id to stop running and returns it.
 func awaitJailEnded(t *testing.T, srv *Server, id int64) jailRecord {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rec, err := srv.exec.jails.awaitEnded(ctx, id)
 	if err != nil {
