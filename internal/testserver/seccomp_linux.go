@@ -18,6 +18,7 @@ import (
 const (
 	bpfLdAbsW  = 0x20 // BPF_LD | BPF_W | BPF_ABS
 	bpfJeqK    = 0x15 // BPF_JMP | BPF_JEQ | BPF_K
+	bpfJgeK    = 0x35 // BPF_JMP | BPF_JGE | BPF_K
 	bpfRetK    = 0x06 // BPF_RET | BPF_K
 	retAllow   = 0x7fff0000
 	retErrno   = 0x00050000
@@ -86,6 +87,9 @@ func seccompFilter(profile string) ([]sockFilter, error) {
 		{code: bpfLdAbsW, k: seccompDataArch},
 		{code: bpfJeqK, k: seccompArch, jf: "kill"},
 		{code: bpfLdAbsW, k: seccompDataNr},
+	}
+	if seccompNrLimit != 0 {
+		prog = append(prog, bpfInsn{code: bpfJgeK, k: seccompNrLimit, jt: "kill"})
 	}
 	for _, n := range names {
 		if nr, ok := seccompSyscalls[n]; ok {

@@ -1,7 +1,11 @@
 package testserver
 
-// AUDIT_ARCH_X86_64, and the x86_64 numbers of the syscalls the seccomp profiles name.
-const seccompArch = 0xc000003e
+// AUDIT_ARCH_X86_64, and the x86_64 numbers of the syscalls the seccomp profiles name. x32
+// syscalls carry the same tag with bit 30 set in their number; the filter kills them.
+const (
+	seccompArch    = 0xc000003e
+	seccompNrLimit = 0x40000000
+)
 
 var seccompSyscalls = map[string]uint32{
 	"ioctl": 16, "socket": 41, "connect": 42, "accept": 43, "sendto": 44, "recvfrom": 45, "sendmsg": 46, "recvmsg": 47,

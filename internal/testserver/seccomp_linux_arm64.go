@@ -2,7 +2,10 @@ package testserver
 
 // AUDIT_ARCH_AARCH64, and the arm64 numbers of the syscalls the seccomp profiles name (arm64 has
 // no iopl, ioperm or mknod).
-const seccompArch = 0xc00000b7
+const (
+	seccompArch    = 0xc00000b7
+	seccompNrLimit = 0 // no second ABI under this tag
+)
 
 var seccompSyscalls = map[string]uint32{
 	"ioctl": 29, "mknodat": 33, "umount2": 39, "mount": 40, "pivot_root": 41, "chroot": 51, "quotactl": 60,

@@ -3,6 +3,9 @@
 package testserver
 
 // No syscall table for this architecture: jails run without a seccomp filter.
-const seccompArch = 0
+const (
+	seccompArch    = 0
+	seccompNrLimit = 0
+)
 
 var seccompSyscalls = map[string]uint32{}
