@@ -31,7 +31,7 @@ func TestSeccompFilterShape(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, in := range f {
-			if in.code == bpfJeqK && (i+1+int(in.jt) >= len(f) || i+1+int(in.jf) >= len(f)) {
+			if (in.code == bpfJeqK || in.code == bpfJgeK) && (i+1+int(in.jt) >= len(f) || i+1+int(in.jf) >= len(f)) {
 				t.Fatalf("%s: instruction %d jumps out of the program", profile, i)
 			}
 		}
