@@ -202,16 +202,19 @@ func TestPumpHeldOutputFallsDue(t *testing.T) {
 	ob := newOutbox()
 	p := newPump(ob, sw)
 	defer p.stop()
-	p.last = time.Now()
+	// A last send slightly in the future: however slow this test runs, coalesceDelay has not
+	// passed since it when ready is called, so the output is held and must fall due.
+	p.last = time.Now().Add(50 * time.Millisecond)
 	sink := ob.sink("stdout")
 	sink.line([]byte("x"))
 	sink.idle()
 	<-ob.ready
 	p.ready()
-	if p.waiting { // not yet coalesceDelay after the last send
-		<-p.due()
-		p.send()
+	if !p.waiting || rec.Body.Len() != header {
+		t.Fatalf("output right after a send was not held (waiting %v, sent %q)", p.waiting, rec.Body.String()[header:])
 	}
+	<-p.due()
+	p.send()
 	if got := rec.Body.String()[header:]; got != "event: stdout\ndata: x\n\n" {
 		t.Fatalf("sent %q", got)
 	}
