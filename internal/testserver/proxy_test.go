@@ -144,6 +144,7 @@ func TestProxyRejections(t *testing.T) {
 			status: 502, body: "upstream key not configured", reason: reasonNoUpstreamKey, auditSess: true, auditSvc: "github", auditPath: "/user",
 		},
 		{name: "upstream down", opts: []Option{WithUpstream("openai", "http://127.0.0.1:1")}, session: `{"services":["openai"]}`, path: "/v1/openai/v1/models", token: openaiToken, status: 502, body: "upstream: ", bodyPref: true, reason: reasonUpstreamError, auditSess: true, auditSvc: "openai", auditPath: "/v1/models"},
+		{name: "upstream password masked", opts: []Option{WithUpstream("openai", "http://u:s3cr3t@127.0.0.1:1")}, session: `{"services":["openai"]}`, path: "/v1/openai/v1/models", token: openaiToken, status: 502, body: "upstream: error sending request for url (http://u:xxxxx@127.0.0.1:1/v1/models)", reason: reasonUpstreamError, auditSess: true, auditSvc: "openai", auditPath: "/v1/models"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
