@@ -218,6 +218,11 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, 0, r.contextError(ctxErr)
 		}
+		// The client's url.Error masks only a password: a user name can be a token too.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = maskUserinfo(ue.URL)
+		}
 		return nil, 0, networkError(err, c.secrets(r)...)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
