@@ -2,8 +2,8 @@ package agentjail_test
 
 // These examples run against the embedded fake control plane of this repository
 // (package agentjailtest), which `go test` starts on loopback ports. In your own code,
-// point NewClient at your control plane instead. The fake runs submitted code as
-// ordinary host processes: it is NOT a sandbox.
+// point NewClient at your control plane instead. The fake runs submitted code on this
+// host (in a light jail on Linux): it is NOT a sandbox.
 
 import (
 	"context"
