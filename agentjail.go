@@ -28,7 +28,7 @@ type Client struct {
 	Settings    *SettingsService    // server configuration and identity
 
 	base  string       // scheme://host[/prefix], no trailing slash
-	shown string       // base with any userinfo password redacted, for printing
+	shown string       // base with any user information masked, for printing
 	hc    *http.Client // a copy of the caller's client (or ours) with the redirect guard
 	// The key is only kept inside closures: fmt prints a func as an address, so no
 	// formatting verb can reach it through the Client or a service's back-pointer.
@@ -82,7 +82,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		base:       base,
-		shown:      redactedURL(base),
+		shown:      maskUserinfo(base),
 		hc:         guardRedirects(o.httpClient, o.headers),
 		apiKey:     func() string { return key },
 		userAgent:  []string{ua},

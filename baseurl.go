@@ -67,12 +67,3 @@ func maskUserinfo(raw string) string {
 	}
 	return raw[:start] + "xxxxx" + raw[start+at:]
 }
-
-// redactedURL returns a parsed base URL with its userinfo password masked.
-func redactedURL(base string) string {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "[invalid]"
-	}
-	return u.Redacted()
-}

@@ -3,6 +3,7 @@ package agentjail
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 )
@@ -110,19 +111,32 @@ func TestBaseURLForms(t *testing.T) {
 	}
 }
 
-// TestBaseURLPasswordNeverPrinted: the userinfo password of a base URL is masked however
-// the client is printed, nil included.
-func TestBaseURLPasswordNeverPrinted(t *testing.T) {
+// TestBaseURLUserinfoNeverPrinted: the user information of a base URL (a user name can
+// be a token as well as a password can) is masked however the client is printed, nil
+// included, and in the error of a request that never reached the server.
+func TestBaseURLUserinfoNeverPrinted(t *testing.T) {
 	t.Parallel()
-	c, err := NewClient("https://user:hunter2-password@api.example/agentjail")
+	const user, password = "tok-user-name", "hunter2-password"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr := ln.Addr().String()
+	ln.Close() // the port now refuses connections
+	c, err := NewClient("http://"+user+":"+password+"@"+addr+"/agentjail", WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, callErr := c.Public.Health(context.Background())
+	if callErr == nil || !strings.Contains(callErr.Error(), "http://xxxxx@"+addr+"/agentjail/") {
+		t.Fatalf("Health on a closed port: %v; want a network error naming the masked URL", callErr)
+	}
 	var nilClient *Client
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		for _, v := range []any{c, *c, c.String(), c.GoString(), nilClient} {
-			if out := fmt.Sprintf(verb, v); strings.Contains(out, "hunter2") {
-				t.Errorf("%s of %T leaks the URL password: %s", verb, v, out)
+		for _, v := range []any{c, *c, c.String(), c.GoString(), nilClient, callErr} {
+			out := fmt.Sprintf(verb, v)
+			if strings.Contains(out, password) || strings.Contains(out, user) {
+				t.Errorf("%s of %T leaks the URL user information: %s", verb, v, out)
 			}
 		}
 	}

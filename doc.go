@@ -78,6 +78,6 @@
 // reviewer) use $AGENTJAIL_URL when it is set and otherwise start a fake control plane
 // in-process, so `go run ./examples/quickstart` works on any machine. The same fake runs
 // standalone as cmd/agentjail-testserver, and inside your own tests through package
-// agentjailtest. It executes submitted code as ordinary processes on the host: it is not
-// a sandbox.
+// agentjailtest. It executes submitted code on the host, in a light jail on Linux and as
+// ordinary processes elsewhere: it is not a sandbox.
 package agentjail

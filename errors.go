@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -190,11 +191,12 @@ const (
 const scrubMargin = 4 << 10
 
 // newStatusError builds the *Error for a non-2xx response whose body (at most
-// maxErrorBody+scrubMargin bytes) has already been read. The secrets are scrubbed from
-// the body before it is cut to maxErrorBody, and from the decoded message (where JSON
-// escapes may have hidden them from the first pass) before it is cut to 1 KiB.
+// maxErrorBody+scrubMargin bytes) has already been read. The secrets, as sent and as
+// JSON encoders escape them, are scrubbed from the body before it is cut to
+// maxErrorBody, and from the decoded message (where an unusual escape such as \u0041
+// may have hidden them from the first pass) before it is cut to 1 KiB.
 func newStatusError(status int, header http.Header, body []byte, secrets ...string) *Error {
-	body = []byte(scrubString(string(body), secrets...))
+	body = []byte(scrubString(string(body), withJSONForms(secrets)...))
 	if len(body) > maxErrorBody {
 		body = body[:maxErrorBody]
 	}
@@ -252,6 +254,31 @@ func scrubString(s string, secrets ...string) string {
 		}
 	}
 	return s
+}
+
+// withJSONForms returns secrets plus each one as it appears inside a JSON string when
+// escaping changes it (a quote or backslash, or <, > and & for encoders that escape
+// HTML), so that a secret echoed in a JSON body is scrubbed from it too.
+func withJSONForms(secrets []string) []string {
+	out := secrets
+	for _, secret := range secrets {
+		if len(secret) < minScrubLen || !strings.ContainsAny(secret, `"\<>&`) {
+			continue
+		}
+		for _, html := range []bool{false, true} {
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(html)
+			if enc.Encode(secret) != nil {
+				continue
+			}
+			quoted := strings.TrimSuffix(b.String(), "\n")
+			if form := quoted[1 : len(quoted)-1]; form != secret && !slices.Contains(out, form) {
+				out = append(out[:len(out):len(out)], form)
+			}
+		}
+	}
+	return out
 }
 
 // networkError wraps a transport failure; the secrets are scrubbed from its message.

@@ -479,3 +479,30 @@ func TestServerErrorTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorScrubsKeyEchoedInJSON: a key with characters JSON escapes is scrubbed from
+// the raw body however the server's encoder escaped it, not only from the message.
+func TestErrorScrubsKeyEchoedInJSON(t *testing.T) {
+	t.Parallel()
+	const key = `sk-<a>&"b"\c`
+	for _, html := range []bool{false, true} {
+		srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(401)
+			enc := json.NewEncoder(w)
+			enc.SetEscapeHTML(html)
+			_ = enc.Encode(map[string]string{"error": "key " + key + " rejected", "key": key})
+		})
+		c := testClient(t, srv.URL, WithAPIKey(key), WithMaxRetries(0))
+		_, err := c.Settings.Whoami(context.Background())
+		e := asError(t, err)
+		if e.Message != "key [REDACTED] rejected" || !strings.Contains(string(e.Body), `"key":"[REDACTED]"`) {
+			t.Errorf("escape HTML %v: message %q, body %s; want the key redacted in both", html, e.Message, e.Body)
+		}
+		for _, s := range []string{e.Error(), string(e.Body), e.GoString()} {
+			if strings.Contains(s, "<a>") || strings.Contains(s, `\u003ca\u003e`) {
+				t.Errorf("escape HTML %v: the API key leaked: %s", html, s)
+			}
+		}
+	}
+}

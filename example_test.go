@@ -2,8 +2,8 @@ package agentjail_test
 
 // These examples run against the embedded fake control plane of this repository
 // (package agentjailtest), which `go test` starts on loopback ports. In your own code,
-// point NewClient at your control plane instead. The fake runs submitted code as
-// ordinary host processes: it is NOT a sandbox.
+// point NewClient at your control plane instead. The fake runs submitted code on this
+// host (in a light jail on Linux): it is NOT a sandbox.
 
 import (
 	"context"
@@ -22,8 +22,8 @@ import (
 	"github.com/agentjail/agentjail-go/agentjailtest"
 )
 
-// exampleClient starts the embedded fake control plane on loopback (it runs code as
-// real host processes: it is not a sandbox) and returns a client for it and a function
+// exampleClient starts the embedded fake control plane on loopback (it runs code on
+// this host, in a light jail on Linux: it is not a sandbox) and returns a client for it and a function
 // that stops it. Against a real control plane, use
 // agentjail.NewClient(url, agentjail.WithAPIKey(key)) instead.
 func exampleClient(opts ...agentjailtest.Option) (*agentjail.Client, func()) {

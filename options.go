@@ -21,8 +21,9 @@ type clientOptions struct {
 }
 
 // WithAPIKey sets the API key sent as "Authorization: Bearer <key>" on every guarded
-// route. It overrides $AGENTJAIL_API_KEY; an explicit "" sends no key at all. Keys are
-// written "token@tenant:role" on the server side; only the token part is sent.
+// route. It overrides $AGENTJAIL_API_KEY; an explicit "" sends no key at all. The server
+// lists its keys as "token@tenant:role": pass only the token part. A key containing
+// whitespace or non-printable characters makes NewClient fail.
 func WithAPIKey(key string) Option {
 	return func(o *clientOptions) error {
 		if !printableKey(key) {

@@ -195,7 +195,7 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, target, rd)
 	if err != nil {
-		return nil, 0, invalidf("building request: %v", err)
+		return nil, 0, invalidf("building request: %v", maskURLError(err))
 	}
 	for k, v := range c.headers {
 		req.Header[k] = v[:len(v):len(v)] // full slice: an append elsewhere cannot write into ours
@@ -218,7 +218,7 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, 0, r.contextError(ctxErr)
 		}
-		return nil, 0, networkError(err, c.secrets(r)...)
+		return nil, 0, networkError(maskURLError(err), c.secrets(r)...)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Read a little more than is kept, so that a secret cut by the limit is still
@@ -247,6 +247,17 @@ func (c *Client) attempt(ctx context.Context, r call, target string, body []byte
 			Message: truncate(scrubString("malformed response body: "+err.Error(), c.secrets(r)...)), err: err}
 	}
 	return nil, resp.StatusCode, nil
+}
+
+// maskURLError masks the user information in the URL of err when err is a *url.Error,
+// as net/http returns them with the URL whole or only its password masked: a user name
+// can be a token too. (A wrapping error has its text already fixed, so only err itself
+// is looked at.)
+func maskURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		ue.URL = maskUserinfo(ue.URL)
+	}
+	return err
 }
 
 // secrets returns what must never appear in an error of r: the API key and the secret

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -461,4 +463,24 @@ func TestCallsReleaseResources(t *testing.T) {
 		each(c, want(t, ErrNetwork))
 		c.hc.CloseIdleConnections()
 	})
+}
+
+// TestMaskURLError: the URL of a *url.Error loses its user information; any other error
+// is left alone.
+func TestMaskURLError(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{&url.Error{Op: "Get", URL: "http://tok:pw@host/v1/x", Err: io.EOF}, `Get "http://xxxxx@host/v1/x": EOF`},
+		{&url.Error{Op: "parse", URL: "http://tok@host/%zz", Err: io.EOF}, `parse "http://xxxxx@host/%zz": EOF`},
+		{&url.Error{Op: "Get", URL: "http://host/v1/x", Err: io.EOF}, `Get "http://host/v1/x": EOF`},
+		{errors.New("tok@host"), "tok@host"},
+	}
+	for _, tc := range cases {
+		if got := maskURLError(tc.err).Error(); got != tc.want {
+			t.Errorf("maskURLError(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
 }

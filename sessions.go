@@ -68,7 +68,7 @@ func (p SessionCreateParams) body() (any, error) {
 
 // SessionExecParams are the arguments of SessionsService.Exec.
 type SessionExecParams struct {
-	Cmd     string        // executable, run directly without a shell
+	Cmd     string        // executable's full path, e.g. "/bin/ls": run directly, with no shell and no PATH lookup
 	Args    []string      // its arguments
 	Timeout time.Duration // sent in whole seconds rounded up; 0 = server default (300 s), clamped to 1 h
 	// MemoryMB is the memory limit in MiB; 0 = server default (512), MemoryUnlimited = none.

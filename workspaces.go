@@ -114,7 +114,7 @@ func (p WorkspaceUpdateParams) body() (any, error) {
 // WorkspaceExecParams are the arguments of WorkspacesService.Exec. Network, seccomp, CPU
 // and PID settings come from the workspace.
 type WorkspaceExecParams struct {
-	Cmd      string            // executable, run directly without a shell, in /workspace
+	Cmd      string            // executable's full path, e.g. "/bin/ls": run in /workspace with no shell and no PATH lookup
 	Args     []string          // its arguments
 	Timeout  time.Duration     // whole seconds rounded up; 0 = the workspace's timeout
 	MemoryMB int               // 0 = the workspace's limit, MemoryUnlimited = none

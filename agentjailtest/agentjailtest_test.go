@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,15 +120,23 @@ func TestWithIsolation(t *testing.T) {
 	}
 }
 
+// TestClientPanicsOnInvalidOption: an invalid option is a programming error that panics
+// with the option's problem, never with the key the client was given.
 func TestClientPanicsOnInvalidOption(t *testing.T) {
 	t.Parallel()
-	srv := agentjailtest.NewServer(t)
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic")
-		}
-	}()
-	srv.Client(agentjail.WithMaxRetries(-1))
+	const token = "tok-never-in-a-panic"
+	srv := agentjailtest.NewServer(t, agentjailtest.WithAPIKeys(token+"@acme:admin"))
+	for _, opt := range []agentjail.Option{agentjail.WithMaxRetries(-1), agentjail.WithAPIKey("two words " + token)} {
+		func() {
+			defer func() {
+				msg := fmt.Sprint(recover())
+				if !strings.HasPrefix(msg, "agentjailtest: Client: agentjail: ") || strings.Contains(msg, token) {
+					t.Errorf("panic %q; want the option's problem without the key", msg)
+				}
+			}()
+			srv.Client(opt)
+		}()
+	}
 }
 
 func TestCloseIsIdempotent(t *testing.T) {

@@ -23,7 +23,7 @@ func Example() {
 	}
 	defer srv.Close()
 
-	// The code runs as an ordinary process on this machine: the fake is not a sandbox.
+	// The code runs on this machine (in a light jail on Linux): the fake is not a sandbox.
 	res, err := srv.Client().Runs.Create(context.Background(), agentjail.RunParams{
 		Language: agentjail.LanguageBash,
 		Code:     `echo "hello from the fake"`,

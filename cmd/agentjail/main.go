@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -152,9 +153,22 @@ func (c *cli) hint(err error) string {
 	case errors.Is(err, agentjail.ErrUnauthorized):
 		return "is AGENTJAIL_API_KEY set to the token part of token@tenant:role?"
 	case isConnRefused(err):
-		return "is the control plane at " + c.url + " running?"
+		return "is the control plane at " + maskedURL(c.url) + " running?"
 	}
 	return ""
+}
+
+// maskedURL is raw with its user information, which may be a token or a password,
+// replaced by "xxxxx", as the SDK shows a URL in its errors.
+func maskedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the -url or $AGENTJAIL_URL given"
+	}
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	return u.String()
 }
 
 // isConnRefused reports whether err is a refused TCP connection.

@@ -145,6 +145,8 @@ func TestAPIErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := "http://" + ln.Addr().String()
+	refusedWithUser := "http://tok-user:s3cret-pass@" + ln.Addr().String()
+	refusedMasked := "http://xxxxx@" + ln.Addr().String()
 	ln.Close()
 
 	tests := []struct {
@@ -164,6 +166,8 @@ func TestAPIErrors(t *testing.T) {
 			"agentjail: 404: not found: jail 7"},
 		{"connection refused hint", map[string]string{"AGENTJAIL_URL": refused}, []string{"health"},
 			`agentjail: Get "` + refused + `/healthz": dial tcp …; is the control plane at ` + refused + " running?"},
+		{"connection refused hint masks user information", map[string]string{"AGENTJAIL_URL": refusedWithUser}, []string{"health"},
+			`agentjail: Get "` + refusedMasked + `/healthz": dial tcp …; is the control plane at ` + refusedMasked + " running?"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

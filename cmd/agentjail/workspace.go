@@ -30,7 +30,7 @@ func workspaceCreate(ctx context.Context, c *cli, cmd *command, args []string) e
 	label := fs.String("label", "", "a label `L` for the workspace (default: a generated slug)")
 	idle := fs.Duration("idle-timeout", 0, "pause the workspace after `D` without an exec (default: never)")
 	var flavors listFlag
-	fs.Var(&flavors, "flavor", "a runtime `flavor` to add (repeatable)")
+	fs.Var(&flavors, "flavor", "a runtime flavor `NAME` to add (repeatable)")
 	jf := addJailFlags(fs)
 	var opts agentjail.ExecOptions
 	_, client, err := c.connect(cmd, fs, args, 0, 0, func(parsed) (err error) {

@@ -51,7 +51,7 @@ func Connect(out io.Writer, opts ...agentjailtest.Option) (*Env, error) {
 	// in the environment for another server.
 	c := srv.Client(agentjail.WithUserAgent("agentjail-examples"))
 	fmt.Fprintf(out, "AGENTJAIL_URL is not set: using the embedded fake control plane at %s "+
-		"(it runs code as real host processes, NOT in a sandbox)\n", srv.URL())
+		"(it runs code on this host, NOT in a sandbox)\n", srv.URL())
 	return &Env{Client: c, Server: srv}, nil
 }
 

@@ -21,7 +21,7 @@ func TestConnect(t *testing.T) {
 		wantEmbedded bool
 		wantOut      string // substring of the notice; "" means no output at all
 	}{
-		{name: "unset starts the fake", url: "", wantEmbedded: true, wantOut: "(it runs code as real host processes, NOT in a sandbox)"},
+		{name: "unset starts the fake", url: "", wantEmbedded: true, wantOut: "(it runs code on this host, NOT in a sandbox)"},
 		{name: "blank starts the fake", url: "  ", wantEmbedded: true, wantOut: "AGENTJAIL_URL is not set"},
 		{name: "set uses it", url: remote.URL(), wantEmbedded: false},
 	}

@@ -17,8 +17,8 @@ var lintThenTest = []Check{
 }
 
 func TestRunStopsAtTheFirstFailure(t *testing.T) {
-	// A fake control plane for this test only. It runs the scripts as ordinary
-	// processes on this machine: it is not a sandbox.
+	// A fake control plane for this test only. It runs the scripts on this
+	// machine (in a light jail on Linux): it is not a sandbox.
 	srv := agentjailtest.NewServer(t)
 
 	got, err := Run(context.Background(), srv.Client(), lintThenTest)
