@@ -3,7 +3,6 @@ package agentjail
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 )
@@ -117,12 +116,7 @@ func TestBaseURLForms(t *testing.T) {
 func TestBaseURLUserinfoNeverPrinted(t *testing.T) {
 	t.Parallel()
 	const user, password = "tok-user-name", "hunter2-password"
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // the port now refuses connections
+	addr := refusedAddr
 	c, err := NewClient("http://"+user+":"+password+"@"+addr+"/agentjail", WithMaxRetries(0))
 	if err != nil {
 		t.Fatal(err)

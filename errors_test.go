@@ -141,7 +141,7 @@ func TestErrorScrubsEchoedKey(t *testing.T) {
 // with the transport's error reachable and the attempts counted.
 func TestNetworkErrors(t *testing.T) {
 	t.Parallel()
-	c := testClient(t, refusedURL(t), WithMaxRetries(1))
+	c := testClient(t, refusedURL, WithMaxRetries(1))
 	_, err := c.Sessions.List(context.Background())
 	var e *Error
 	if !errors.As(err, &e) || e.Code != CodeNetwork || e.StatusCode != 0 || e.Attempts != 2 {
@@ -250,7 +250,7 @@ func TestErrorsNeverCarrySecrets(t *testing.T) {
 		})}},
 		{name: "dropped", script: []http.HandlerFunc{dropReply}},
 		{name: "body_cut", script: []http.HandlerFunc{cutReply(200, 4096, `{"tenant_id":"`)}},
-		{name: "refused", script: []http.HandlerFunc{dropReply}, url: func(t *testing.T, _ *recorder) string { return refusedURL(t) }},
+		{name: "refused", script: []http.HandlerFunc{dropReply}, url: func(t *testing.T, _ *recorder) string { return refusedURL }},
 		{name: "tls_untrusted", script: nil},
 		{name: "cancel_in_backoff", script: []http.HandlerFunc{statusReply(503, "5")}, cancel: true},
 		{name: "redirect_to_other_host", script: nil},

@@ -11,7 +11,7 @@ import (
 // matching the sentinel of whatever answered in its place, never a nil error.
 func TestHealthUnhealthy(t *testing.T) {
 	t.Parallel()
-	refused := refusedURL(t)
+	refused := refusedURL
 	cases := []struct {
 		name  string
 		reply http.HandlerFunc // nil: nothing listens

@@ -231,13 +231,13 @@ func sseReply(chunks []string, hold chan struct{}) http.HandlerFunc {
 	}
 }
 
-// refusedURL returns a loopback URL where nothing listens. It names port 1: the kernel
+// refusedAddr is a loopback address where nothing listens. It names port 1: the kernel
 // never hands out a port below 1024 for a ":0" listener, so no server started by a
 // parallel test can take it, as it could a port just freed.
-func refusedURL(t *testing.T) string {
-	t.Helper()
-	return "http://127.0.0.1:1"
-}
+const refusedAddr = "127.0.0.1:1"
+
+// refusedURL is the base URL of refusedAddr.
+const refusedURL = "http://" + refusedAddr
 
 // roundTripFunc is an http.RoundTripper made of a function.
 type roundTripFunc func(*http.Request) (*http.Response, error)

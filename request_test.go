@@ -459,7 +459,7 @@ func TestCallsReleaseResources(t *testing.T) {
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
-		c := testClient(t, refusedURL(t))
+		c := testClient(t, refusedURL)
 		each(c, want(t, ErrNetwork))
 		c.hc.CloseIdleConnections()
 	})

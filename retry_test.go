@@ -218,7 +218,7 @@ func TestRetryNeverConnected(t *testing.T) {
 			url  string
 			opts []Option
 		}{
-			{"refused", refusedURL(t), nil},
+			{"refused", refusedURL, nil},
 			{"dns", "http://api.invalid", []Option{WithHTTPClient(dnsFail)}},
 		} {
 			t.Run(m.name+"_"+tc.name, func(t *testing.T) {

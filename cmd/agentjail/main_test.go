@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -139,15 +138,12 @@ func newServer(t *testing.T, opts ...testserver.Option) (*testserver.Server, *ag
 func TestAPIErrors(t *testing.T) {
 	t.Parallel()
 	srv, _ := newServer(t, testserver.WithAPIKeys("tok@acme:operator"))
-	// A port that refuses connections: listen, note the address, close.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "http://" + ln.Addr().String()
-	refusedWithUser := "http://tok-user:s3cret-pass@" + ln.Addr().String()
-	refusedMasked := "http://xxxxx@" + ln.Addr().String()
-	ln.Close()
+	// Port 1 refuses connections, and unlike a port just freed, no listener a parallel
+	// test starts on ":0" can be handed it.
+	const refusedAddr = "127.0.0.1:1"
+	refused := "http://" + refusedAddr
+	refusedWithUser := "http://tok-user:s3cret-pass@" + refusedAddr
+	refusedMasked := "http://xxxxx@" + refusedAddr
 
 	tests := []struct {
 		name string
