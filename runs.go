@@ -42,18 +42,17 @@ type RunParams struct {
 }
 
 func (p RunParams) body() (any, error) {
-	mem, err := limits(p.MemoryMB, &p.ExecOptions, p.Timeout)
+	lim, err := limits(p.MemoryMB, p.Timeout, &p.ExecOptions)
 	if err != nil {
 		return nil, err
 	}
 	return struct {
-		Code        string   `json:"code"`
-		Language    Language `json:"language,omitempty"`
-		TimeoutSecs int64    `json:"timeout_secs,omitempty"`
-		MemoryMB    *int64   `json:"memory_mb,omitempty"`
-		Git         *GitSeed `json:"git,omitempty"`
+		Code     string   `json:"code"`
+		Language Language `json:"language,omitempty"`
+		jailLimits
+		Git *GitSeed `json:"git,omitempty"`
 		ExecOptions
-	}{p.Code, p.Language, seconds(p.Timeout), mem, p.Git, p.ExecOptions}, nil
+	}{p.Code, p.Language, lim, p.Git, p.ExecOptions}, nil
 }
 
 // ForkChild is one child of a live fork: code that runs in a copy of the parent's
@@ -90,7 +89,7 @@ func (p ForkParams) body() (any, error) {
 	case len(p.Children) > maxForkChildren:
 		return nil, invalidf("fork takes at most %d children, got %d", maxForkChildren, len(p.Children))
 	}
-	mem, err := limits(p.MemoryMB, &p.ExecOptions, p.ForkAfter, p.Timeout)
+	lim, err := limits(p.MemoryMB, p.Timeout, &p.ExecOptions, p.ForkAfter)
 	if err != nil {
 		return nil, err
 	}
@@ -100,11 +99,10 @@ func (p ForkParams) body() (any, error) {
 		Children    []ForkChild `json:"children,omitempty"`
 		Language    Language    `json:"language,omitempty"`
 		ForkAfterMS int64       `json:"fork_after_ms,omitempty"`
-		TimeoutSecs int64       `json:"timeout_secs,omitempty"`
-		MemoryMB    *int64      `json:"memory_mb,omitempty"`
-		Git         *GitSeed    `json:"git,omitempty"`
+		jailLimits
+		Git *GitSeed `json:"git,omitempty"`
 		ExecOptions
-	}{p.ParentCode, p.ChildCode, p.Children, p.Language, millis(p.ForkAfter), seconds(p.Timeout), mem, p.Git, p.ExecOptions}, nil
+	}{p.ParentCode, p.ChildCode, p.Children, p.Language, millis(p.ForkAfter), lim, p.Git, p.ExecOptions}, nil
 }
 
 // ForkResult is the outcome of a live fork. Child and Fork repeat Children[0] and

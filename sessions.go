@@ -77,17 +77,16 @@ type SessionExecParams struct {
 }
 
 func (p SessionExecParams) body() (any, error) {
-	mem, err := limits(p.MemoryMB, &p.ExecOptions, p.Timeout)
+	lim, err := limits(p.MemoryMB, p.Timeout, &p.ExecOptions)
 	if err != nil {
 		return nil, err
 	}
 	return struct {
-		Cmd         string   `json:"cmd"`
-		Args        []string `json:"args,omitempty"`
-		TimeoutSecs int64    `json:"timeout_secs,omitempty"`
-		MemoryMB    *int64   `json:"memory_mb,omitempty"`
+		Cmd  string   `json:"cmd"`
+		Args []string `json:"args,omitempty"`
+		jailLimits
 		ExecOptions
-	}{p.Cmd, p.Args, seconds(p.Timeout), mem, p.ExecOptions}, nil
+	}{p.Cmd, p.Args, lim, p.ExecOptions}, nil
 }
 
 // SessionsService creates and manages phantom-token sessions (/v1/sessions).

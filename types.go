@@ -223,22 +223,33 @@ func durations(ds ...time.Duration) error {
 	return nil
 }
 
-// limits validates what every exec-type body carries: the memory limit, durations (none
-// negative) and, when given, the exec options. It returns the memory_mb to send.
-func limits(mb int, opts *ExecOptions, ds ...time.Duration) (*int64, error) {
+// jailLimits is the timeout and memory limit that every exec-type body sends, in the
+// order the server's request structs declare them.
+type jailLimits struct {
+	TimeoutSecs int64  `json:"timeout_secs,omitempty"` // whole seconds, rounded up; 0 is left out
+	MemoryMB    *int64 `json:"memory_mb,omitempty"`    // nil is left out; 0 means no limit
+}
+
+// limits validates what every exec-type body carries: the memory limit, the timeout and
+// any other durations (none negative) and, when given, the exec options. It returns the
+// timeout and memory limit to send.
+func limits(mb int, timeout time.Duration, opts *ExecOptions, more ...time.Duration) (jailLimits, error) {
 	mem, err := memoryMB(mb)
 	if err != nil {
-		return nil, err
+		return jailLimits{}, err
 	}
-	if err := durations(ds...); err != nil {
-		return nil, err
+	if err := durations(timeout); err != nil {
+		return jailLimits{}, err
+	}
+	if err := durations(more...); err != nil {
+		return jailLimits{}, err
 	}
 	if opts != nil {
 		if err := opts.validate(); err != nil {
-			return nil, err
+			return jailLimits{}, err
 		}
 	}
-	return mem, nil
+	return jailLimits{TimeoutSecs: seconds(timeout), MemoryMB: mem}, nil
 }
 
 // memoryMB converts a MemoryMB param for the wire: 0 is left out, MemoryUnlimited

@@ -64,7 +64,7 @@ type WorkspaceCreateParams struct {
 }
 
 func (p WorkspaceCreateParams) body() (any, error) {
-	mem, err := limits(p.MemoryMB, &p.ExecOptions, p.Timeout, p.IdleTimeout)
+	lim, err := limits(p.MemoryMB, p.Timeout, &p.ExecOptions, p.IdleTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (p WorkspaceCreateParams) body() (any, error) {
 		Domains         []WorkspaceDomain `json:"domains,omitempty"`
 		Flavors         []string          `json:"flavors,omitempty"`
 		ExecOptions
-	}{p.Git, p.Label, mem, seconds(p.Timeout), seconds(p.IdleTimeout), p.Domains, p.Flavors, p.ExecOptions}, nil
+	}{p.Git, p.Label, lim.MemoryMB, lim.TimeoutSecs, seconds(p.IdleTimeout), p.Domains, p.Flavors, p.ExecOptions}, nil
 }
 
 // WorkspaceListParams select a page of workspaces. Zero values are not sent: the server
@@ -122,7 +122,7 @@ type WorkspaceExecParams struct {
 }
 
 func (p WorkspaceExecParams) body() (any, error) {
-	mem, err := limits(p.MemoryMB, nil, p.Timeout)
+	lim, err := limits(p.MemoryMB, p.Timeout, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -135,12 +135,11 @@ func (p WorkspaceExecParams) body() (any, error) {
 		sort.Slice(env, func(i, j int) bool { return env[i][0] < env[j][0] })
 	}
 	return struct {
-		Cmd         string      `json:"cmd"`
-		Args        []string    `json:"args,omitempty"`
-		TimeoutSecs int64       `json:"timeout_secs,omitempty"`
-		MemoryMB    *int64      `json:"memory_mb,omitempty"`
-		Env         [][2]string `json:"env,omitempty"`
-	}{p.Cmd, p.Args, seconds(p.Timeout), mem, env}, nil
+		Cmd  string   `json:"cmd"`
+		Args []string `json:"args,omitempty"`
+		jailLimits
+		Env [][2]string `json:"env,omitempty"`
+	}{p.Cmd, p.Args, lim, env}, nil
 }
 
 // WorkspaceForkParams are the arguments of WorkspacesService.Fork.

@@ -28,11 +28,8 @@ func TestExecOptionsValidation(t *testing.T) {
 	})
 	// A session exec validates its settings the same way before it runs anything.
 	srv := Start(t, WithCredential("dev", "github", "x"))
-	var sess struct {
-		ID string `json:"id"`
-	}
-	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"github"}}).wantJSON(t, 201, &sess)
-	checkRejections(t, srv, "/v1/sessions/"+sess.ID+"/exec", []rejection{
+	sessID := createSession(t, srv, "github")
+	checkRejections(t, srv, "/v1/sessions/"+sessID+"/exec", []rejection{
 		{name: "session exec with an empty allowlist", body: `{"cmd":"true","network":{"mode":"allowlist"}}`, status: 400, msg: "bad request: allowlist must contain at least one domain"},
 	})
 }

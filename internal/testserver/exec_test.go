@@ -13,10 +13,7 @@ import (
 func TestConcurrencyLimit(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithMaxConcurrent(1))
-	var ws struct {
-		ID string `json:"id"`
-	}
-	apiCall(t, srv, "", "POST", "/v1/workspaces", map[string]any{}).wantJSON(t, 201, &ws)
+	ws := createWS(t, srv, "", map[string]any{})
 	gate := newFifoGate(t, srv)
 	done := asyncCall(srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": gate.script()})
 	gate.waitUp(t, done)
@@ -40,11 +37,7 @@ func TestConcurrencyLimit(t *testing.T) {
 // Close kills what is still running; the in-flight request still gets its answer.
 func TestCloseKillsRunningExecs(t *testing.T) {
 	t.Parallel()
-	srv, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := Start(t) // closed early below; Start's cleanup closes it again, which is a no-op
 	gate := newFifoGate(t, srv)
 	done := asyncCall(srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": gate.script()})
 	gate.waitUp(t, done)

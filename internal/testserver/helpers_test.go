@@ -216,6 +216,16 @@ func createWS(t *testing.T, srv *Server, key string, body map[string]any) worksp
 	return ws
 }
 
+// createSession creates a session for services as the default tenant and returns its ID.
+func createSession(t *testing.T, srv *Server, services ...string) string {
+	t.Helper()
+	var sess struct {
+		ID string `json:"id"`
+	}
+	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": services}).wantJSON(t, 201, &sess)
+	return sess.ID
+}
+
 // wsExec runs cmd args in workspace id and returns the decoded response.
 func wsExec(t *testing.T, srv *Server, key, id string, args ...string) execResponse {
 	t.Helper()

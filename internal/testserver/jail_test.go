@@ -52,10 +52,7 @@ func TestJailRoutes(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithCredential("dev", "openai", "sk-real"))
 	needJail(t, srv, "/workspace and /output")
-	var sess struct {
-		ID string `json:"id"`
-	}
-	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}}).wantJSON(t, 201, &sess)
+	sessID := createSession(t, srv, "openai")
 	ws := createWS(t, srv, "", map[string]any{})
 	if err := os.WriteFile(filepath.Join(ws.SourceDir, "kept.txt"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -90,7 +87,7 @@ func TestJailRoutes(t *testing.T) {
 		{
 			name: "session exec",
 			got: func() string {
-				return exec("/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "/bin/sh", "args": []string{"-c", jailProbe}})
+				return exec("/v1/sessions/"+sessID+"/exec", map[string]any{"cmd": "/bin/sh", "args": []string{"-c", jailProbe}})
 			},
 			want: "/workspace\nOPENAI_API_KEY OPENAI_BASE_URL PATH PWD \n\nworkspace=ro\noutput=rw\n",
 		},
@@ -193,11 +190,7 @@ func TestJailExitCodes(t *testing.T) {
 // process in its own session, and Close ends the jails still running.
 func TestJailLeavesNothingBehind(t *testing.T) {
 	t.Parallel()
-	srv, err := New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := Start(t) // closed early below; Start's cleanup closes it again, which is a no-op
 	needJail(t, srv, "killing a whole process tree")
 	marker := fmt.Sprintf("%d.%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	ws := createWS(t, srv, "", map[string]any{})
@@ -273,10 +266,7 @@ func TestJailNetworkModes(t *testing.T) {
 	needJail(t, srv, "a network namespace")
 	ln := serveLoopback(t, func(net.Conn) {})
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	var sess struct {
-		ID string `json:"id"`
-	}
-	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}}).wantJSON(t, 201, &sess)
+	sessID := createSession(t, srv, "openai")
 	tests := []struct {
 		network map[string]any
 		want    string
@@ -291,7 +281,7 @@ func TestJailNetworkModes(t *testing.T) {
 			body["network"] = tt.network
 		}
 		var out execResponse
-		apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", body).wantJSON(t, 200, &out)
+		apiCall(t, srv, "", "POST", "/v1/sessions/"+sessID+"/exec", body).wantJSON(t, 200, &out)
 		if out.Stdout != tt.want {
 			t.Errorf("network %v: %q (stderr %q), want %q", tt.network, out.Stdout, out.Stderr, tt.want)
 		}

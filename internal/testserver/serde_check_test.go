@@ -10,17 +10,11 @@ import (
 func TestSerdeRejections(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithCredential("dev", "github", "x"))
-	var sess struct {
-		ID string `json:"id"`
-	}
-	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"github"}}).wantJSON(t, 201, &sess)
-	var ws struct {
-		ID string `json:"id"`
-	}
-	apiCall(t, srv, "", "POST", "/v1/workspaces", map[string]any{}).wantJSON(t, 201, &ws)
+	sessID := createSession(t, srv, "github")
+	ws := createWS(t, srv, "", map[string]any{})
 	const data = "Failed to deserialize the JSON body into the target type: "
 	const syntax = "Failed to parse the request body as JSON: "
-	exec := "/v1/sessions/" + sess.ID + "/exec"
+	exec := "/v1/sessions/" + sessID + "/exec"
 	rows := []struct{ path, body, want string }{
 		{exec, `{}`, "missing field `cmd` at line 1 column 2"},
 		{exec, `{"cmd":5}`, "cmd: invalid type: integer `5`, expected a string at line 1 column 8"},

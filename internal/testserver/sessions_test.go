@@ -249,12 +249,9 @@ func TestSessionTenancyListGetDelete(t *testing.T) {
 func TestSessionExec(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithCredential("dev", "openai", "sk-real"))
-	var sess struct {
-		ID string `json:"id"`
-	}
-	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}}).wantJSON(t, 201, &sess)
+	sessID := createSession(t, srv, "openai")
 	var out execResponse
-	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sessID+"/exec", map[string]any{
 		"cmd": "/bin/sh", "args": []string{"-c", `echo "$OPENAI_API_KEY"; echo "$PATH"`},
 	}).wantJSON(t, http.StatusOK, &out)
 	lines := strings.Split(out.Stdout, "\n")
@@ -262,7 +259,7 @@ func TestSessionExec(t *testing.T) {
 		t.Fatalf("got %+v", out)
 	}
 	// Arguments reach the program as sent, with no shell involved.
-	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "/bin/echo", "args": []string{"$HOME", "a b"}}).wantJSON(t, 200, &out)
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sessID+"/exec", map[string]any{"cmd": "/bin/echo", "args": []string{"$HOME", "a b"}}).wantJSON(t, 200, &out)
 	if out.Stdout != "$HOME a b\n" {
 		t.Fatalf("echo stdout = %q", out.Stdout)
 	}
@@ -276,7 +273,7 @@ func TestSessionExec(t *testing.T) {
 		wantError(t, 400, "bad request: session expired")
 	// No PATH lookup: a bare name that is not in /workspace cannot be executed, which is exit
 	// code 127, not a server error.
-	apiCall(t, srv, "", "POST", "/v1/sessions/"+sess.ID+"/exec", map[string]any{"cmd": "echo"}).wantJSON(t, 200, &out)
+	apiCall(t, srv, "", "POST", "/v1/sessions/"+sessID+"/exec", map[string]any{"cmd": "echo"}).wantJSON(t, 200, &out)
 	if want := "exec failed: failed to execute command: No such file or directory (os error 2)\n"; out.ExitCode != 127 || out.Stderr != want {
 		t.Fatalf("bare echo = %+v, want exit 127 and %q", out, want)
 	}
@@ -285,7 +282,7 @@ func TestSessionExec(t *testing.T) {
 		Rows []jailRecord `json:"rows"`
 	}
 	apiCall(t, srv, "", "GET", "/v1/jails?kind=exec", nil).wantJSON(t, 200, &page)
-	if len(page.Rows) != 3 || page.Rows[0].Label != "echo" || page.Rows[0].Status != "completed" || page.Rows[1].Label != "/bin/echo" || strOrEmpty(page.Rows[1].SessionID) != sess.ID {
+	if len(page.Rows) != 3 || page.Rows[0].Label != "echo" || page.Rows[0].Status != "completed" || page.Rows[1].Label != "/bin/echo" || strOrEmpty(page.Rows[1].SessionID) != sessID {
 		t.Fatalf("ledger rows = %+v", page.Rows)
 	}
 }
