@@ -299,7 +299,8 @@ func TestFaultPrefix(t *testing.T) {
 }
 
 // TestFaultsAndRequestsDuringTraffic changes faults and reads the log while clients
-// call the server; run it with -race.
+// call the server; run it with -race. It is the one concurrency test of the fault
+// rules and the request log, driven through the public API users call.
 func TestFaultsAndRequestsDuringTraffic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
