@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // A process is the inside half of a jail only when it was started with exactly the argument list
@@ -56,6 +58,8 @@ type jailer struct {
 
 	mu    sync.Mutex
 	binds []string // host directories every jail also sees, writable, at the same path (tests)
+
+	warm warmPool // inside halves started ahead of time, waiting for their spec
 }
 
 // share makes dir visible, writable and at the same path, in every later jail.
@@ -65,62 +69,127 @@ func (j *jailer) share(dir string) {
 	j.binds = append(j.binds, dir)
 }
 
-// command is the jailed command for spec, and a clean-up that closes the parent's copy of the
-// spec pipe once the command was started.
-func (j *jailer) command(spec procSpec) (*exec.Cmd, func(), error) {
+// launch starts spec in a jail. An inside half of the right kind started ahead of time is used
+// when one is waiting; either way another is then started in the background, so the next
+// execution skips creating namespaces and starting this binary, most of a jail's cost.
+func (j *jailer) launch(spec procSpec) (launched, error) {
 	j.mu.Lock()
 	binds := append([]string(nil), j.binds...)
 	j.mu.Unlock()
-	cmd, specR, err := j.jailCommand(jailSpec{
-		Workspace: spec.dir, WorkspaceRW: spec.writable, Output: spec.output, Flavors: spec.flavors, Binds: binds,
-		Argv: spec.argv, Env: spec.env, Seccomp: spec.seccomp,
-	}, spec.network)
+	b, err := json.Marshal(jailSpec{
+		Root: j.root, Workspace: spec.dir, WorkspaceRW: spec.writable, Output: spec.output, Flavors: spec.flavors,
+		Binds: binds, Loopback: spec.network == "loopback", Seccomp: spec.seccomp, Argv: spec.argv, Env: spec.env,
+	})
 	if err != nil {
-		return nil, nil, err
+		return launched{}, err
 	}
-	return cmd, func() { specR.Close() }, nil
+	k := j.kindOf(spec.network)
+	defer j.warm.refill(k, j.startChild)
+	c := j.warm.take(k)
+	if c == nil {
+		if c, err = j.startChild(k); err != nil {
+			return launched{}, err
+		}
+	}
+	return c.send(b), nil
 }
 
-// jailCommand returns the command that runs spec in a jail. Its SysProcAttr also makes it the
-// leader of a new process group and kills it when the server dies.
-func (j *jailer) jailCommand(spec jailSpec, network string) (*exec.Cmd, *os.File, error) {
-	spec.Root = j.root
-	spec.Loopback = network == "loopback"
-	b, err := json.Marshal(spec)
-	if err != nil {
-		return nil, nil, err
-	}
-	specR, specW, err := os.Pipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	go func() {
-		// The child reads the spec to EOF right after it starts; if it dies first the write fails,
-		// and its exit status says why.
-		_, _ = specW.Write(b)
-		specW.Close()
-	}()
+// close stops the inside halves waiting for a spec.
+func (j *jailer) close() { j.warm.close() }
+
+// jailKind is what an inside half is bound to from its start: its namespaces. Everything else
+// comes with its spec.
+type jailKind struct {
+	ownNet bool // a network namespace of its own (every mode but allowlist)
+	userNS bool // a user namespace mapping the server's user to root
+}
+
+// kindOf is the kind of jail network needs. allowlist stays in the host's network namespace: an
+// unprivileged process cannot wire a veth to the host, so the proxy is reached on the host's
+// loopback.
+func (j *jailer) kindOf(network string) jailKind {
+	return jailKind{ownNet: network != "allowlist", userNS: os.Getuid() != 0 || j.userNS}
+}
+
+// jailCommand is the unstarted inside half of kind k, which reads its spec from specR (its fd 3).
+// Its SysProcAttr also makes it the leader of a new process group and kills it when the server
+// dies.
+func (j *jailer) jailCommand(k jailKind, specR *os.File) *exec.Cmd {
 	flags := uintptr(syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC)
-	if network != "allowlist" {
-		// allowlist stays in the host's namespace: an unprivileged process cannot wire a veth to
-		// the host, so the proxy is reached on the host's loopback.
+	if k.ownNet {
 		flags |= syscall.CLONE_NEWNET
 	}
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Cloneflags: flags}
-	if uid := os.Getuid(); uid != 0 || j.userNS {
+	if k.userNS {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
 		attr.GidMappingsEnableSetgroups = false
 	}
-	cmd := &exec.Cmd{
+	return &exec.Cmd{
 		Path:        j.self,
 		Args:        []string{jailChildArg0},
 		Env:         []string{jailChildEnv + "=1"},
 		ExtraFiles:  []*os.File{specR},
 		SysProcAttr: attr,
 	}
-	return cmd, specR, nil
+}
+
+// pendingJail is a started inside half that waits for its spec.
+type pendingJail struct {
+	launched
+	specW *os.File // the write end of its spec pipe
+}
+
+// startChild starts an inside half of kind k. It blocks reading its spec until send.
+func (j *jailer) startChild(k jailKind) (*pendingJail, error) {
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	l, err := startPiped(j.jailCommand(k, specR))
+	specR.Close()
+	if err != nil {
+		specW.Close()
+		return nil, err
+	}
+	return &pendingJail{launched: l, specW: specW}, nil
+}
+
+// send hands the child its spec, which sets up the jail and runs the program, and returns the
+// child as a command started now. A spec of at most pipeAtomic bytes is written at once: it fits
+// in the empty pipe, so the write cannot block, and the child sees its end without waiting for a
+// goroutine. A longer one is written by a goroutine as the child reads it. If the child died
+// first the write fails, and its exit status says why.
+func (c *pendingJail) send(spec []byte) launched {
+	c.started = time.Now()
+	if len(spec) <= pipeAtomic {
+		_, _ = c.specW.Write(spec)
+		c.specW.Close()
+	} else {
+		go func() {
+			_, _ = c.specW.Write(spec)
+			c.specW.Close()
+		}()
+	}
+	return c.launched
+}
+
+// pipeAtomic is PIPE_BUF, the most a pipe takes at once, even one shrunk to a single page.
+const pipeAtomic = 4096
+
+// discard ends a child that was never sent a spec, and reaps it. It is killed before its spec
+// pipe is closed, so it never goes on to fail on an empty spec.
+func (c *pendingJail) discard() {
+	if c.cmd != nil {
+		_ = c.cmd.Process.Kill()
+	}
+	c.specW.Close()
+	c.outR.Close()
+	c.errR.Close()
+	if c.cmd != nil {
+		_ = c.cmd.Wait()
+	}
 }
 
 // probeResult caches whether jails work in this process: namespaces do not come and go.
@@ -165,15 +234,24 @@ func probeJail(self string) error {
 		}
 	}
 	j := &jailer{self: self, root: dir + "/root"}
-	cmd, specR, err := j.jailCommand(jailSpec{Workspace: dir + "/ws", Output: dir + "/out", Probe: true}, "loopback")
+	c, err := j.startChild(j.kindOf("loopback"))
 	if err != nil {
 		return err
 	}
-	defer specR.Close()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
+	b, err := json.Marshal(jailSpec{Root: j.root, Workspace: dir + "/ws", Output: dir + "/out", Loopback: true, Probe: true})
+	if err != nil {
+		c.discard()
+		return err
+	}
+	l := c.send(b)
+	defer l.outR.Close()
+	stderr, _ := io.ReadAll(l.errR)
+	l.errR.Close()
+	msg := strings.TrimSpace(string(stderr))
+	if l.cmd == nil {
+		return errors.New(msg)
+	}
+	if err := l.cmd.Wait(); err != nil {
 		var exitErr *exec.ExitError
 		if msg == "" || !errors.As(err, &exitErr) {
 			msg = err.Error()

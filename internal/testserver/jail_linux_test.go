@@ -45,11 +45,7 @@ func TestJailProcSysReadOnly(t *testing.T) {
 // make a process a jail; the marker variable among others, or with other arguments, does not.
 func TestIsJailChild(t *testing.T) {
 	t.Parallel()
-	cmd, specR, err := (&jailer{self: "/bin/true", root: t.TempDir()}).jailCommand(jailSpec{Probe: true}, "none")
-	if err != nil {
-		t.Fatal(err)
-	}
-	specR.Close()
+	cmd := (&jailer{self: "/bin/true", root: t.TempDir()}).jailCommand(jailKind{ownNet: true}, nil)
 	marker := jailChildEnv + "=1"
 	for _, tc := range []struct {
 		name      string

@@ -4,10 +4,7 @@ package testserver
 
 // Jails need Linux namespaces; elsewhere every execution is a host process.
 
-import (
-	"errors"
-	"os/exec"
-)
+import "errors"
 
 // jailer is never created on this platform.
 type jailer struct{}
@@ -16,8 +13,10 @@ func newJailer(string) (*jailer, error) {
 	return nil, errors.New("namespaces are only available on Linux")
 }
 
-func (j *jailer) command(procSpec) (*exec.Cmd, func(), error) {
-	return nil, nil, errors.New("namespaces are only available on Linux")
+func (j *jailer) launch(procSpec) (launched, error) {
+	return launched{}, errors.New("namespaces are only available on Linux")
 }
 
 func (j *jailer) share(string) {}
+
+func (j *jailer) close() {}

@@ -200,53 +200,22 @@ func (r *runner) start(spec procSpec) (*process, error) {
 	if len(spec.argv) == 0 {
 		return nil, errors.New("spawn: empty command")
 	}
-	cmd, cleanup, err := r.command(spec)
-	if err != nil {
-		return nil, fmt.Errorf("spawn: %w", err)
-	}
-	defer cleanup()
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("spawn: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, fmt.Errorf("spawn: %w", err)
-	}
-	cmd.Stdout, cmd.Stderr = outW, errW
-
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		outR.Close()
-		outW.Close()
-		errR.Close()
-		errW.Close()
 		return nil, errRunnerClosed
 	}
-	startedAt := time.Now()
-	err = cmd.Start()
-	var p *process
-	switch {
-	case err == nil:
-		p = &process{r: r, cmd: cmd, pgid: cmd.Process.Pid}
-	case isExecFailure(err):
-		// As in a jail, a program that cannot be executed is a result (exit 127 and the engine's
-		// message on stderr), not a spawn failure.
-		p = &process{r: r, reaped: true}
-		_, _ = io.WriteString(errW, execFailureText(err)+"\n")
-	}
-	outW.Close()
-	errW.Close()
-	if p == nil {
+	l, err := r.launch(spec)
+	if err != nil {
 		r.mu.Unlock()
-		outR.Close()
-		errR.Close()
 		return nil, fmt.Errorf("spawn %s: %w", spec.argv[0], err)
 	}
-	p.started, p.done, p.outBuf, p.errBuf = startedAt, make(chan struct{}), &capBuffer{}, &capBuffer{}
+	p := &process{r: r, cmd: l.cmd, started: l.started, done: make(chan struct{}), outBuf: &capBuffer{}, errBuf: &capBuffer{}}
+	if l.cmd != nil {
+		p.pgid = l.cmd.Process.Pid
+	} else {
+		p.reaped = true
+	}
 	p.abandon = spec.abandon
 	r.procs[p] = struct{}{}
 	r.wg.Add(1)
@@ -258,9 +227,9 @@ func (r *runner) start(spec procSpec) (*process, error) {
 	if spec.lines != nil {
 		outLines, errLines = spec.lines("stdout"), spec.lines("stderr")
 	}
-	go p.drain(&readers, outR, p.outBuf, outLines)
-	go p.drain(&readers, errR, p.errBuf, errLines)
-	go p.supervise(spec.timeout, spec.release, &readers, outR, errR)
+	go p.drain(&readers, l.outR, p.outBuf, outLines)
+	go p.drain(&readers, l.errR, p.errBuf, errLines)
+	go p.supervise(spec.timeout, spec.release, &readers, l.outR, l.errR)
 	return p, nil
 }
 
@@ -392,8 +361,8 @@ func (p *process) wait() procResult {
 	return p.res
 }
 
-// close kills every running process group, abandons its output, and waits until all of them were
-// reaped. Later starts fail with errRunnerClosed.
+// close kills every running process group, abandons its output, waits until all of them were
+// reaped, and ends the jails started ahead of time. Later starts fail with errRunnerClosed.
 func (r *runner) close() {
 	r.mu.Lock()
 	r.closed = true
@@ -409,4 +378,7 @@ func (r *runner) close() {
 		}
 	}
 	r.wg.Wait()
+	if r.jail != nil {
+		r.jail.close()
+	}
 }

@@ -8,26 +8,69 @@ package testserver
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
-// command builds the unstarted command for spec and a clean-up to run once it was started.
-func (r *runner) command(spec procSpec) (*exec.Cmd, func(), error) {
+// launched is a started command: its process, or nil when the program could not be executed on
+// the host (its stderr then holds the reason, as a jail's would), the read ends of its stdout and
+// stderr, and when it began running the program.
+type launched struct {
+	cmd        *exec.Cmd
+	outR, errR *os.File
+	started    time.Time
+}
+
+// launch starts spec: in a jail when the server has one and spec is not for the host, otherwise
+// as a plain host process.
+func (r *runner) launch(spec procSpec) (launched, error) {
 	if r.jail != nil && !spec.onHost {
-		return r.jail.command(spec)
+		return r.jail.launch(spec)
 	}
-	return &exec.Cmd{
+	return startPiped(&exec.Cmd{
 		Path:        spec.argv[0], // relative to Dir when it has no slash: no PATH lookup
 		Args:        append([]string(nil), spec.argv...),
 		Dir:         spec.dir,
 		Env:         append([]string{}, spec.env...),
 		SysProcAttr: newGroupAttr(),
-	}, func() {}, nil
+	})
+}
+
+// startPiped starts cmd with its stdout and stderr on new pipes and returns their read ends. A
+// program that cannot be executed is a result, as in a jail (exit code 127 and the engine's
+// message on stderr), not an error.
+func startPiped(cmd *exec.Cmd) (launched, error) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return launched{}, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return launched{}, err
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	l := launched{cmd: cmd, outR: outR, errR: errR, started: time.Now()}
+	err = cmd.Start()
+	if err != nil && isExecFailure(err) {
+		_, _ = io.WriteString(errW, execFailureText(err)+"\n")
+		l.cmd, err = nil, nil
+	}
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return launched{}, err
+	}
+	return l, nil
 }
 
 // isExecFailure reports whether a start error means the program itself could not be executed
