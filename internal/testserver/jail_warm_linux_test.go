@@ -29,14 +29,29 @@ func runTrue(t *testing.T, srv *Server, network string) int {
 func waiting(srv *Server, k jailKind) *pendingJail {
 	w := &srv.jail.warm
 	w.mu.Lock()
-	fill := w.filling[k]
+	fill, c := w.filling[k], w.ready[k]
 	w.mu.Unlock()
-	if fill != nil {
-		<-fill
+	if c != nil || fill == nil {
+		return c
 	}
+	<-fill
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.ready[k]
+}
+
+// serverWithWarmJail is a server that has run one execution with network none, and the inside
+// half waiting for the next.
+func serverWithWarmJail(t *testing.T) (*Server, *pendingJail) {
+	t.Helper()
+	srv := Start(t)
+	needJail(t, srv, "inside halves started ahead of time")
+	runTrue(t, srv, "none")
+	c := waiting(srv, srv.jail.kindOf("none"))
+	if c == nil {
+		t.Fatal("no inside half waiting")
+	}
+	return srv, c
 }
 
 // TestWarmJailRunsTheNextExecution: after an execution an inside half of the same kind waits for
@@ -63,13 +78,7 @@ func TestWarmJailRunsTheNextExecution(t *testing.T) {
 // TestWarmJailEndsWithTheServer: Close ends and reaps the inside half that waits for a spec.
 func TestWarmJailEndsWithTheServer(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
-	needJail(t, srv, "inside halves started ahead of time")
-	runTrue(t, srv, "none")
-	c := waiting(srv, srv.jail.kindOf("none"))
-	if c == nil {
-		t.Fatal("no inside half waiting")
-	}
+	srv, c := serverWithWarmJail(t)
 	if err := srv.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -88,13 +97,7 @@ func TestWarmJailEndsWithTheServer(t *testing.T) {
 // execution starts a new one and runs normally.
 func TestWarmJailKilledWhileWaiting(t *testing.T) {
 	t.Parallel()
-	srv := Start(t)
-	needJail(t, srv, "inside halves started ahead of time")
-	runTrue(t, srv, "none")
-	c := waiting(srv, srv.jail.kindOf("none"))
-	if c == nil {
-		t.Fatal("no inside half waiting")
-	}
+	srv, c := serverWithWarmJail(t)
 	dead := c.cmd.Process.Pid
 	if err := c.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
