@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -59,7 +60,8 @@ type jailer struct {
 	mu    sync.Mutex
 	binds []string // host directories every jail also sees, writable, at the same path (tests)
 
-	warm warmPool // inside halves started ahead of time, waiting for their spec
+	warm   warmPool    // inside halves started ahead of time, waiting for their spec
+	thread spawnThread // the OS thread every inside half is started from
 }
 
 // share makes dir visible, writable and at the same path, in every later jail.
@@ -94,8 +96,11 @@ func (j *jailer) launch(spec procSpec) (launched, error) {
 	return c.send(b), nil
 }
 
-// close stops the inside halves waiting for a spec.
-func (j *jailer) close() { j.warm.close() }
+// close stops the inside halves waiting for a spec, then the thread that started them.
+func (j *jailer) close() {
+	j.warm.close()
+	j.thread.stop()
+}
 
 // jailKind is what an inside half is bound to from its start: its namespaces. Everything else
 // comes with its spec.
@@ -147,7 +152,8 @@ func (j *jailer) startChild(k jailKind) (*pendingJail, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := startPiped(j.jailCommand(k, specR))
+	var l launched
+	j.thread.run(func() { l, err = startPiped(j.jailCommand(k, specR)) })
 	specR.Close()
 	if err != nil {
 		specW.Close()
@@ -189,6 +195,64 @@ func (c *pendingJail) discard() {
 	c.errR.Close()
 	if c.cmd != nil {
 		_ = c.cmd.Wait()
+	}
+}
+
+// spawnThread runs the start of every inside half on one OS thread kept for that. A jail has
+// Pdeathsig set so that it dies with the server, but the kernel sends it when the thread that
+// forked the child exits, not the process, and Go ends a thread when a goroutine locked to it
+// returns. Started from an ordinary goroutine, a jail would die whenever any goroutine that
+// later locked the same thread returned without unlocking it. This thread's goroutine stays
+// locked to it until the jailer closes, after every jail it started has ended.
+type spawnThread struct {
+	mu      sync.Mutex
+	reqs    chan func()
+	stopped chan struct{} // closed when the goroutine has returned
+	closed  bool
+}
+
+// run calls f on the thread, starting it on first use, and returns when f has returned. After
+// stop, f runs on the caller's thread.
+func (s *spawnThread) run(f func()) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		f()
+		return
+	}
+	if s.reqs == nil {
+		s.reqs, s.stopped = make(chan func()), make(chan struct{})
+		go s.serve(s.reqs, s.stopped)
+	}
+	reqs := s.reqs
+	ran := make(chan struct{})
+	// Sent under the lock, so stop cannot close reqs in between.
+	reqs <- func() { f(); close(ran) }
+	s.mu.Unlock()
+	<-ran
+}
+
+func (s *spawnThread) serve(reqs <-chan func(), stopped chan<- struct{}) {
+	runtime.LockOSThread()
+	defer close(stopped)
+	// Unlocked before returning, the thread stays in Go's pool instead of exiting; nothing it
+	// started is alive any more.
+	defer runtime.UnlockOSThread()
+	for f := range reqs {
+		f()
+	}
+}
+
+// stop ends the thread's goroutine once the call in progress has returned.
+func (s *spawnThread) stop() {
+	s.mu.Lock()
+	s.closed = true
+	reqs, stopped := s.reqs, s.stopped
+	s.reqs = nil
+	s.mu.Unlock()
+	if reqs != nil {
+		close(reqs)
+		<-stopped
 	}
 }
 
@@ -234,6 +298,7 @@ func probeJail(self string) error {
 		}
 	}
 	j := &jailer{self: self, root: dir + "/root"}
+	defer j.close()
 	c, err := j.startChild(j.kindOf("loopback"))
 	if err != nil {
 		return err

@@ -3,8 +3,11 @@ package testserver
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"unsafe"
 )
 
 // TestJailUserNamespace builds jails the way they are built for a server that is not root: in a
@@ -79,5 +82,79 @@ func TestJailChildMarkerInherited(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "PASS") {
 		t.Fatalf("test binary with an inherited marker: %v, output %q", err, out)
+	}
+}
+
+// TestJailOutlivesTheThreadThatStartedIt: a jail stays up when the OS thread that asked for it
+// exits. Pdeathsig fires on the exit of the thread that forked the child, and Go ends a thread
+// when a goroutine locked to it returns, as this test's starter does.
+func TestJailOutlivesTheThreadThatStartedIt(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	needJail(t, srv, "the server-death signal of a jail")
+	gate := newFifoGate(t, srv)
+	// Holding the fifo open for reading and writing lets the program open it at once, and keeps
+	// what is written there until the program reads it, whenever that is.
+	release, err := os.OpenFile(gate.goPath, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release.Close()
+	type started struct {
+		p      *process
+		thread int // a pidfd of the starter's thread, readable once the thread has exited
+		err    error
+	}
+	ch := make(chan started, 1)
+	var starter func()
+	starter = func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if syscall.Gettid() == os.Getpid() {
+			// The main thread is never ended; another starter, which cannot get it while this
+			// one holds it, takes over.
+			defer runtime.UnlockOSThread()
+			done := make(chan struct{})
+			go func() { starter(); close(done) }()
+			<-done
+			return
+		}
+		const pidfdOpen, pidfdThread = 434, 0x80
+		fd, _, errno := syscall.Syscall(pidfdOpen, uintptr(syscall.Gettid()), pidfdThread, 0)
+		if errno != 0 {
+			ch <- started{err: errno}
+			return
+		}
+		p, err := srv.exec.run.start(procSpec{argv: []string{"/bin/sh", "-c", "read x < " + gate.goPath + "; echo released"},
+			dir: t.TempDir(), output: t.TempDir(), network: "none", env: []string{"PATH=" + jailPath}})
+		ch <- started{p, int(fd), err}
+	}
+	go starter()
+	s := <-ch
+	if s.err == syscall.EINVAL || s.err == syscall.ENOSYS {
+		t.Skipf("no pidfd for a thread on this kernel (Linux 6.9+): %v", s.err)
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	defer syscall.Close(s.thread)
+	fds := []struct {
+		fd              int32
+		events, revents int16
+	}{{fd: int32(s.thread), events: 1}} // POLLIN
+	for {
+		n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, 0, 0, 0, 0)
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno != 0 || n != 1 {
+			t.Fatalf("ppoll on the thread's pidfd: %d %v", n, errno)
+		}
+		break
+	}
+	if _, err := release.WriteString("go\n"); err != nil {
+		t.Fatal(err)
+	}
+	if res := s.p.wait(); res.exitCode != 0 || res.stdout != "released\n" {
+		t.Fatalf("the jail ended with %d (stdout %q, stderr %q), want 0 and %q", res.exitCode, res.stdout, res.stderr, "released\n")
 	}
 }
