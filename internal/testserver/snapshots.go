@@ -147,10 +147,7 @@ type createSnapshotRequest struct {
 
 func (s *Server) handleSnapshotWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
 	var req createSnapshotRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	en, err := byPathID(r, sc, "workspace", s.exec.ws.lookup)
+	en, err := s.workspaceWithBody(r, sc, &req)
 	if err != nil {
 		return err
 	}

@@ -308,20 +308,27 @@ func (s *Server) handleGetWorkspace(w http.ResponseWriter, r *http.Request, sc s
 	return writeByPathID(w, r, sc, "workspace", s.exec.ws.get)
 }
 
+// workspaceWithBody decodes the request's JSON body into req, then finds the {id} workspace the
+// caller may see: a bad body is refused before a missing workspace, as the real server's
+// extractors run.
+func (s *Server) workspaceWithBody(r *http.Request, sc scope, req any) (*wsEntry, error) {
+	if err := decodeBody(r, req); err != nil {
+		return nil, err
+	}
+	return byPathID(r, sc, "workspace", s.exec.ws.lookup)
+}
+
 type patchWorkspaceRequest struct {
 	Label *string `json:"label"`
 }
 
 func (s *Server) handleRenameWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
 	var req patchWorkspaceRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	st := s.exec.ws
-	en, err := byPathID(r, sc, "workspace", st.lookup)
+	en, err := s.workspaceWithBody(r, sc, &req)
 	if err != nil {
 		return err
 	}
+	st := s.exec.ws
 	st.mu.Lock()
 	en.ws.Label = labelOrSlug(req.Label)
 	ws := en.ws.view(sc)

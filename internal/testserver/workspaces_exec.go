@@ -20,14 +20,11 @@ type workspaceExecRequest struct {
 
 func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc scope) error {
 	var req workspaceExecRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	e := s.exec
-	en, err := byPathID(r, sc, "workspace", e.ws.lookup)
+	en, err := s.workspaceWithBody(r, sc, &req)
 	if err != nil {
 		return err
 	}
+	e := s.exec
 	if !en.lock.TryLock() {
 		return errConflict("another exec is in flight against this workspace")
 	}
