@@ -6,6 +6,8 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -116,6 +118,78 @@ func TestBackgroundOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The listen, proxy, logging and snapshot-pool options reach the server: each changes what
+// a user of the server can observe.
+func TestServerOptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("WithProxyAddr", func(t *testing.T) {
+		t.Parallel()
+		srv := agentjailtest.NewServer(t, agentjailtest.WithProxyAddr("127.0.0.1:0"))
+		if u := srv.ProxyURL(); !strings.HasPrefix(u, "http://127.0.0.1:") || u == srv.URL() {
+			t.Fatalf("ProxyURL %q (control %q)", u, srv.URL())
+		}
+		resp, err := http.Get(srv.ProxyURL() + "/v1/openai/models")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("proxy without a phantom token answered %d, want 401", resp.StatusCode)
+		}
+	})
+	t.Run("WithProxyBaseURL", func(t *testing.T) {
+		t.Parallel()
+		srv := agentjailtest.NewServer(t, agentjailtest.WithProxyBaseURL("http://proxy.internal:9000"),
+			agentjailtest.WithCredential("dev", "openai", "sk-test"))
+		sess, err := srv.Client().Sessions.Create(ctx, agentjail.SessionCreateParams{Services: []agentjail.Service{agentjail.ServiceOpenAI}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sess.Env["OPENAI_BASE_URL"]; !strings.HasPrefix(got, "http://proxy.internal:9000/") {
+			t.Fatalf("OPENAI_BASE_URL = %q, want it under the configured proxy URL", got)
+		}
+	})
+	t.Run("WithLogger", func(t *testing.T) {
+		t.Parallel()
+		var logs strings.Builder
+		srv := agentjailtest.NewServer(t, agentjailtest.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err := srv.Close(); err != nil { // Close waits for the server, so logs is no longer written
+			t.Fatal(err)
+		}
+		if !strings.Contains(logs.String(), "submitted code runs") {
+			t.Fatalf("logs do not say how code runs:\n%s", logs.String())
+		}
+	})
+	t.Run("WithSnapshotPoolDir", func(t *testing.T) {
+		t.Parallel()
+		pool := t.TempDir()
+		client := agentjailtest.NewServer(t, agentjailtest.WithSnapshotPoolDir(pool)).Client()
+		ws, err := client.Workspaces.Create(ctx, agentjail.WorkspaceCreateParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.Workspaces.Exec(ctx, ws.ID, agentjail.WorkspaceExecParams{Cmd: "/bin/sh", Args: []string{"-c", "echo kept > f.txt"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.Snapshots.Create(ctx, ws.ID, agentjail.SnapshotCreateParams{}); err != nil {
+			t.Fatal(err)
+		}
+		var blobs int
+		if err := filepath.WalkDir(pool, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				blobs++
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if blobs == 0 {
+			t.Fatal("a snapshot stored nothing in the pool directory")
+		}
+	})
 }
 
 // withFuncs lists the exported With… functions declared in the non-test files of dir.
