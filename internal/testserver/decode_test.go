@@ -1,11 +1,14 @@
 package testserver
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -350,4 +353,53 @@ func TestLineCol(t *testing.T) {
 			t.Errorf("lineCol(%d) = %d:%d, want %d:%d", tt.off, line, col, tt.line, tt.col)
 		}
 	}
+}
+
+// FuzzDecodeBody sends any bytes as the JSON body of every request type the fake decodes. A body
+// is refused with the real server's 400, 413 or 422, or decoded; it never panics and never ends
+// in a 500, which would mean the serde check accepted what encoding/json then cannot decode.
+func FuzzDecodeBody(f *testing.F) {
+	for _, seed := range []string{
+		`{"cmd":"/bin/ls","args":["-l"],"timeout_secs":5,"memory_mb":0,"network":{"mode":"allowlist","domains":["a.test"]},"seccomp":"strict","cpu_percent":50,"max_pids":8}`,
+		`{"code":"print(1)","language":"python","git":{"repo":"https://x.test/r.git","ref":"main"}}`,
+		`{"code":"x","git":{"repos":[{"repo":"https://x.test/a.git","dir":"a"}]}}`,
+		`{"parent_code":"x","children":[{"code":"y"}],"fork_after_ms":10}`,
+		`{"services":["openai","github"],"ttl_secs":60,"scopes":{"github":["/repos/*"]}}`,
+		`{"service":"openai","secret":"sk"}`,
+		`{"snapshot_id":"snap_1","parent_workspace_id":"wrk_1","label":"l"}`,
+		`{"label":"w","domains":[{"domain":"a.test","vm_port":3000},{"domain":"b.test","backend_url":"http://127.0.0.1:1"}],"flavors":["node"],"idle_timeout_secs":1}`,
+		`{"count":2,"label":"f"}`,
+		`{"cmd":"x","env":[["K","V"]]}`,
+		`{"CMD":"x","cmd":"y","Cmd":1}`,
+		`{"cmd":"x","timeout_secs":18446744073709551616}`,
+		`{"cmd":"x","timeout_secs":1e3}`,
+		`{"cmd":"\ud800"}`,
+		`{"name":null}`,
+		`["x",[]]`,
+		`null`,
+		`{"cmd":"x"} trailing`,
+		"",
+	} {
+		f.Add([]byte(seed))
+	}
+	types := make([]reflect.Type, 0, len(requestShapes))
+	for t := range requestShapes {
+		types = append(types, t)
+	}
+	sort.Slice(types, func(i, j int) bool { return types[i].Name() < types[j].Name() })
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, typ := range types {
+			r := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			err := decodeBody(r, reflect.New(typ).Interface())
+			var he *httpError
+			switch {
+			case err == nil:
+			case !errors.As(err, &he):
+				t.Fatalf("%s: body %q: %v, not an answer of the server", typ.Name(), body, err)
+			case he.status >= 500:
+				t.Fatalf("%s: body %q: %d: %v", typ.Name(), body, he.status, he.cause)
+			}
+		}
+	})
 }
