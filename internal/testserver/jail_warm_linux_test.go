@@ -1,6 +1,8 @@
 package testserver
 
 import (
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -116,5 +118,29 @@ func TestWarmJailKilledWhileWaiting(t *testing.T) {
 	}
 	if c.cmd.ProcessState == nil {
 		t.Fatal("the dead inside half was not reaped")
+	}
+}
+
+// TestJailLargeSpec: a spec larger than a pipe holds (here a 100 KiB environment variable) is
+// written while the inside half reads it, for a new inside half and for a waiting one alike.
+func TestJailLargeSpec(t *testing.T) {
+	t.Parallel()
+	srv := Start(t)
+	needJail(t, srv, "the spec pipe of a jail")
+	big := strings.Repeat("x", 100<<10)
+	for _, run := range []string{"new inside half", "waiting inside half"} {
+		spec := trueSpec(t, "none")
+		spec.argv = []string{"/bin/sh", "-c", `printf %s "$BIG" | wc -c`}
+		spec.env = append(spec.env, "BIG="+big)
+		p, err := srv.exec.run.start(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := p.wait(); res.exitCode != 0 || strings.TrimSpace(res.stdout) != strconv.Itoa(len(big)) {
+			t.Fatalf("%s: exit %d, stdout %q, stderr %q", run, res.exitCode, res.stdout, res.stderr)
+		}
+		if c := waiting(srv, srv.jail.kindOf("none")); c == nil {
+			t.Fatalf("%s: no inside half waiting afterwards", run)
+		}
 	}
 }
