@@ -146,15 +146,24 @@ type pendingJail struct {
 	specW *os.File // the write end of its spec pipe
 }
 
-// startChild starts an inside half of kind k. It blocks reading its spec until send.
+// startChild starts an inside half of kind k. It blocks reading its spec until send. A jail binary
+// that cannot be executed is an error of the server, not a result of the program.
 func (j *jailer) startChild(k jailKind) (*pendingJail, error) {
 	specR, specW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	var l launched
-	j.thread.run(func() { l, err = startPiped(j.jailCommand(k, specR)) })
+	if runErr := j.thread.run(func() { l, err = startPiped(j.jailCommand(k, specR)) }); runErr != nil {
+		err = runErr
+	}
 	specR.Close()
+	if err == nil && l.cmd == nil {
+		msg, _ := io.ReadAll(l.errR) // startPiped wrote the reason and closed the write end
+		l.outR.Close()
+		l.errR.Close()
+		err = fmt.Errorf("starting the jail: %s", strings.TrimSpace(string(msg)))
+	}
 	if err != nil {
 		specW.Close()
 		return nil, err
@@ -211,14 +220,16 @@ type spawnThread struct {
 	closed  bool
 }
 
+// errJailerClosed is returned for a jail asked for after its jailer closed.
+var errJailerClosed = errors.New("jailer closed")
+
 // run calls f on the thread, starting it on first use, and returns when f has returned. After
-// stop, f runs on the caller's thread.
-func (s *spawnThread) run(f func()) {
+// stop it does not call f and returns errJailerClosed.
+func (s *spawnThread) run(f func()) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		f()
-		return
+		return errJailerClosed
 	}
 	if s.reqs == nil {
 		s.reqs, s.stopped = make(chan func()), make(chan struct{})
@@ -230,6 +241,7 @@ func (s *spawnThread) run(f func()) {
 	reqs <- func() { f(); close(ran) }
 	s.mu.Unlock()
 	<-ran
+	return nil
 }
 
 func (s *spawnThread) serve(reqs <-chan func(), stopped chan<- struct{}) {
@@ -313,9 +325,6 @@ func probeJail(self string) error {
 	stderr, _ := io.ReadAll(l.errR)
 	l.errR.Close()
 	msg := strings.TrimSpace(string(stderr))
-	if l.cmd == nil {
-		return errors.New(msg)
-	}
 	if err := l.cmd.Wait(); err != nil {
 		var exitErr *exec.ExitError
 		if msg == "" || !errors.As(err, &exitErr) {

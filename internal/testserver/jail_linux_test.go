@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -118,7 +119,7 @@ func TestJailOutlivesTheThreadThatStartedIt(t *testing.T) {
 			<-done
 			return
 		}
-		const pidfdOpen, pidfdThread = 434, 0x80
+		const pidfdOpen, pidfdThread = 434, syscall.O_EXCL // PIDFD_THREAD is O_EXCL's value
 		fd, _, errno := syscall.Syscall(pidfdOpen, uintptr(syscall.Gettid()), pidfdThread, 0)
 		if errno != 0 {
 			ch <- started{err: errno}
@@ -130,24 +131,27 @@ func TestJailOutlivesTheThreadThatStartedIt(t *testing.T) {
 	}
 	go starter()
 	s := <-ch
+	if s.thread > 0 {
+		defer syscall.Close(s.thread)
+	}
 	if s.err == syscall.EINVAL || s.err == syscall.ENOSYS {
 		t.Skipf("no pidfd for a thread on this kernel (Linux 6.9+): %v", s.err)
 	}
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
-	defer syscall.Close(s.thread)
 	fds := []struct {
 		fd              int32
 		events, revents int16
 	}{{fd: int32(s.thread), events: 1}} // POLLIN
+	watchdog := syscall.NsecToTimespec(time.Minute.Nanoseconds()) // a guard against a hang, not a latency bound
 	for {
-		n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, 0, 0, 0, 0)
+		n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, uintptr(unsafe.Pointer(&watchdog)), 0, 0, 0)
 		if errno == syscall.EINTR {
 			continue
 		}
 		if errno != 0 || n != 1 {
-			t.Fatalf("ppoll on the thread's pidfd: %d %v", n, errno)
+			t.Fatalf("ppoll on the thread's pidfd: %d %v (0 means the thread never exited)", n, errno)
 		}
 		break
 	}
@@ -156,5 +160,27 @@ func TestJailOutlivesTheThreadThatStartedIt(t *testing.T) {
 	}
 	if res := s.p.wait(); res.exitCode != 0 || res.stdout != "released\n" {
 		t.Fatalf("the jail ended with %d (stdout %q, stderr %q), want 0 and %q", res.exitCode, res.stdout, res.stderr, "released\n")
+	}
+}
+
+// TestJailBinaryGone: when the binary a jail re-executes cannot be executed, starting an
+// execution fails as the server's error, instead of ending as the program's exit code 127; and
+// a jailer that has closed starts nothing.
+func TestJailBinaryGone(t *testing.T) {
+	t.Parallel()
+	if _, err := newJailer(t.TempDir()); err != nil {
+		t.Skipf("jails unavailable: %v", err)
+	}
+	j := &jailer{self: t.TempDir() + "/gone", root: t.TempDir()}
+	r := newRunner(1, j)
+	defer r.close()
+	p, err := r.start(trueSpec(t, "none"))
+	if err == nil || !strings.Contains(err.Error(), "starting the jail: exec failed: failed to execute command: No such file or directory (os error 2)") {
+		t.Fatalf("start = %v, %v; want the jail binary's exec failure as an error", p, err)
+	}
+	j.thread.stop()
+	called := false
+	if err := j.thread.run(func() { called = true }); err != errJailerClosed || called {
+		t.Fatalf("run after stop = %v, called %v; want errJailerClosed and no call", err, called)
 	}
 }

@@ -129,6 +129,13 @@ func TestJailLargeSpec(t *testing.T) {
 	needJail(t, srv, "the spec pipe of a jail")
 	big := strings.Repeat("x", 100<<10)
 	for _, run := range []string{"new inside half", "waiting inside half"} {
+		want := 0 // the PID of the inside half that must run it; 0 for a new one
+		if c := waiting(srv, srv.jail.kindOf("none")); c != nil {
+			want = c.cmd.Process.Pid
+		}
+		if (want != 0) != (run == "waiting inside half") {
+			t.Fatalf("%s: waiting inside half %d", run, want)
+		}
 		spec := trueSpec(t, "none")
 		spec.argv = []string{"/bin/sh", "-c", `printf %s "$BIG" | wc -c`}
 		spec.env = append(spec.env, "BIG="+big)
@@ -136,11 +143,11 @@ func TestJailLargeSpec(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if want != 0 && p.pgid != want {
+			t.Fatalf("%s: ran as PID %d, want %d", run, p.pgid, want)
+		}
 		if res := p.wait(); res.exitCode != 0 || strings.TrimSpace(res.stdout) != strconv.Itoa(len(big)) {
 			t.Fatalf("%s: exit %d, stdout %q, stderr %q", run, res.exitCode, res.stdout, res.stderr)
-		}
-		if c := waiting(srv, srv.jail.kindOf("none")); c == nil {
-			t.Fatalf("%s: no inside half waiting afterwards", run)
 		}
 	}
 }
