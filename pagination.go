@@ -45,49 +45,37 @@ const (
 	maxPageSize     = 500
 )
 
-// paginate ranges over a listing page by page. No request is made until the sequence is
-// ranged; it stops fetching when the loop breaks, when total rows were seen or when a
-// page comes back shorter than asked; an error is yielded once and ends the sequence.
-func paginate[T any](ctx context.Context, limit, offset int,
-	fetch func(ctx context.Context, limit, offset int) (rows []T, total int64, err error)) iter.Seq2[T, error] {
+// listAll ranges over every row of a listing from limit and offset, page by page: list
+// fetches the page that at moves p to, and rows takes the rows and the count of every
+// matching row out of it. No request is made until the sequence is ranged; it stops
+// fetching when the loop breaks, when total rows were seen or when a page comes back
+// shorter than asked; an error is yielded once and ends the sequence.
+func listAll[P, L, T any](ctx context.Context, p P, limit, offset int, at func(P, int, int) P,
+	list func(context.Context, P) (L, error), rows func(L) ([]T, int64)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		want := defaultPageSize
 		if limit > 0 {
 			want = min(limit, maxPageSize)
 		}
 		for {
-			rows, total, err := fetch(ctx, limit, offset)
+			l, err := list(ctx, at(p, limit, offset))
 			if err != nil {
 				var zero T
 				yield(zero, err)
 				return
 			}
-			for _, row := range rows {
+			page, total := rows(l)
+			for _, row := range page {
 				if !yield(row, nil) {
 					return
 				}
 			}
-			offset += len(rows)
-			if len(rows) < want || int64(offset) >= total {
+			offset += len(page)
+			if len(page) < want || int64(offset) >= total {
 				return
 			}
 		}
 	}
-}
-
-// listAll ranges over every row of a listing from p's limit and offset, lazily, like
-// paginate: list fetches the page that at moves p to, and rows takes the rows and the
-// count of every matching row out of it.
-func listAll[P, L, T any](ctx context.Context, p P, limit, offset int, at func(P, int, int) P,
-	list func(context.Context, P) (L, error), rows func(L) ([]T, int64)) iter.Seq2[T, error] {
-	return paginate(ctx, limit, offset, func(ctx context.Context, limit, offset int) ([]T, int64, error) {
-		l, err := list(ctx, at(p, limit, offset))
-		if err != nil {
-			return nil, 0, err
-		}
-		page, total := rows(l)
-		return page, total, nil
-	})
 }
 
 // at returns a listing's params moved to another page: every filter carries over.
