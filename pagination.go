@@ -49,7 +49,8 @@ const (
 // fetches the page that at moves p to, and rows takes the rows and the count of every
 // matching row out of it. No request is made until the sequence is ranged; it stops
 // fetching when the loop breaks, when total rows were seen or when a page comes back
-// shorter than asked; an error is yielded once and ends the sequence.
+// shorter than asked; an error is yielded once and ends the sequence. Each range starts
+// again from offset.
 func listAll[P, L, T any](ctx context.Context, p P, limit, offset int, at func(P, int, int) P,
 	list func(context.Context, P) (L, error), rows func(L) ([]T, int64)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
@@ -57,8 +58,9 @@ func listAll[P, L, T any](ctx context.Context, p P, limit, offset int, at func(P
 		if limit > 0 {
 			want = min(limit, maxPageSize)
 		}
+		next := offset // the caller's offset stays as it was, for the next range
 		for {
-			l, err := list(ctx, at(p, limit, offset))
+			l, err := list(ctx, at(p, limit, next))
 			if err != nil {
 				var zero T
 				yield(zero, err)
@@ -70,8 +72,8 @@ func listAll[P, L, T any](ctx context.Context, p P, limit, offset int, at func(P
 					return
 				}
 			}
-			offset += len(page)
-			if len(page) < want || int64(offset) >= total {
+			next += len(page)
+			if len(page) < want || int64(next) >= total {
 				return
 			}
 		}

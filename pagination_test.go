@@ -139,6 +139,19 @@ func TestAllIterators(t *testing.T) {
 						t.Fatalf("request %d: filters %q, want %q on every page", i+1, got, l.filters)
 					}
 				}
+				// Ranging the same sequence again starts over from the first page.
+				if tc.breakAt == 0 && !tc.wantErr {
+					again := 0
+					for _, err := range seq {
+						if err != nil {
+							t.Fatalf("second range: %v", err)
+						}
+						again++
+					}
+					if again != rows {
+						t.Fatalf("second range yielded %d rows, the first %d", again, rows)
+					}
+				}
 			})
 		}
 	}
