@@ -32,12 +32,9 @@ func path(collection string, idThenSub ...string) route {
 	if err := checkID(strings.TrimSuffix(collection[strings.LastIndexByte(collection, '/')+1:], "s"), id); err != nil {
 		return route{err: err}
 	}
-	// One concatenation for the usual shapes: each is an allocation on every call.
-	switch len(sub) {
-	case 0:
+	// One concatenation either way (Join of one segment returns it without allocating).
+	if len(sub) == 0 {
 		return route{escaped: collection + "/" + url.PathEscape(id)}
-	case 1:
-		return route{escaped: collection + "/" + url.PathEscape(id) + "/" + sub[0]}
 	}
 	return route{escaped: collection + "/" + url.PathEscape(id) + "/" + strings.Join(sub, "/")}
 }
