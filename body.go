@@ -68,15 +68,15 @@ func decodeBody(body io.Reader, out any) error {
 	if out == nil {
 		return nil
 	}
-	tr := trackingReader{r: body}
 	if raw, ok := out.(*[]byte); ok {
-		b, err := io.ReadAll(io.LimitReader(&tr, maxErrorBody))
+		b, err := io.ReadAll(io.LimitReader(body, maxErrorBody))
 		if err != nil {
 			return &bodyReadError{err}
 		}
 		*raw = b
 		return nil
 	}
+	tr := trackingReader{r: body}
 	dec := json.NewDecoder(&tr)
 	err := dec.Decode(out)
 	switch {
