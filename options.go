@@ -97,10 +97,10 @@ func validHeaderValue(v string) bool {
 	return true
 }
 
-// WithHeader adds a header to every request. The headers the SDK manages itself
-// (Authorization, Accept, Content-Type, User-Agent) cannot be set this way; use
-// WithAPIKey and WithUserAgent instead. NewClient fails if key is not an HTTP token or
-// value contains control characters other than tab.
+// WithHeader adds a header to every request. The headers the SDK or net/http manage
+// (Authorization, Accept, Content-Type, User-Agent, Content-Length, Host) cannot be set
+// this way; use WithAPIKey and WithUserAgent instead. NewClient fails if key is not an
+// HTTP token or value contains control characters other than tab.
 func WithHeader(key, value string) Option {
 	return func(o *clientOptions) error {
 		k := http.CanonicalHeaderKey(strings.TrimSpace(key))
