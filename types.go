@@ -68,7 +68,7 @@ const (
 	SeccompStrict   Seccomp = "strict"
 )
 
-// MemoryUnlimited, as a MemoryMB value, asks for no memory limit (sent as memory_mb: 0).
+// MemoryUnlimited is the MemoryMB value that asks for no memory limit (sent as memory_mb: 0).
 const MemoryUnlimited = -1
 
 // GitSeed is a git checkout placed in the jail's /workspace before the code runs: either
