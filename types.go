@@ -179,7 +179,8 @@ func (w *WorkspaceSpec) UnmarshalJSON(b []byte) error {
 }
 
 // UnmarshalJSON decodes a Jail, saturating an overflowed duration_ms (the server can
-// record u64::MAX) instead of failing.
+// record u64::MAX) instead of failing. Its counter is a *int64, which a *satInt64 cannot
+// alias, so it is copied over after decoding: nil when the key is absent or null.
 func (j *Jail) UnmarshalJSON(b []byte) error {
 	type plain Jail
 	aux := struct {
