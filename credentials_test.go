@@ -43,11 +43,6 @@ func TestCredentialsRequests(t *testing.T) {
 				return c.Credentials.Put(ctx, CredentialPutParams{Service: ServiceStripe})
 			},
 			method: "POST", path: "/v1/credentials", body: `{"service":"stripe","secret":""}`},
-		{name: "credentials delete 204",
-			call: func(ctx context.Context, c *Client) (any, error) {
-				return nil, c.Credentials.Delete(ctx, ServiceOpenAI)
-			},
-			method: "DELETE", path: "/v1/credentials/openai"},
 		{name: "credentials for tenant list",
 			reply: "[]",
 			call: func(ctx context.Context, c *Client) (any, error) {
