@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -70,8 +71,9 @@ func TestDefaultTransport(t *testing.T) {
 }
 
 // TestClientNeverShowsSecrets: the client, its services and every params and result type,
-// alone and nested, in every formatting verb and both slog handlers, show neither the API
-// key nor a credential secret, not even their start.
+// alone and nested, in every formatting verb and both slog handlers (params as a value, a
+// pointer and slog.Any), show neither the API key nor a credential secret, not even their
+// start; the params' service still shows in the logs.
 func TestClientNeverShowsSecrets(t *testing.T) {
 	t.Parallel()
 	const key = "sk-live-Secret7Key-0123456789abcdef"
@@ -110,13 +112,18 @@ func TestClientNeverShowsSecrets(t *testing.T) {
 			check(t, fmt.Sprintf("%s of %T", verb, v), fmt.Sprintf(verb, v))
 		}
 	}
-	var logs bytes.Buffer
-	text := slog.New(slog.NewTextHandler(&logs, nil))
-	text.Info("values", "client", c, "params", params, "credentials", c.Credentials)
-	check(t, "slog text of the client and params", logs.String())
-	logs.Reset()
-	slog.New(slog.NewJSONHandler(&logs, nil)).Info("values", "client", c, "credentials", c.Credentials)
-	check(t, "slog JSON of the client", logs.String())
+	for name, handler := range map[string]func(io.Writer) slog.Handler{
+		"text": func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+		"JSON": func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+	} {
+		var logs bytes.Buffer
+		slog.New(handler(&logs)).Info("values", "client", c, "credentials", c.Credentials,
+			"params", params, "ptr", &params, slog.Any("any", params))
+		check(t, "slog "+name+" of the client and params", logs.String())
+		if !strings.Contains(logs.String(), string(ServiceOpenAI)) {
+			t.Errorf("slog %s of the params lost the service: %s", name, logs.String())
+		}
+	}
 }
 
 // newMixedServer starts a recorder that answers from the request alone, so that every
