@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -71,8 +71,9 @@ func TestDefaultTransport(t *testing.T) {
 }
 
 // TestClientNeverShowsSecrets: the client, its services and every params and result type,
-// alone and nested, in every formatting verb and both slog handlers, show neither the API
-// key nor a credential secret, not even their start.
+// alone and nested, in every formatting verb and both slog handlers (params as a value, a
+// pointer and slog.Any), show neither the API key nor a credential secret, not even their
+// start; the params' service still shows in the logs.
 func TestClientNeverShowsSecrets(t *testing.T) {
 	t.Parallel()
 	const key = "sk-live-Secret7Key-0123456789abcdef"
@@ -111,38 +112,34 @@ func TestClientNeverShowsSecrets(t *testing.T) {
 			check(t, fmt.Sprintf("%s of %T", verb, v), fmt.Sprintf(verb, v))
 		}
 	}
-	var logs bytes.Buffer
-	text := slog.New(slog.NewTextHandler(&logs, nil))
-	text.Info("values", "client", c, "params", params, "credentials", c.Credentials)
-	check(t, "slog text of the client and params", logs.String())
-	logs.Reset()
-	slog.New(slog.NewJSONHandler(&logs, nil)).Info("values", "client", c, "credentials", c.Credentials)
-	check(t, "slog JSON of the client", logs.String())
+	for name, handler := range map[string]func(io.Writer) slog.Handler{
+		"text": func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+		"JSON": func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+	} {
+		var logs bytes.Buffer
+		slog.New(handler(&logs)).Info("values", "client", c, "credentials", c.Credentials,
+			"params", params, "ptr", &params, slog.Any("any", params))
+		check(t, "slog "+name+" of the client and params", logs.String())
+		if !strings.Contains(logs.String(), string(ServiceOpenAI)) {
+			t.Errorf("slog %s of the params lost the service: %s", name, logs.String())
+		}
+	}
 }
 
-// mixedServer answers from the request alone, so that every result can be checked
-// exactly by the goroutine that asked. IDs choose the behaviour by prefix:
+// newMixedServer starts a recorder that answers from the request alone, so that every
+// result can be checked exactly by the goroutine that asked. IDs choose the behaviour by
+// prefix:
 //
 //	GET    /v1/sessions/{id}       missing-… 404, flaky-… 503 once then 200, down-… always 503
 //	POST   /v1/sessions/{id}/exec  busy-… 503 once then 200; stdout echoes the args
 //	DELETE /v1/sessions/{id}       gone-… 404, else 204
 //	POST   /v1/credentials         the fingerprint echoes the secret's length and service
-type mixedServer struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen map[string]int // requests per method and path
-}
-
-func newMixedServer(t *testing.T) *mixedServer {
-	s := &mixedServer{seen: map[string]int{}}
+//
+// "Once" counts the requests recorded for the method and path, this one included.
+func newMixedServer(t *testing.T) *recorder {
+	var s *recorder
+	count := func(r *http.Request) int { return s.count(r.Method + " " + r.URL.EscapedPath()) }
 	mux := http.NewServeMux()
-	count := func(r *http.Request) int {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		key := r.Method + " " + r.URL.Path
-		s.seen[key]++
-		return s.seen[key]
-	}
 	mux.HandleFunc("GET /v1/sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, n := r.PathValue("id"), count(r)
 		switch {
@@ -191,15 +188,8 @@ func newMixedServer(t *testing.T) *mixedServer {
 		}
 		jsonReply(201, fmt.Sprintf(`{"tenant_id":"t","service":%q,"fingerprint":"%016x"}`, in.Service, len(in.Secret)))(w, r)
 	})
-	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	s = newRecorder(t, mux.ServeHTTP)
 	return s
-}
-
-func (s *mixedServer) requests(key string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.seen[key]
 }
 
 // TestClientConcurrentUse runs 100 goroutines of mixed calls (GET, POST, DELETE; successes,
@@ -271,12 +261,12 @@ func TestClientConcurrentUse(t *testing.T) {
 			want["GET /v1/sessions/down-"+id] = 3
 		}
 		for key, n := range want {
-			if got := srv.requests(key); got != n {
+			if got := srv.count(key); got != n {
 				t.Errorf("%s: %d requests, want %d", key, got, n)
 			}
 		}
 	}
-	if got := srv.requests("POST /v1/credentials"); got != goroutines {
+	if got := srv.count("POST /v1/credentials"); got != goroutines {
 		t.Errorf("POST /v1/credentials: %d requests, want %d", got, goroutines)
 	}
 }

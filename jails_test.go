@@ -31,9 +31,6 @@ func TestJailsRequests(t *testing.T) {
 					t.Fatalf("got %+v", l)
 				}
 			}},
-		{name: "jails get", reply: fixtureJail,
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Jails.Get(ctx, 42) },
-			method: "GET", path: "/v1/jails/42"},
 		{name: "jails list keeps unknown enum values",
 			reply:  `{"rows":[{"id":1,"kind":"teleport","status":"paused","started_at":"2026-01-02T03:04:05Z","label":"x"}],"total":1,"limit":50,"offset":0}`,
 			call:   func(ctx context.Context, c *Client) (any, error) { return c.Jails.List(ctx, JailListParams{}) },

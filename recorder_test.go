@@ -92,6 +92,19 @@ func (r *recorder) requests() []recordedRequest {
 	return append([]recordedRequest(nil), r.reqs...)
 }
 
+// count returns how many recorded requests have key, "METHOD /escaped/path".
+func (r *recorder) count(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, req := range r.reqs {
+		if req.Method+" "+req.Path == key {
+			n++
+		}
+	}
+	return n
+}
+
 // last returns the only recorded request, failing unless exactly one was made.
 func (r *recorder) last(t *testing.T) recordedRequest {
 	t.Helper()

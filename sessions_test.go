@@ -71,9 +71,6 @@ func TestSessionsRequests(t *testing.T) {
 					t.Fatalf("created_at = %v", s.CreatedAt)
 				}
 			}},
-		{name: "sessions close",
-			call:   func(ctx context.Context, c *Client) (any, error) { return nil, c.Sessions.Close(ctx, "sess_abc") },
-			method: "DELETE", path: "/v1/sessions/sess_abc"},
 		{name: "sessions exec", reply: fixtureExec,
 			call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Sessions.Exec(ctx, "sess_1", SessionExecParams{Cmd: "echo", Args: []string{"hi"}, Timeout: 10 * time.Second})

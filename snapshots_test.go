@@ -25,22 +25,11 @@ func TestSnapshotsRequests(t *testing.T) {
 				return c.Snapshots.Create(ctx, "wrk_abc", SnapshotCreateParams{})
 			},
 			method: "POST", path: "/v1/workspaces/wrk_abc/snapshot", body: `{}`},
-		{name: "snapshots list by workspace", reply: `{"rows":[` + fixtureSnapshot + `],"total":1,"limit":50,"offset":0}`,
-			call: func(ctx context.Context, c *Client) (any, error) {
-				return c.Snapshots.List(ctx, SnapshotListParams{WorkspaceID: "wrk_abc"})
-			},
-			method: "GET", path: "/v1/snapshots", query: "workspace_id=wrk_abc"},
 		{name: "snapshots list everything", reply: `{"rows":[],"total":0,"limit":5,"offset":5}`,
 			call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Snapshots.List(ctx, SnapshotListParams{WorkspaceID: "wrk_a", Query: "baseline", Limit: 5, Offset: 5})
 			},
 			method: "GET", path: "/v1/snapshots", query: "limit=5&offset=5&q=baseline&workspace_id=wrk_a"},
-		{name: "snapshots get", reply: fixtureSnapshot,
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.Get(ctx, "snap_xyz") },
-			method: "GET", path: "/v1/snapshots/snap_xyz"},
-		{name: "snapshots delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return nil, c.Snapshots.Delete(ctx, "snap_xyz") },
-			method: "DELETE", path: "/v1/snapshots/snap_xyz"},
 		{name: "snapshots manifest incremental",
 			reply:  `{"kind":"incremental","entries":[{"path":"a.txt","mode":420,"hash":"ab","size":1},{"path":"bin/x","mode":493,"hash":"cd","size":2}]}`,
 			call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.Manifest(ctx, "snap_abc") },

@@ -129,22 +129,12 @@ func BenchmarkRunStreamFakeFromMemory(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := NewClient("http://agentjail.invalid", WithHTTPClient(&http.Client{Transport: replayTransport(wire)}))
+	c, err := NewClient("http://agentjail.invalid", WithHTTPClient(&http.Client{
+		Transport: cannedTransport{status: 200, header: http.Header{"Content-Type": {"text/event-stream"}}, body: wire}}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	benchStreams(b, c)
-}
-
-// replayTransport answers every request with the same event-stream body.
-type replayTransport []byte
-
-func (t replayTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		_ = r.Body.Close()
-	}
-	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
-		Body: io.NopCloser(bytes.NewReader(t)), Request: r}, nil
 }
 
 // TestRunStreamFakeLineLatency: a line a job prints while it keeps running reaches Runs.Stream

@@ -77,9 +77,6 @@ func TestWorkspacesRequests(t *testing.T) {
 				return c.Workspaces.List(ctx, WorkspaceListParams{})
 			},
 			method: "GET", path: "/v1/workspaces"},
-		{name: "workspaces get", reply: fixtureWorkspace,
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Workspaces.Get(ctx, "wrk_abc") },
-			method: "GET", path: "/v1/workspaces/wrk_abc"},
 		{name: "workspaces update", reply: fixtureWorkspace,
 			call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Workspaces.Update(ctx, "wrk_abc", WorkspaceUpdateParams{Label: "renamed"})
@@ -90,9 +87,6 @@ func TestWorkspacesRequests(t *testing.T) {
 				return c.Workspaces.Update(ctx, "wrk_abc", WorkspaceUpdateParams{})
 			},
 			method: "PATCH", path: "/v1/workspaces/wrk_abc", body: `{}`},
-		{name: "workspaces delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return nil, c.Workspaces.Delete(ctx, "wrk_abc") },
-			method: "DELETE", path: "/v1/workspaces/wrk_abc"},
 		{name: "workspaces exec env pairs sorted", reply: fixtureExec,
 			call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Workspaces.Exec(ctx, "wrk_abc", WorkspaceExecParams{Cmd: "bun", Args: []string{"test"}, MemoryMB: 1024,
