@@ -56,7 +56,7 @@ func (s *Server) ClearFaults() { s.srv.ClearFaults() }
 // Request is one control-plane request the server received, whatever its
 // outcome.
 type Request struct {
-	Method string
+	Method string // e.g. "GET"
 	Path   string // escaped path, no query
 	Query  string // raw query, "" when none
 	// Status is the status answered; 0 when a Drop fault closed the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net"
 	"strings"
 	"testing"
@@ -54,8 +53,7 @@ func TestRunRefusesMalformedAPIKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			env := map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0", "AGENTJAIL_API_KEY": tc.value}
-			var stdout, logs strings.Builder
-			err := run(context.Background(), func(k string) string { return env[k] }, &stdout, &logs)
+			err := runRefused(t, env)
 			if err == nil {
 				t.Fatal("run started with a malformed AGENTJAIL_API_KEY")
 			}
@@ -72,9 +70,6 @@ func TestRunRefusesMalformedAPIKey(t *testing.T) {
 				if strings.Contains(msg, secret) {
 					t.Errorf("error contains the token %q: %s", secret, msg)
 				}
-			}
-			if stdout.Len() != 0 || logs.Len() != 0 {
-				t.Errorf("output before refusing: stdout %q, logs %q", stdout.String(), logs.String())
 			}
 		})
 	}
@@ -113,8 +108,7 @@ func TestRunListenFailure(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, logs strings.Builder
-			err := run(context.Background(), func(k string) string { return tc.env[k] }, &stdout, &logs)
+			err := runRefused(t, tc.env)
 			if err == nil {
 				t.Fatal("run started")
 			}
@@ -127,9 +121,6 @@ func TestRunListenFailure(t *testing.T) {
 			}
 			if exitCode(err) != 1 {
 				t.Errorf("exit code %d, want 1", exitCode(err))
-			}
-			if stdout.Len() != 0 || logs.Len() != 0 {
-				t.Errorf("output before failing: stdout %q, logs %q", stdout.String(), logs.String())
 			}
 		})
 	}
@@ -149,17 +140,9 @@ func TestRunRefusesListenAddressNotIPAndPort(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := map[string]string{"CTL_ADDR": tt.ctl, "PROXY_ADDR": tt.proxy}
-			var stdout, logs strings.Builder
-			// Already cancelled: a run that wrongly starts returns at once instead of serving.
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			err := run(ctx, func(k string) string { return env[k] }, &stdout, &logs)
+			err := runRefused(t, map[string]string{"CTL_ADDR": tt.ctl, "PROXY_ADDR": tt.proxy})
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || exitCode(err) != 2 {
 				t.Fatalf("run: %v (exit %d), want an error starting %s and exit 2", err, exitCode(err), tt.want)
-			}
-			if stdout.Len() != 0 || logs.Len() != 0 {
-				t.Errorf("output before failing: stdout %q, logs %q", stdout.String(), logs.String())
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"log/slog"
 	"math"
 	"strconv"
@@ -45,7 +46,7 @@ func featureOptions(getenv func(string) string) (opts []testserver.Option, warni
 }
 
 // logHandler is the log format LOG_FORMAT asks for: json, or text otherwise.
-func logHandler(getenv func(string) string, out interface{ Write([]byte) (int, error) }) slog.Handler {
+func logHandler(getenv func(string) string, out io.Writer) slog.Handler {
 	if getenv("LOG_FORMAT") == "json" {
 		return slog.NewJSONHandler(out, nil)
 	}

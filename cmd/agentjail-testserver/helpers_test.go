@@ -94,6 +94,22 @@ func startRun(t *testing.T, env map[string]string) *running {
 	return rn
 }
 
+// runRefused runs the command's main logic with env, expecting it to refuse to start,
+// and returns its error. It fails t if anything reached stdout or the logs first. The
+// context is already cancelled, so a run that wrongly starts returns at once instead of
+// serving.
+func runRefused(t *testing.T, env map[string]string) error {
+	t.Helper()
+	var stdout, logs strings.Builder
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := run(ctx, func(k string) string { return env[k] }, &stdout, &logs)
+	if stdout.Len() != 0 || logs.Len() != 0 {
+		t.Errorf("output before refusing: stdout %q, logs %q", stdout.String(), logs.String())
+	}
+	return err
+}
+
 type resp struct {
 	status int
 	body   string

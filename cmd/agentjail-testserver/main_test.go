@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -201,15 +200,9 @@ func TestRunConfiguration(t *testing.T) {
 // An unknown isolation is a configuration error: exit 2, nothing logged or bound.
 func TestRunFailsOnUnknownIsolation(t *testing.T) {
 	t.Parallel()
-	var stdout, logs strings.Builder
-	err := run(context.Background(), func(k string) string {
-		return map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0", "AGENTJAIL_TESTSERVER_ISOLATION": "chroot"}[k]
-	}, &stdout, &logs)
+	err := runRefused(t, map[string]string{"CTL_ADDR": "127.0.0.1:0", "PROXY_ADDR": "127.0.0.1:0", "AGENTJAIL_TESTSERVER_ISOLATION": "chroot"})
 	if err == nil || !strings.Contains(err.Error(), `AGENTJAIL_TESTSERVER_ISOLATION: unknown isolation "chroot"`) || exitCode(err) != 2 {
 		t.Fatalf("run = %v, want exit 2 naming the unknown isolation", err)
-	}
-	if stdout.Len() != 0 || logs.Len() != 0 {
-		t.Fatalf("output before refusing: %q %q", stdout.String(), logs.String())
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -81,18 +82,8 @@ func oldestFirst(rows []agentjail.AuditRow, after int64) []agentjail.AuditRow {
 			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b agentjail.AuditRow) int { return compareInt(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b agentjail.AuditRow) int { return cmp.Compare(a.ID, b.ID) })
 	return out
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // auditWriter prints audit rows as they are found: a table whose header comes before

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -30,9 +29,8 @@ func TestCredentials(t *testing.T) {
 		t.Fatalf("credentials: %+v, %v", creds, err)
 	}
 	c := creds[0]
-	row := "%-10s%-9s%-19s%-23s%s\n"
-	want := fmt.Sprintf(row, "SERVICE", "TENANT", "FINGERPRINT", "ADDED", "UPDATED") +
-		fmt.Sprintf(row, "openai", "dev", c.Fingerprint, rfc(c.AddedAt), rfc(c.UpdatedAt))
+	want := aligned([]string{"SERVICE", "TENANT", "FINGERPRINT", "ADDED", "UPDATED"},
+		[]string{"openai", "dev", c.Fingerprint, rfc(c.AddedAt), rfc(c.UpdatedAt)})
 	runCLI(t, url, "", "credential", "ls").check(t, 0, want, "")
 	if r := runCLI(t, url, "", "credential", "list", "-json"); r.code != 0 || !strings.Contains(r.stdout, `"fingerprint":"`+c.Fingerprint+`"`) {
 		t.Errorf("credential list -json: exit %d, %q", r.code, r.stdout)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 )
 
 // topUsage is the help of agentjail itself: every command on one line, the global
@@ -20,7 +19,7 @@ Usage:
 
 Commands:
 `)
-	tw := tabwriter.NewWriter(&b, 0, 8, 3, ' ', 0)
+	tw := newTable(&b)
 	var list func(cmds []*command)
 	list = func(cmds []*command) {
 		for _, cmd := range cmds {
@@ -67,7 +66,7 @@ func summaryLine(cmd *command) string {
 func groupUsage(group *command) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "agentjail %s: %s.\n\nCommands:\n", group.path, group.summary)
-	tw := tabwriter.NewWriter(&b, 0, 8, 3, ' ', 0)
+	tw := newTable(&b)
 	for _, cmd := range group.subs {
 		fmt.Fprintf(tw, "  %s\t%s\n", cmd.name, summaryLine(cmd))
 	}

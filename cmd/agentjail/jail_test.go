@@ -12,25 +12,6 @@ import (
 	agentjail "github.com/agentjail/agentjail-go"
 )
 
-// aligned renders rows the way the listings should look: each column as wide as its
-// widest cell plus three spaces, the last one unpadded.
-func aligned(rows ...[]string) string {
-	widths := make([]int, len(rows[0]))
-	for _, r := range rows {
-		for i, c := range r[:len(r)-1] {
-			widths[i] = max(widths[i], len(c)+3)
-		}
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		for i, c := range r[:len(r)-1] {
-			b.WriteString(c + strings.Repeat(" ", widths[i]-len(c)))
-		}
-		b.WriteString(r[len(r)-1] + "\n")
-	}
-	return b.String()
-}
-
 func TestJailList(t *testing.T) {
 	t.Parallel()
 	srv, client := newServer(t)

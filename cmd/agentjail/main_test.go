@@ -237,3 +237,22 @@ func TestJailExit(t *testing.T) {
 
 // rfc is how listings show a time: RFC 3339, UTC, to the second.
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// aligned renders rows the way the listings should look: each column as wide as its
+// widest cell plus three spaces, the last one unpadded.
+func aligned(rows ...[]string) string {
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r[:len(r)-1] {
+			widths[i] = max(widths[i], len(c)+3)
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		for i, c := range r[:len(r)-1] {
+			b.WriteString(c + strings.Repeat(" ", widths[i]-len(c)))
+		}
+		b.WriteString(r[len(r)-1] + "\n")
+	}
+	return b.String()
+}

@@ -88,8 +88,7 @@ func TestSessionListExecClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := "%-32s%-11s%-23s%s\n"
-	want := fmt.Sprintf(row, "ID", "SERVICES", "CREATED", "EXPIRES") + fmt.Sprintf(row, s.ID, "openai", rfc(s.CreatedAt), rfc(*s.ExpiresAt))
+	want := aligned([]string{"ID", "SERVICES", "CREATED", "EXPIRES"}, []string{s.ID, "openai", rfc(s.CreatedAt), rfc(*s.ExpiresAt)})
 	runCLI(t, url, "", "session", "ls").check(t, 0, want, "")
 
 	runCLI(t, url, "", "session", "exec", s.ID, "--", "/bin/sh", "-c", `printf '%s' "$OPENAI_API_KEY"; echo ' err' >&2; exit 9`).

@@ -30,15 +30,14 @@ func TestSnapshotLifecycle(t *testing.T) {
 		t.Errorf("snapshot create made %+v", snapNamed)
 	}
 
-	row := "%-32s%-31s%-17s%-7s%s\n"
-	header := fmt.Sprintf(row, "ID", "WORKSPACE", "NAME", "SIZE", "CREATED")
-	lineNamed := fmt.Sprintf(row, named, ws, "before-upgrade", fmt.Sprintf("%d B", snapNamed.SizeBytes), rfc(snapNamed.CreatedAt))
-	lineUnnamed := fmt.Sprintf(row, unnamed, other, "-", fmt.Sprintf("%d B", snapUnnamed.SizeBytes), rfc(snapUnnamed.CreatedAt))
+	header := []string{"ID", "WORKSPACE", "NAME", "SIZE", "CREATED"}
+	lineNamed := []string{named, ws, "before-upgrade", fmt.Sprintf("%d B", snapNamed.SizeBytes), rfc(snapNamed.CreatedAt)}
+	lineUnnamed := []string{unnamed, other, "-", fmt.Sprintf("%d B", snapUnnamed.SizeBytes), rfc(snapUnnamed.CreatedAt)}
 	if snapNamed.SizeBytes == 0 || snapNamed.SizeBytes >= 1000 || snapUnnamed.SizeBytes >= 1000 {
 		t.Fatalf("sizes %d and %d: the expected table assumes 1 to 999 bytes", snapNamed.SizeBytes, snapUnnamed.SizeBytes)
 	}
-	runCLI(t, url, "", "snapshot", "list").check(t, 0, header+lineUnnamed+lineNamed, "")
-	runCLI(t, url, "", "snapshot", "ls", "-workspace", ws).check(t, 0, header+lineNamed, "")
+	runCLI(t, url, "", "snapshot", "list").check(t, 0, aligned(header, lineUnnamed, lineNamed), "")
+	runCLI(t, url, "", "snapshot", "ls", "-workspace", ws).check(t, 0, aligned(header, lineNamed), "")
 
 	r := runCLI(t, url, "", "snapshot", "list", "-json", "-workspace", other)
 	var rows []agentjail.Snapshot

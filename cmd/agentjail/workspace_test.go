@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -56,10 +55,9 @@ func TestWorkspaceList(t *testing.T) {
 	if err := errors.Join(err1, err2); err != nil {
 		t.Fatal(err)
 	}
-	row := "%-31s%-8s%-23s%-23s%s\n"
-	want := fmt.Sprintf(row, "ID", "LABEL", "CREATED", "LAST EXEC", "GIT") +
-		fmt.Sprintf(row, newer, "b", rfc(wsNew.CreatedAt), "-", "-") +
-		fmt.Sprintf(row, older, "alpha", rfc(wsOld.CreatedAt), rfc(*wsOld.LastExecAt), "-")
+	want := aligned([]string{"ID", "LABEL", "CREATED", "LAST EXEC", "GIT"},
+		[]string{newer, "b", rfc(wsNew.CreatedAt), "-", "-"},
+		[]string{older, "alpha", rfc(wsOld.CreatedAt), rfc(*wsOld.LastExecAt), "-"})
 	for _, alias := range []string{"list", "ls"} {
 		runCLI(t, url, "", "workspace", alias).check(t, 0, want, "")
 	}
