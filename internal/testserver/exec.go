@@ -50,17 +50,24 @@ func waitOrKill(ctx context.Context, p *process) procResult {
 }
 
 // runJail opens a ledger row, runs spec to completion (killing it if ctx ends) and closes the
-// row. A spawn failure marks the row "error" and is a 500.
-func (e *execEngine) runJail(ctx context.Context, nj newJail, js jailSettings, spec procSpec) (procResult, error) {
+// row. A spawn failure marks the row "error" and is a 500. running, when not nil, is given the
+// process once it has started and nil once it has been reaped.
+func (e *execEngine) runJail(ctx context.Context, nj newJail, js jailSettings, spec procSpec, running func(*process)) (procResult, error) {
 	id := e.jails.open(nj)
 	p, err := e.start(js, spec)
 	if err != nil {
 		e.jails.fail(id, err.Error())
 		return procResult{}, errInternal(err)
 	}
+	if running != nil {
+		running(p)
+	}
 	stop := e.watchLive(id, p, true)
 	res := waitOrKill(ctx, p)
 	stop()
+	if running != nil {
+		running(nil)
+	}
 	e.jails.complete(id, res)
 	return res, nil
 }

@@ -139,16 +139,13 @@ func (e *execEngine) findGit(jailMode bool) (string, error) {
 	searchPath, jailGit := e.gitSearchPath, e.jailGit
 	e.cfgMu.Unlock()
 	if jailMode {
-		if fi, err := os.Stat(jailGit); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+		if !isExecutableFile(jailGit) {
 			return "", errJailGitMissing
 		}
 		return jailGit, nil
 	}
-	for _, dir := range filepath.SplitList(searchPath) {
-		cand := filepath.Join(dir, "git")
-		if fi, err := os.Stat(cand); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return cand, nil
-		}
+	if p, ok := findInPath("git", searchPath); ok {
+		return p, nil
 	}
 	return "", errInternal(errors.New("spawn git: No such file or directory"))
 }

@@ -138,10 +138,10 @@ func (o execOptions) settings(timeoutSecs, memoryMB uint64) jailSettings {
 	return js
 }
 
-// validate is the check the real server runs when it builds a jail: the allowlist rules.
 // timeout is the run's time limit.
 func (js jailSettings) timeout() time.Duration { return time.Duration(js.timeoutSecs) * time.Second }
 
+// validate is the check the real server runs when it builds a jail: the allowlist rules.
 func (js jailSettings) validate() error {
 	if js.networkMode != "allowlist" {
 		return nil

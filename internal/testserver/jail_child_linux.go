@@ -30,11 +30,10 @@ func jailChild() int {
 	if err == nil {
 		err = buildJail(spec)
 	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "jail setup failed: %v\n", err)
-		return 127
+	if err == nil {
+		err = installSeccomp(spec.Seccomp)
 	}
-	if err := installSeccomp(spec.Seccomp); err != nil {
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "jail setup failed: %v\n", err)
 		return 127
 	}

@@ -140,7 +140,8 @@ func (j *jailer) jailCommand(k jailKind, specR *os.File) *exec.Cmd {
 	}
 }
 
-// pendingJail is a started inside half that waits for its spec.
+// pendingJail is a started inside half that waits for its spec; its cmd is never nil (startChild
+// turns a binary that cannot be executed into an error).
 type pendingJail struct {
 	launched
 	specW *os.File // the write end of its spec pipe
@@ -196,15 +197,11 @@ const pipeAtomic = 4096
 // discard ends a child that was never sent a spec, and reaps it. It is killed before its spec
 // pipe is closed, so it never goes on to fail on an empty spec.
 func (c *pendingJail) discard() {
-	if c.cmd != nil {
-		_ = c.cmd.Process.Kill()
-	}
+	_ = c.cmd.Process.Kill()
 	c.specW.Close()
 	c.outR.Close()
 	c.errR.Close()
-	if c.cmd != nil {
-		_ = c.cmd.Wait()
-	}
+	_ = c.cmd.Wait()
 }
 
 // spawnThread runs the start of every inside half on one OS thread kept for that. A jail has

@@ -33,7 +33,7 @@ func (w *warmPool) take(k jailKind) *pendingJail {
 	c := w.ready[k]
 	delete(w.ready, k)
 	w.mu.Unlock()
-	if c != nil && c.cmd != nil && exited(c.cmd.Process.Pid) {
+	if c != nil && exited(c.cmd.Process.Pid) {
 		c.discard()
 		return nil
 	}

@@ -124,14 +124,12 @@ func ledgerText(s string) *string {
 
 // complete marks a reaped process: status completed, even for timeouts.
 func (st *jailStore) complete(id int64, res procResult) {
-	st.update(id, func(r *jailRecord) {
+	st.finish(id, func(r *jailRecord) {
 		r.Status = jailStatusCompleted
 		code, ms, to, oom := res.exitCode, res.durationMs(), res.timedOut, false
 		r.ExitCode, r.DurationMs, r.TimedOut, r.OomKilled = &code, &ms, &to, &oom
-		if s := res.stats; s != nil {
-			st := *s
-			r.MemoryPeakBytes, r.MemoryCurrentBytes, r.CPUUsageUsec = &st.MemoryPeakBytes, &st.MemoryCurrentBytes, &st.CPUUsageUsec
-			r.IOReadBytes, r.IOWriteBytes, r.PidsCurrent = &st.IOReadBytes, &st.IOWriteBytes, &st.PidsCurrent
+		if res.stats != nil {
+			r.setStats(*res.stats)
 		}
 		r.Stdout, r.Stderr = ledgerText(res.stdout), ledgerText(res.stderr)
 	})
@@ -146,13 +144,23 @@ func (st *jailStore) completeStream(id int64, res procResult) {
 
 // fail marks an engine or spawn failure.
 func (st *jailStore) fail(id int64, msg string) {
-	st.update(id, func(r *jailRecord) {
+	st.finish(id, func(r *jailRecord) {
 		r.Status = jailStatusError
 		r.Error = &msg
 	})
 }
 
-func (st *jailStore) update(id int64, f func(*jailRecord)) {
+// finish ends row id with f, unless it has already ended.
+func (st *jailStore) finish(id int64, f func(*jailRecord)) {
+	st.change(id, func(r *jailRecord) {
+		f(r)
+		at := now()
+		r.EndedAt = &at
+	})
+}
+
+// change applies f to row id while it is still running and wakes those waiting for a change.
+func (st *jailStore) change(id int64, f func(*jailRecord)) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	r := st.rowLocked(id)
@@ -160,9 +168,13 @@ func (st *jailStore) update(id int64, f func(*jailRecord)) {
 		return
 	}
 	f(r)
-	at := now()
-	r.EndedAt = &at
 	st.changedLocked()
+}
+
+// setStats records the resource figures s in r.
+func (r *jailRecord) setStats(s execStats) {
+	r.MemoryPeakBytes, r.MemoryCurrentBytes, r.CPUUsageUsec = &s.MemoryPeakBytes, &s.MemoryCurrentBytes, &s.CPUUsageUsec
+	r.IOReadBytes, r.IOWriteBytes, r.PidsCurrent = &s.IOReadBytes, &s.IOWriteBytes, &s.PidsCurrent
 }
 
 // awaitEnded waits until row id is no longer running, or ctx ends.

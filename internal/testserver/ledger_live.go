@@ -47,19 +47,12 @@ func (e *execEngine) watchLive(id int64, p *process, withOutput bool) (stop func
 // refresh writes a live stats sample, and the output so far when out is not nil, into row id
 // while it is still running.
 func (st *jailStore) refresh(id int64, stats execStats, out, errOut *string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	r := st.rowLocked(id)
-	if r == nil || r.Status != jailStatusRunning {
-		return
-	}
-	s := stats
-	r.MemoryPeakBytes, r.MemoryCurrentBytes, r.CPUUsageUsec = &s.MemoryPeakBytes, &s.MemoryCurrentBytes, &s.CPUUsageUsec
-	r.IOReadBytes, r.IOWriteBytes, r.PidsCurrent = &s.IOReadBytes, &s.IOWriteBytes, &s.PidsCurrent
-	if out != nil {
-		r.Stdout, r.Stderr = out, errOut
-	}
-	st.changedLocked()
+	st.change(id, func(r *jailRecord) {
+		r.setStats(stats)
+		if out != nil {
+			r.Stdout, r.Stderr = out, errOut
+		}
+	})
 }
 
 // changedLocked wakes everyone waiting for a row to change. st.mu held.

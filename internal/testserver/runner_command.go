@@ -113,17 +113,31 @@ func lookPathIn(name, path string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" {
-			continue
-		}
-		cand := filepath.Join(dir, name)
-		if fi, err := os.Stat(cand); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return cand, nil
-		}
+	if p, ok := findInPath(name, path); ok {
+		return p, nil
 	}
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
 	return "", fmt.Errorf("spawn %s: executable file not found in PATH", name)
+}
+
+// findInPath returns the first executable file called name in a directory of path (a PATH
+// value).
+func findInPath(name, path string) (string, bool) {
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			continue
+		}
+		if cand := filepath.Join(dir, name); isExecutableFile(cand) {
+			return cand, true
+		}
+	}
+	return "", false
+}
+
+// isExecutableFile reports whether p, symlinks followed, is a regular file with an execute bit.
+func isExecutableFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }

@@ -75,7 +75,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request, sc scope) err
 	}
 	defer run.release()
 	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "run", label: run.label, config: js.snapshot()}, js,
-		procSpec{argv: e.scriptArgv(run.lang, run.lang.file), dir: run.dirs.workspace, output: run.dirs.output, env: []string{"PATH=" + jailPath}, timeout: js.timeout()})
+		procSpec{argv: e.scriptArgv(run.lang, run.lang.file), dir: run.dirs.workspace, output: run.dirs.output, env: []string{"PATH=" + jailPath}, timeout: js.timeout()}, nil)
 	if err != nil {
 		return err
 	}

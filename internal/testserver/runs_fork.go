@@ -4,7 +4,6 @@ package testserver
 // children run against their copies while the parent resumes.
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -173,9 +172,8 @@ func (s *Server) handleForkRun(w http.ResponseWriter, r *http.Request, sc scope)
 		}(i, id, p)
 	}
 	if childErr != nil {
-		ctx, cancel := context.WithCancel(r.Context())
-		cancel()
-		waitOrKill(ctx, parent)
+		parent.kill()
+		parent.wait()
 		wg.Wait()
 		return failAll(childErr)
 	}

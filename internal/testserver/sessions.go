@@ -322,7 +322,7 @@ func (s *Server) handleExecSession(w http.ResponseWriter, r *http.Request, sc sc
 	}
 	defer dirs.remove()
 	res, err := e.runJail(r.Context(), newJail{tenant: sc.tenant, kind: "exec", label: *req.Cmd, sessionID: id, config: js.snapshot()}, js,
-		procSpec{argv: req.argv(), dir: dirs.workspace, output: dirs.output, env: procEnv, timeout: js.timeout()})
+		procSpec{argv: req.argv(), dir: dirs.workspace, output: dirs.output, env: procEnv, timeout: js.timeout()}, nil)
 	if err != nil {
 		return err
 	}

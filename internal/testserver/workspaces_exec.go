@@ -69,24 +69,16 @@ func (s *Server) handleExecWorkspace(w http.ResponseWriter, r *http.Request, sc 
 		en.liveAllowlist = false
 		e.ws.mu.Unlock()
 	}()
-	jid := e.jails.open(newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()})
-	p, err := e.start(js, procSpec{
-		argv: req.argv(), dir: ws.SourceDir, writable: true, output: ws.OutputDir, flavors: flavors, env: env, timeout: js.timeout(),
-	})
+	res, err := e.runJail(r.Context(), newJail{tenant: ws.TenantID, kind: "workspace", label: "workspace:" + ws.ID + "/" + *req.Cmd, config: js.snapshot()}, js,
+		procSpec{argv: req.argv(), dir: ws.SourceDir, writable: true, output: ws.OutputDir, flavors: flavors, env: env, timeout: js.timeout()},
+		func(p *process) {
+			e.ws.mu.Lock()
+			en.live = p
+			e.ws.mu.Unlock()
+		})
 	if err != nil {
-		e.jails.fail(jid, err.Error())
-		return errInternal(err)
+		return err
 	}
-	e.ws.mu.Lock()
-	en.live = p
-	e.ws.mu.Unlock()
-	stop := e.watchLive(jid, p, true)
-	res := waitOrKill(r.Context(), p)
-	stop()
-	e.ws.mu.Lock()
-	en.live = nil
-	e.ws.mu.Unlock()
-	e.jails.complete(jid, res)
 	writeJSON(w, http.StatusOK, responseOf(res))
 	return nil
 }
