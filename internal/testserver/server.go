@@ -97,14 +97,6 @@ func (f *freshConns) closeAll() {
 	}
 }
 
-// defaultUpstreams are the real providers, in the order /v1/config lists them.
-var defaultUpstreams = []struct{ service, base string }{
-	{"openai", "https://api.openai.com"},
-	{"anthropic", "https://api.anthropic.com"},
-	{"github", "https://api.github.com"},
-	{"stripe", "https://api.stripe.com"},
-}
-
 // New starts a fake control plane and phantom proxy, by default on two free
 // loopback ports. The caller must call Close.
 func New(opts ...Option) (*Server, error) {
@@ -144,8 +136,8 @@ func New(opts ...Option) (*Server, error) {
 		}
 		s.apiKeys = append(s.apiKeys, k)
 	}
-	for _, u := range defaultUpstreams {
-		s.upstreams[u.service] = u.base
+	for _, svc := range services {
+		s.upstreams[svc.id] = svc.defaultBase
 	}
 	for svc, base := range cfg.upstreams {
 		if !validService(svc) {
