@@ -48,8 +48,7 @@ func decodeBody(r *http.Request, v any) error {
 			}
 			bad += size
 		}
-		line, col := lineCol(data, bad+1)
-		return plainError(http.StatusBadRequest, fmt.Sprintf("Failed to parse the request body as JSON: invalid unicode code point at line %d column %d", line, col))
+		return (&serdeError{syntax: true, msg: "invalid unicode code point", at: bad + 1}).httpError(data)
 	}
 	sh, ok := requestShapes[reflect.TypeOf(v).Elem()]
 	if !ok {
