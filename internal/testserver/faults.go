@@ -205,10 +205,7 @@ func answerFault(w http.ResponseWriter, r *http.Request, f Fault) {
 		return
 	}
 	if json.Valid([]byte(f.Body)) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
-		w.WriteHeader(f.Status)
-		_, _ = io.WriteString(w, f.Body)
+		writeBody(w, f.Status, "application/json", []byte(f.Body))
 		return
 	}
 	writePlain(w, f.Status, f.Body)
