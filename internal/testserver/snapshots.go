@@ -58,6 +58,12 @@ func (st *snapshotStore) matching(keep func(snapshotRecord) bool) []snapshotReco
 	return out
 }
 
+func (st *snapshotStore) add(rec snapshotRecord) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.rows = append(st.rows, rec)
+}
+
 func (st *snapshotStore) remove(id string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -103,9 +109,7 @@ func (e *execEngine) captureSnapshot(ws workspace, name *string) (snapshotRecord
 	}
 	wid := ws.ID
 	rec := snapshotRecord{ID: id, TenantID: ws.TenantID, WorkspaceID: &wid, Name: name, CreatedAt: now(), Path: dir, SizeBytes: size}
-	e.snaps.mu.Lock()
-	e.snaps.rows = append(e.snaps.rows, rec)
-	e.snaps.mu.Unlock()
+	e.snaps.add(rec)
 	return rec, nil
 }
 
