@@ -118,7 +118,7 @@ func (e *execEngine) restoreSnapshot(snap snapshotRecord, dst string) error {
 	if m, ok := loadManifest(snap.Path); ok {
 		pool := e.snapshotPoolDir()
 		if pool == "" {
-			return errBadRequest("%s", errNoPool.Error())
+			return errBadRequest("snapshot is content-addressed but AGENTJAIL_SNAPSHOT_POOL_DIR is not set")
 		}
 		if err := restoreIncremental(m, pool, dst); err != nil {
 			return errInternal(err)
