@@ -187,8 +187,8 @@ func (s *Server) handleRestoreSnapshot(w http.ResponseWriter, r *http.Request, s
 	if snap.WorkspaceID == nil || *snap.WorkspaceID != parentID {
 		return errNotFound("snapshot %s", sid)
 	}
-	parent, ok := e.ws.live(parentID)
-	if !ok || !sc.canSee(parent.TenantID) {
+	parent, ok := e.ws.live(parentID, sc)
+	if !ok {
 		return errNotFound("snapshot %s", sid)
 	}
 	// The new workspace belongs to the parent's tenant, not the caller's (an admin restoring

@@ -110,6 +110,11 @@ func newWorkspaceStore() *workspaceStore { return &workspaceStore{byID: map[stri
 func (st *workspaceStore) lookup(id string, sc scope) (*wsEntry, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	return st.lookupLocked(id, sc)
+}
+
+// lookupLocked is lookup with st.mu held.
+func (st *workspaceStore) lookupLocked(id string, sc scope) (*wsEntry, bool) {
 	en, ok := st.byID[id]
 	if !ok || en.ws.DeletedAt != nil || !sc.canSee(en.ws.TenantID) {
 		return nil, false
@@ -119,21 +124,21 @@ func (st *workspaceStore) lookup(id string, sc scope) (*wsEntry, bool) {
 
 // get returns a copy of the live workspace id visible to sc, redacted for sc.
 func (st *workspaceStore) get(id string, sc scope) (workspace, bool) {
-	en, ok := st.lookup(id, sc)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	en, ok := st.lookupLocked(id, sc)
 	if !ok {
 		return workspace{}, false
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	return en.ws.view(sc), true
 }
 
-// live returns an unredacted copy of the live workspace id, whoever owns it.
-func (st *workspaceStore) live(id string) (workspace, bool) {
+// live returns an unredacted copy of the live workspace id visible to sc.
+func (st *workspaceStore) live(id string, sc scope) (workspace, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	en, ok := st.byID[id]
-	if !ok || en.ws.DeletedAt != nil {
+	en, ok := st.lookupLocked(id, sc)
+	if !ok {
 		return workspace{}, false
 	}
 	return en.ws, true
