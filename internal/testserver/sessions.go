@@ -201,14 +201,7 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request, sc 
 		}
 	}
 	for _, k := range serviceIDs { // fixed order keeps the error deterministic
-		if _, ok := req.Scopes[k]; !ok {
-			continue
-		}
-		listed := false
-		for _, svc := range req.Services {
-			listed = listed || string(svc) == k
-		}
-		if !listed {
+		if _, ok := req.Scopes[k]; ok && !slices.Contains(req.Services, serviceID(k)) {
 			return errBadRequest("scope for service %s but it is not in services", k)
 		}
 	}
