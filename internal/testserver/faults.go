@@ -197,8 +197,7 @@ func answerFault(w http.ResponseWriter, r *http.Request, f Fault) {
 		return
 	}
 	if f.RetryAfter > 0 {
-		secs := (f.RetryAfter + time.Second - 1) / time.Second
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+		w.Header().Set("Retry-After", strconv.FormatUint(ceilSecs(f.RetryAfter), 10))
 	}
 	if f.Body == "" {
 		writeJSON(w, f.Status, map[string]string{"error": statusText(f.Status)})
