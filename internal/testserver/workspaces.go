@@ -122,17 +122,6 @@ func (st *workspaceStore) lookupLocked(id string, sc scope) (*wsEntry, bool) {
 	return en, true
 }
 
-// get returns a copy of the live workspace id visible to sc, redacted for sc.
-func (st *workspaceStore) get(id string, sc scope) (workspace, bool) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	en, ok := st.lookupLocked(id, sc)
-	if !ok {
-		return workspace{}, false
-	}
-	return en.ws.view(sc), true
-}
-
 // live returns an unredacted copy of the live workspace id visible to sc.
 func (st *workspaceStore) live(id string, sc scope) (workspace, bool) {
 	st.mu.Lock()
@@ -142,6 +131,16 @@ func (st *workspaceStore) live(id string, sc scope) (workspace, bool) {
 		return workspace{}, false
 	}
 	return en.ws, true
+}
+
+// get returns a copy of the live workspace id visible to sc, redacted for sc. The slices of a
+// stored row are never changed in place, so the copy is taken under the lock and redacted after.
+func (st *workspaceStore) get(id string, sc scope) (workspace, bool) {
+	ws, ok := st.live(id, sc)
+	if !ok {
+		return workspace{}, false
+	}
+	return ws.view(sc), true
 }
 
 // matching returns copies of the live workspaces passing keep, newest created first.
