@@ -128,10 +128,10 @@ func (st *jailStore) complete(id int64, res procResult) {
 		r.Status = jailStatusCompleted
 		code, ms, to, oom := res.exitCode, res.durationMs(), res.timedOut, false
 		r.ExitCode, r.DurationMs, r.TimedOut, r.OomKilled = &code, &ms, &to, &oom
-		if s := res.stats; s != nil {
-			st := *s
-			r.MemoryPeakBytes, r.MemoryCurrentBytes, r.CPUUsageUsec = &st.MemoryPeakBytes, &st.MemoryCurrentBytes, &st.CPUUsageUsec
-			r.IOReadBytes, r.IOWriteBytes, r.PidsCurrent = &st.IOReadBytes, &st.IOWriteBytes, &st.PidsCurrent
+		if res.stats != nil {
+			s := *res.stats
+			r.MemoryPeakBytes, r.MemoryCurrentBytes, r.CPUUsageUsec = &s.MemoryPeakBytes, &s.MemoryCurrentBytes, &s.CPUUsageUsec
+			r.IOReadBytes, r.IOWriteBytes, r.PidsCurrent = &s.IOReadBytes, &s.IOWriteBytes, &s.PidsCurrent
 		}
 		r.Stdout, r.Stderr = ledgerText(res.stdout), ledgerText(res.stderr)
 	})
