@@ -14,8 +14,30 @@ import (
 // service) and the credential records the API lists. A record carries a
 // fingerprint of its secret, never the secret itself.
 
-// serviceIDs are the upstream services, in the order the server lists them.
-var serviceIDs = []string{"openai", "anthropic", "github", "stripe"}
+// upstreamService is one upstream service: the real provider it forwards to by default and the
+// env variables a session gets for it, whose URL is the proxy base plus urlPath.
+type upstreamService struct {
+	id, defaultBase         string
+	keyVar, urlVar, urlPath string
+}
+
+// services are the upstream services, in the order the server lists them. openai's URL keeps a
+// trailing /v1, as its clients expect the version in the base URL.
+var services = []upstreamService{
+	{"openai", "https://api.openai.com", "OPENAI_API_KEY", "OPENAI_BASE_URL", "/v1/openai/v1"},
+	{"anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "/v1/anthropic"},
+	{"github", "https://api.github.com", "GITHUB_TOKEN", "GITHUB_API_URL", "/v1/github"},
+	{"stripe", "https://api.stripe.com", "STRIPE_API_KEY", "STRIPE_API_BASE", "/v1/stripe"},
+}
+
+// serviceIDs are the ids of services, in the same order.
+var serviceIDs = func() []string {
+	ids := make([]string, len(services))
+	for i, svc := range services {
+		ids[i] = svc.id
+	}
+	return ids
+}()
 
 // validService reports whether s is one of the services the server knows.
 func validService(s string) bool { return slices.Contains(serviceIDs, s) }

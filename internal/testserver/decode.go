@@ -48,8 +48,7 @@ func decodeBody(r *http.Request, v any) error {
 			}
 			bad += size
 		}
-		line, col := lineCol(data, bad+1)
-		return plainError(http.StatusBadRequest, fmt.Sprintf("Failed to parse the request body as JSON: invalid unicode code point at line %d column %d", line, col))
+		return (&serdeError{syntax: true, msg: "invalid unicode code point", at: bad + 1}).httpError(data)
 	}
 	sh, ok := requestShapes[reflect.TypeOf(v).Elem()]
 	if !ok {
@@ -109,14 +108,10 @@ func lineCol(data []byte, off int) (line, col int) {
 // queryUint parses an optional unsigned query parameter the way axum's Query
 // extractor does: "abc", "-1", "" or a repeated key give 400 plain text.
 func queryUint(r *http.Request, name string) (v uint64, present bool, err error) {
-	vals, ok := formQuery(r.URL.RawQuery)[name]
-	if !ok {
-		return 0, false, nil
+	s, present, err := queryString(r, name)
+	if !present || err != nil {
+		return 0, present, err
 	}
-	if len(vals) > 1 {
-		return 0, true, queryError(fmt.Sprintf("duplicate field `%s`", name))
-	}
-	s := vals[0]
 	if s == "" {
 		return 0, true, queryError("cannot parse integer from empty string")
 	}

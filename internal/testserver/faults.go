@@ -197,18 +197,14 @@ func answerFault(w http.ResponseWriter, r *http.Request, f Fault) {
 		return
 	}
 	if f.RetryAfter > 0 {
-		secs := (f.RetryAfter + time.Second - 1) / time.Second
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+		w.Header().Set("Retry-After", strconv.FormatUint(ceilSecs(f.RetryAfter), 10))
 	}
 	if f.Body == "" {
 		writeJSON(w, f.Status, map[string]string{"error": statusText(f.Status)})
 		return
 	}
 	if json.Valid([]byte(f.Body)) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
-		w.WriteHeader(f.Status)
-		_, _ = io.WriteString(w, f.Body)
+		writeBody(w, f.Status, "application/json", []byte(f.Body))
 		return
 	}
 	writePlain(w, f.Status, f.Body)

@@ -177,13 +177,10 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 // gatewayHost is the routing key of r: its Host header cut at the first ":", trimmed and lower
 // case; false when it is missing, empty or not visible ASCII.
 func gatewayHost(r *http.Request) (string, bool) {
-	raw := r.Host
-	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; (c < 0x20 || c > 0x7e) && c != '\t' {
-			return "", false
-		}
+	if !visibleASCII(r.Host) {
+		return "", false
 	}
-	h, _, _ := strings.Cut(raw, ":")
+	h, _, _ := strings.Cut(r.Host, ":")
 	h = strings.TrimSpace(h)
 	if h == "" {
 		return "", false

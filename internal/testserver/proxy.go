@@ -178,8 +178,7 @@ func normalizeToken(raw string) (string, bool) {
 		return "", false
 	}
 	for i := 0; i < len(hexPart); i++ {
-		c := hexPart[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+		if !isHex(hexPart[i]) {
 			return "", false
 		}
 	}

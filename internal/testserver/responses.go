@@ -3,7 +3,6 @@ package testserver
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 )
@@ -18,13 +17,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = io.WriteString(w, `{"error":"internal server error"}`)
+		writeBody(w, http.StatusInternalServerError, "application/json", []byte(`{"error":"internal server error"}`))
 		return
 	}
-	body := unescapeLineSeparators(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-	w.Header().Set("Content-Type", "application/json")
+	writeBody(w, status, "application/json", unescapeLineSeparators(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))))
+}
+
+// writeBody writes body with the given status, content type and length.
+func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
@@ -62,10 +63,7 @@ func unescapeLineSeparators(b []byte) []byte {
 
 // writePlain writes a text/plain body, as axum does for (StatusCode, &str).
 func writePlain(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
+	writeBody(w, status, "text/plain; charset=utf-8", []byte(body))
 }
 
 // writeEmpty writes a status with no body and no content type (axum's bare

@@ -59,7 +59,7 @@ var (
 	u64Shape    = &shape{kind: shapeUint, name: "u64", max: 1<<64 - 1}
 	usizeShape  = &shape{kind: shapeUint, name: "usize", max: 1<<64 - 1}
 	u16Shape    = &shape{kind: shapeUint, name: "u16", max: 1<<16 - 1}
-	serviceEnum = &shape{kind: shapeEnum, name: "ServiceId", variants: []string{"openai", "anthropic", "github", "stripe"}}
+	serviceEnum = &shape{kind: shapeEnum, name: "ServiceId", variants: serviceIDs}
 
 	execOptionsShape = []shapeField{
 		opt("network", &shape{kind: shapeTagged, name: "NetworkSpec", variants: []string{"none", "loopback", "allowlist"},

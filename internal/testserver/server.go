@@ -97,14 +97,6 @@ func (f *freshConns) closeAll() {
 	}
 }
 
-// defaultUpstreams are the real providers, in the order /v1/config lists them.
-var defaultUpstreams = []struct{ service, base string }{
-	{"openai", "https://api.openai.com"},
-	{"anthropic", "https://api.anthropic.com"},
-	{"github", "https://api.github.com"},
-	{"stripe", "https://api.stripe.com"},
-}
-
 // New starts a fake control plane and phantom proxy, by default on two free
 // loopback ports. The caller must call Close.
 func New(opts ...Option) (*Server, error) {
@@ -144,8 +136,8 @@ func New(opts ...Option) (*Server, error) {
 		}
 		s.apiKeys = append(s.apiKeys, k)
 	}
-	for _, u := range defaultUpstreams {
-		s.upstreams[u.service] = u.base
+	for _, svc := range services {
+		s.upstreams[svc.id] = svc.defaultBase
 	}
 	for svc, base := range cfg.upstreams {
 		if !validService(svc) {
@@ -163,6 +155,10 @@ func New(opts ...Option) (*Server, error) {
 		}
 		s.keys.set(c.tenant, c.service, c.secret)
 	}
+	pool, err := makePoolDir(cfg.poolDir)
+	if err != nil {
+		return nil, err
+	}
 
 	if err := s.initStateDir(cfg.stateDir); err != nil {
 		return nil, err
@@ -179,20 +175,7 @@ func New(opts ...Option) (*Server, error) {
 	s.upstreamClient = newUpstreamClient()
 
 	s.exec = newExecEngine(s)
-	if cfg.poolDir != "" {
-		pool, err := filepath.Abs(cfg.poolDir)
-		if err == nil {
-			err = os.MkdirAll(pool, 0o755)
-		}
-		if err != nil {
-			s.exec.close()
-			s.ctlLn.Close()
-			s.proxyLn.Close()
-			s.cleanupState()
-			return nil, fmt.Errorf("testserver: snapshot pool dir: %w", err)
-		}
-		s.exec.setSnapshotPoolDir(pool)
-	}
+	s.exec.setSnapshotPoolDir(pool)
 	s.router = newRouteTable(s.routes())
 
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
@@ -241,6 +224,21 @@ func (s *Server) initStateDir(dir string) error {
 	}
 	s.stateDir = abs
 	return nil
+}
+
+// makePoolDir creates the snapshot pool directory dir, if one is set, and returns its absolute path.
+func makePoolDir(dir string) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err == nil {
+		err = os.MkdirAll(abs, 0o755)
+	}
+	if err != nil {
+		return "", fmt.Errorf("testserver: snapshot pool dir: %w", err)
+	}
+	return abs, nil
 }
 
 func (s *Server) cleanupState() error {

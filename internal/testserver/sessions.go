@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -170,21 +171,12 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// envFor returns the key and base-URL variables of a service; the URLs are
-// the proxy base plus /v1/<service> (with a trailing /v1 for openai, whose
-// clients expect the version in the base URL).
+// envFor returns the key and base-URL variables of a service and the URL, the proxy base plus
+// the service's path.
 func (s *Server) envFor(service string) (keyVar, urlVar, urlVal string) {
-	p := s.proxyBaseURL
-	switch service {
-	case "openai":
-		return "OPENAI_API_KEY", "OPENAI_BASE_URL", p + "/v1/openai/v1"
-	case "anthropic":
-		return "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", p + "/v1/anthropic"
-	case "github":
-		return "GITHUB_TOKEN", "GITHUB_API_URL", p + "/v1/github"
-	default:
-		return "STRIPE_API_KEY", "STRIPE_API_BASE", p + "/v1/stripe"
-	}
+	i := slices.IndexFunc(services, func(svc upstreamService) bool { return svc.id == service })
+	svc := services[i]
+	return svc.keyVar, svc.urlVar, s.proxyBaseURL + svc.urlPath
 }
 
 type createSessionRequest struct {
@@ -209,14 +201,7 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request, sc 
 		}
 	}
 	for _, k := range serviceIDs { // fixed order keeps the error deterministic
-		if _, ok := req.Scopes[k]; !ok {
-			continue
-		}
-		listed := false
-		for _, svc := range req.Services {
-			listed = listed || string(svc) == k
-		}
-		if !listed {
+		if _, ok := req.Scopes[k]; ok && !slices.Contains(req.Services, serviceID(k)) {
 			return errBadRequest("scope for service %s but it is not in services", k)
 		}
 	}

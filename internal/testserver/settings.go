@@ -15,12 +15,10 @@ import (
 type configView struct {
 	Proxy        proxySettings        `json:"proxy"`
 	ControlPlane controlPlaneSettings `json:"control_plane"`
-	Gateway      *struct {
-		BindAddr string `json:"bind_addr"`
-	} `json:"gateway"`
-	Exec        *execSettings       `json:"exec"`
-	Persistence persistenceSettings `json:"persistence"`
-	Snapshots   snapshotSettings    `json:"snapshots"`
+	Gateway      *gatewaySettings     `json:"gateway"`
+	Exec         *execSettings        `json:"exec"`
+	Persistence  persistenceSettings  `json:"persistence"`
+	Snapshots    snapshotSettings     `json:"snapshots"`
 }
 
 type proxySettings struct {
@@ -33,6 +31,10 @@ type providerSettings struct {
 	ServiceID     string `json:"service_id"`
 	UpstreamBase  string `json:"upstream_base"`
 	RequestPrefix string `json:"request_prefix"`
+}
+
+type gatewaySettings struct {
+	BindAddr string `json:"bind_addr"`
 }
 
 type controlPlaneSettings struct {
@@ -79,12 +81,10 @@ func (s *Server) handleGetConfig(w http.ResponseWriter, r *http.Request, sc scop
 			RequestPrefix: "/v1/" + svc + "/",
 		})
 	}
-	if sc.isAdmin() && s.gatewayAddr != "" {
-		v.Gateway = &struct {
-			BindAddr string `json:"bind_addr"`
-		}{s.gatewayBindAddr()}
-	}
 	if sc.isAdmin() {
+		if s.gatewayAddr != "" {
+			v.Gateway = &gatewaySettings{BindAddr: s.gatewayBindAddr()}
+		}
 		v.Proxy.BindAddr = s.proxyLn.Addr().String()
 		v.ControlPlane.BindAddr = s.ctlLn.Addr().String()
 		v.Persistence.StateDir = s.stateDir

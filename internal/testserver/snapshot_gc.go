@@ -63,12 +63,7 @@ func ceilSecs(d time.Duration) uint64 {
 // evicted.
 func (e *execEngine) collectSnapshots(g snapshotGC, now time.Time) int {
 	st := e.snaps
-	st.mu.Lock()
-	rows := make([]snapshotRecord, 0, len(st.rows))
-	for i := len(st.rows) - 1; i >= 0; i-- {
-		rows = append(rows, st.rows[i])
-	}
-	st.mu.Unlock()
+	rows := st.matching(func(snapshotRecord) bool { return true })
 	sortNewestFirst(rows, func(r snapshotRecord) time.Time { return r.CreatedAt })
 	if len(rows) > gcWindow {
 		rows = rows[:gcWindow]

@@ -183,9 +183,6 @@ func loadManifest(snapDir string) (snapshotManifest, bool) {
 	return snapshotManifest{Version: *m.Version, Entries: m.Entries}, true
 }
 
-// errNoPool is the restore error for an incremental snapshot on a server without a pool.
-var errNoPool = errors.New("snapshot is content-addressed but AGENTJAIL_SNAPSHOT_POOL_DIR is not set")
-
 // restoreIncremental recreates the files of m under dst from pool.
 func restoreIncremental(m snapshotManifest, pool, dst string) error {
 	for _, en := range m.Entries {

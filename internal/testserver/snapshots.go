@@ -58,6 +58,12 @@ func (st *snapshotStore) matching(keep func(snapshotRecord) bool) []snapshotReco
 	return out
 }
 
+func (st *snapshotStore) add(rec snapshotRecord) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.rows = append(st.rows, rec)
+}
+
 func (st *snapshotStore) remove(id string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -103,9 +109,7 @@ func (e *execEngine) captureSnapshot(ws workspace, name *string) (snapshotRecord
 	}
 	wid := ws.ID
 	rec := snapshotRecord{ID: id, TenantID: ws.TenantID, WorkspaceID: &wid, Name: name, CreatedAt: now(), Path: dir, SizeBytes: size}
-	e.snaps.mu.Lock()
-	e.snaps.rows = append(e.snaps.rows, rec)
-	e.snaps.mu.Unlock()
+	e.snaps.add(rec)
 	return rec, nil
 }
 
@@ -114,7 +118,7 @@ func (e *execEngine) restoreSnapshot(snap snapshotRecord, dst string) error {
 	if m, ok := loadManifest(snap.Path); ok {
 		pool := e.snapshotPoolDir()
 		if pool == "" {
-			return errBadRequest("%s", errNoPool.Error())
+			return errBadRequest("snapshot is content-addressed but AGENTJAIL_SNAPSHOT_POOL_DIR is not set")
 		}
 		if err := restoreIncremental(m, pool, dst); err != nil {
 			return errInternal(err)
@@ -183,8 +187,8 @@ func (s *Server) handleRestoreSnapshot(w http.ResponseWriter, r *http.Request, s
 	if snap.WorkspaceID == nil || *snap.WorkspaceID != parentID {
 		return errNotFound("snapshot %s", sid)
 	}
-	parent, ok := e.ws.live(parentID)
-	if !ok || !sc.canSee(parent.TenantID) {
+	parent, ok := e.ws.live(parentID, sc)
+	if !ok {
 		return errNotFound("snapshot %s", sid)
 	}
 	// The new workspace belongs to the parent's tenant, not the caller's (an admin restoring

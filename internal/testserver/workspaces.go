@@ -110,6 +110,11 @@ func newWorkspaceStore() *workspaceStore { return &workspaceStore{byID: map[stri
 func (st *workspaceStore) lookup(id string, sc scope) (*wsEntry, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	return st.lookupLocked(id, sc)
+}
+
+// lookupLocked is lookup with st.mu held.
+func (st *workspaceStore) lookupLocked(id string, sc scope) (*wsEntry, bool) {
 	en, ok := st.byID[id]
 	if !ok || en.ws.DeletedAt != nil || !sc.canSee(en.ws.TenantID) {
 		return nil, false
@@ -117,26 +122,25 @@ func (st *workspaceStore) lookup(id string, sc scope) (*wsEntry, bool) {
 	return en, true
 }
 
-// get returns a copy of the live workspace id visible to sc, redacted for sc.
-func (st *workspaceStore) get(id string, sc scope) (workspace, bool) {
-	en, ok := st.lookup(id, sc)
+// live returns an unredacted copy of the live workspace id visible to sc.
+func (st *workspaceStore) live(id string, sc scope) (workspace, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	en, ok := st.lookupLocked(id, sc)
 	if !ok {
 		return workspace{}, false
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return en.ws.view(sc), true
+	return en.ws, true
 }
 
-// live returns an unredacted copy of the live workspace id, whoever owns it.
-func (st *workspaceStore) live(id string) (workspace, bool) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	en, ok := st.byID[id]
-	if !ok || en.ws.DeletedAt != nil {
+// get returns a copy of the live workspace id visible to sc, redacted for sc. The slices of a
+// stored row are never changed in place, so the copy is taken under the lock and redacted after.
+func (st *workspaceStore) get(id string, sc scope) (workspace, bool) {
+	ws, ok := st.live(id, sc)
+	if !ok {
 		return workspace{}, false
 	}
-	return en.ws, true
+	return ws.view(sc), true
 }
 
 // matching returns copies of the live workspaces passing keep, newest created first.
