@@ -54,8 +54,7 @@ func TestRestoreSnapshotChecks(t *testing.T) {
 func TestRestoreSnapshotKeepsParentTenant(t *testing.T) {
 	t.Parallel()
 	s := tenancyServer(t)
-	var ws workspace
-	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`, wireKey(opBetaKey)).wantJSON(t, 201, &ws)
+	ws := createWS(t, s, opBetaKey, map[string]any{})
 	var snap snapshotRecord
 	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/snapshot", `{}`, wireKey(opBetaKey)).wantJSON(t, 201, &snap)
 	body, _ := json.Marshal(map[string]string{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID})

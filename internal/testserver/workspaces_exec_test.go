@@ -58,15 +58,14 @@ func TestWorkspaceExecEnvAndConflict(t *testing.T) {
 func TestWorkspaceExecLedgerHasNoGit(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
-	var ws workspace
-	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
+	ws := createWS(t, s, "", map[string]any{})
 	// Give the workspace a git seed without cloning anything.
 	st := s.exec.ws
 	st.mu.Lock()
 	repo, ref := "https://example.invalid/demo.git", "main"
 	st.byID[ws.ID].ws.GitRepo, st.byID[ws.ID].ws.GitRef = &repo, &ref
 	st.mu.Unlock()
-	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/exec", `{"cmd":"/bin/true"}`).wantJSON(t, 200, nil)
+	wsExec(t, s, "", ws.ID, "/bin/true")
 	var page struct {
 		Rows []map[string]json.RawMessage `json:"rows"`
 	}
