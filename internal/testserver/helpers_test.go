@@ -216,14 +216,12 @@ func createWS(t *testing.T, srv *Server, key string, body map[string]any) worksp
 	return ws
 }
 
-// createSession creates a session for services as the default tenant and returns its ID.
-func createSession(t *testing.T, srv *Server, services ...string) string {
+// createSession creates a session for services as the holder of key (the default tenant when "").
+func createSession(t *testing.T, srv *Server, key string, services ...string) session {
 	t.Helper()
-	var sess struct {
-		ID string `json:"id"`
-	}
-	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": services}).wantJSON(t, 201, &sess)
-	return sess.ID
+	var sess session
+	apiCall(t, srv, key, "POST", "/v1/sessions", map[string]any{"services": services}).wantJSON(t, 201, &sess)
+	return sess
 }
 
 // wsExec runs cmd args in workspace id and returns the decoded response.

@@ -52,7 +52,7 @@ func TestJailRoutes(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithCredential("dev", "openai", "sk-real"))
 	needJail(t, srv, "/workspace and /output")
-	sessID := createSession(t, srv, "openai")
+	sessID := createSession(t, srv, "", "openai").ID
 	ws := createWS(t, srv, "", map[string]any{})
 	if err := os.WriteFile(filepath.Join(ws.SourceDir, "kept.txt"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -266,7 +266,7 @@ func TestJailNetworkModes(t *testing.T) {
 	needJail(t, srv, "a network namespace")
 	ln := serveLoopback(t, func(net.Conn) {})
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	sessID := createSession(t, srv, "openai")
+	sessID := createSession(t, srv, "", "openai").ID
 	tests := []struct {
 		network map[string]any
 		want    string

@@ -21,8 +21,7 @@ func TestProxyKeySwap(t *testing.T) {
 		WithCredential("dev", "github", "ghp-real"), WithCredential("dev", "stripe", "sk_live_real"),
 		WithUpstream("openai", up.URL), WithUpstream("anthropic", up.URL+"/"),
 		WithUpstream("github", up.URL), WithUpstream("stripe", up.URL))
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai","anthropic","github","stripe"]}`).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, "", "openai", "anthropic", "github", "stripe")
 
 	tests := []struct {
 		name       string
@@ -192,8 +191,7 @@ func TestProxyForwardsWithoutRestPathOrByAPIKeyHeader(t *testing.T) {
 	t.Parallel()
 	up, seen := recordingUpstream(t)
 	s := Start(t, WithCredential("dev", "openai", "sk-o"), WithUpstream("openai", up.URL))
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, "", "openai")
 	tok := sess.Env["OPENAI_API_KEY"]
 	tests := []struct {
 		name      string
@@ -254,8 +252,7 @@ func TestProxyAdminDevFallbackTrap(t *testing.T) {
 	t.Parallel()
 	up, seen := recordingUpstream(t)
 	s := Start(t, WithAPIKeys(adminKey+"@acme:admin"), WithCredential("dev", "openai", "sk-dev"), WithUpstream("openai", up.URL))
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`, wireKey(adminKey)).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, adminKey, "openai")
 	wireDo(t, "GET", sess.Env["OPENAI_BASE_URL"]+"/models", "", wireKey(sess.Env["OPENAI_API_KEY"])).wantPlain(t, 502, "upstream key not configured")
 	select {
 	case r := <-seen:
@@ -279,8 +276,7 @@ func TestProxyStreamsResponse(t *testing.T) {
 	t.Cleanup(up.Close)
 	t.Cleanup(unblock) // runs before up.Close
 	s := Start(t, WithCredential("dev", "openai", "sk"), WithUpstream("openai", up.URL))
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, "", "openai")
 
 	req, _ := http.NewRequest("POST", sess.Env["OPENAI_BASE_URL"]+"/chat/completions", strings.NewReader(`{"stream":true}`))
 	req.Header.Set("Authorization", "Bearer "+sess.Env["OPENAI_API_KEY"])

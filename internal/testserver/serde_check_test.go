@@ -10,7 +10,7 @@ import (
 func TestSerdeRejections(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithCredential("dev", "github", "x"))
-	sessID := createSession(t, srv, "github")
+	sessID := createSession(t, srv, "", "github").ID
 	ws := createWS(t, srv, "", map[string]any{})
 	const data = "Failed to deserialize the JSON body into the target type: "
 	const syntax = "Failed to parse the request body as JSON: "

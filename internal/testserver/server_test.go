@@ -115,8 +115,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 		WithCredential("acme", "openai", "sk-seeded-secret"),
 		WithUpstream("openai", "http://127.0.0.1:1"))
 	wireDo(t, "POST", s.URL()+"/v1/credentials", `{"service":"github","secret":"ghp-posted-secret"}`, wireKey(adminKey)).wantJSON(t, 200, nil)
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`, wireKey(adminKey)).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, adminKey, "openai")
 	tok := sess.Env["OPENAI_API_KEY"]
 	wireDo(t, "GET", s.ProxyURL()+"/v1/openai/v1/models", "", wireKey(tok))
 	wireDo(t, "GET", s.URL()+"/v1/whoami", "", wireKey("wrong-key"))
