@@ -3,6 +3,7 @@ package testserver
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -372,42 +373,32 @@ func TestConcurrentSessionsAndProxy(t *testing.T) {
 	up, seen := recordingUpstream(t)
 	s := Start(t, WithCredential("dev", "openai", "sk"), WithUpstream("openai", up.URL))
 	const workers = 12
+	// work creates a session, uses it once through the proxy and deletes it.
+	work := func() error {
+		r, err := apiCallErr(s, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}})
+		if err != nil {
+			return err
+		}
+		var sess session
+		if err := json.Unmarshal([]byte(r.body), &sess); err != nil || r.status != 201 {
+			return fmt.Errorf("create: %d %s", r.status, r.body)
+		}
+		if r, err = wireDoErr("GET", sess.Env["OPENAI_BASE_URL"]+"/models", "", wireKey(openaiToken(sess))); err != nil || r.status != 201 {
+			return fmt.Errorf("proxy: %d %v", r.status, err)
+		}
+		if r, err = apiCallErr(s, "", "DELETE", "/v1/sessions/"+sess.ID, nil); err != nil || r.status != 204 {
+			return fmt.Errorf("delete: %d %v", r.status, err)
+		}
+		return nil
+	}
 	var wg sync.WaitGroup
-	errs := make(chan string, workers)
+	errs := make(chan error, workers)
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest("POST", s.URL()+"/v1/sessions", strings.NewReader(`{"services":["openai"]}`))
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				errs <- err.Error()
-				return
-			}
-			var sess session
-			err = jsonDecode(resp, &sess)
-			if err != nil || resp.StatusCode != 201 {
-				errs <- "create failed"
-				return
-			}
-			preq, _ := http.NewRequest("GET", sess.Env["OPENAI_BASE_URL"]+"/models", nil)
-			preq.Header.Set("Authorization", "Bearer "+sess.Env["OPENAI_API_KEY"])
-			presp, err := http.DefaultClient.Do(preq)
-			if err != nil {
-				errs <- err.Error()
-				return
-			}
-			io.Copy(io.Discard, presp.Body)
-			presp.Body.Close()
-			if presp.StatusCode != 201 {
-				errs <- "proxy status " + presp.Status
-			}
-			dreq, _ := http.NewRequest("DELETE", s.URL()+"/v1/sessions/"+sess.ID, nil)
-			if dresp, err := http.DefaultClient.Do(dreq); err != nil || dresp.StatusCode != 204 {
-				errs <- "delete failed"
-			} else {
-				dresp.Body.Close()
+			if err := work(); err != nil {
+				errs <- err
 			}
 		}()
 	}
@@ -428,11 +419,6 @@ func TestConcurrentSessionsAndProxy(t *testing.T) {
 			t.Fatalf("row %d has id %d: ids must be dense and newest first", i, id)
 		}
 	}
-}
-
-func jsonDecode(resp *http.Response, v any) error {
-	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // TestNormalizeToken: a phantom token is phm_ and 64 hex digits in either case, returned lower
