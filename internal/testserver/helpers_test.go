@@ -108,17 +108,6 @@ func (r wireResp) wantError(t *testing.T, status int, msg string) {
 	}
 }
 
-// wantStatusOrError is wantError, or only a status check when msg is "" (a 422 whose serde
-// text the fake does not reproduce word for word).
-func (r wireResp) wantStatusOrError(t *testing.T, status int, msg string) {
-	t.Helper()
-	if msg != "" {
-		r.wantError(t, status, msg)
-	} else if r.status != status {
-		t.Fatalf("got %d %s, want %d", r.status, r.body, status)
-	}
-}
-
 // wantEmpty checks a status with an empty body and no content type.
 func (r wireResp) wantEmpty(t *testing.T, status int) {
 	t.Helper()
