@@ -63,13 +63,7 @@ func TestAuditPagingAndShape(t *testing.T) {
 func TestAuditOperatorFiltering(t *testing.T) {
 	t.Parallel()
 	s := tenancyServer(t, WithCredential("beta", "openai", "b"), WithCredential("gamma", "openai", "g"))
-	mk := func(key string) session {
-		t.Helper()
-		var sess session
-		wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`, wireKey(key)).wantJSON(t, 201, &sess)
-		return sess
-	}
-	beta, gamma := mk(opBetaKey), mk(opGamKey)
+	beta, gamma := createSession(t, s, opBetaKey, "openai"), createSession(t, s, opGamKey, "openai")
 	// wrong_service rejects carry the session id and need no upstream.
 	hit := func(sess session) {
 		t.Helper()
@@ -108,9 +102,7 @@ func TestAuditOperatorFiltering(t *testing.T) {
 func TestAuditOperatorWindow(t *testing.T) {
 	t.Parallel()
 	s := tenancyServer(t, WithCredential("beta", "openai", "b"), WithCredential("gamma", "openai", "g"))
-	var beta, gamma session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`, wireKey(opBetaKey)).wantJSON(t, 201, &beta)
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`, wireKey(opGamKey)).wantJSON(t, 201, &gamma)
+	beta, gamma := createSession(t, s, opBetaKey, "openai"), createSession(t, s, opGamKey, "openai")
 	wireDo(t, "GET", s.ProxyURL()+"/v1/github/x", "", wireKey(beta.Env["OPENAI_API_KEY"])) // id 0: beta
 	for i := 0; i < 8; i++ {                                                               // ids 1..8: gamma
 		wireDo(t, "GET", s.ProxyURL()+"/v1/github/x", "", wireKey(gamma.Env["OPENAI_API_KEY"]))

@@ -16,16 +16,8 @@ import (
 func TestCopiesSkipSymlinks(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
-	var ws workspace
-	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
-	exec := func(t *testing.T, id, script string) string {
-		t.Helper()
-		body, _ := json.Marshal(map[string]any{"cmd": "/bin/sh", "args": []string{"-c", script}})
-		var res execResponse
-		wireDo(t, "POST", s.URL()+"/v1/workspaces/"+id+"/exec", string(body)).wantJSON(t, 200, &res)
-		return res.Stdout
-	}
-	exec(t, ws.ID, "printf data > f && ln -s f link && ln -s /etc/hostname outside")
+	ws := createWS(t, s, "", map[string]any{})
+	wsExec(t, s, "", ws.ID, "/bin/sh", "-c", "printf data > f && ln -s f link && ln -s /etc/hostname outside")
 	var snap snapshotRecord
 	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/snapshot", `{}`).wantJSON(t, 201, &snap)
 	var restored workspace
@@ -41,7 +33,7 @@ func TestCopiesSkipSymlinks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := exec(t, tt.id, "ls -A"); got != "f\n" {
+			if got := wsExec(t, s, "", tt.id, "/bin/sh", "-c", "ls -A").Stdout; got != "f\n" {
 				t.Fatalf("files %q, want only the regular file", got)
 			}
 		})

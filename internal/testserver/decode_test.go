@@ -142,8 +142,7 @@ func TestExplicitNullIsA422(t *testing.T) {
 func TestNullBodyIsA422(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
-	var ws workspace
-	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
+	ws := createWS(t, s, "", map[string]any{})
 	tests := []struct {
 		name, method, path string
 	}{

@@ -28,7 +28,7 @@ func TestExecOptionsValidation(t *testing.T) {
 	})
 	// A session exec validates its settings the same way before it runs anything.
 	srv := Start(t, WithCredential("dev", "github", "x"))
-	sessID := createSession(t, srv, "github")
+	sessID := createSession(t, srv, "", "github").ID
 	checkRejections(t, srv, "/v1/sessions/"+sessID+"/exec", []rejection{
 		{name: "session exec with an empty allowlist", body: `{"cmd":"true","network":{"mode":"allowlist"}}`, status: 400, msg: "bad request: allowlist must contain at least one domain"},
 	})

@@ -108,17 +108,6 @@ func (r wireResp) wantError(t *testing.T, status int, msg string) {
 	}
 }
 
-// wantStatusOrError is wantError, or only a status check when msg is "" (a 422 whose serde
-// text the fake does not reproduce word for word).
-func (r wireResp) wantStatusOrError(t *testing.T, status int, msg string) {
-	t.Helper()
-	if msg != "" {
-		r.wantError(t, status, msg)
-	} else if r.status != status {
-		t.Fatalf("got %d %s, want %d", r.status, r.body, status)
-	}
-}
-
 // wantEmpty checks a status with an empty body and no content type.
 func (r wireResp) wantEmpty(t *testing.T, status int) {
 	t.Helper()
@@ -216,14 +205,12 @@ func createWS(t *testing.T, srv *Server, key string, body map[string]any) worksp
 	return ws
 }
 
-// createSession creates a session for services as the default tenant and returns its ID.
-func createSession(t *testing.T, srv *Server, services ...string) string {
+// createSession creates a session for services as the holder of key (the default tenant when "").
+func createSession(t *testing.T, srv *Server, key string, services ...string) session {
 	t.Helper()
-	var sess struct {
-		ID string `json:"id"`
-	}
-	apiCall(t, srv, "", "POST", "/v1/sessions", map[string]any{"services": services}).wantJSON(t, 201, &sess)
-	return sess.ID
+	var sess session
+	apiCall(t, srv, key, "POST", "/v1/sessions", map[string]any{"services": services}).wantJSON(t, 201, &sess)
+	return sess
 }
 
 // wsExec runs cmd args in workspace id and returns the decoded response.

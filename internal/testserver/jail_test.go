@@ -52,7 +52,7 @@ func TestJailRoutes(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithCredential("dev", "openai", "sk-real"))
 	needJail(t, srv, "/workspace and /output")
-	sessID := createSession(t, srv, "openai")
+	sessID := createSession(t, srv, "", "openai").ID
 	ws := createWS(t, srv, "", map[string]any{})
 	if err := os.WriteFile(filepath.Join(ws.SourceDir, "kept.txt"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -194,10 +194,7 @@ func TestJailLeavesNothingBehind(t *testing.T) {
 	needJail(t, srv, "killing a whole process tree")
 	marker := fmt.Sprintf("%d.%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	ws := createWS(t, srv, "", map[string]any{})
-	var out execResponse
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
-		"cmd": "/bin/sh", "args": []string{"-c", "setsid /bin/sleep " + marker + "1 & until grep -qa '^/bin/sleep' /proc/$!/cmdline; do :; done; echo started"},
-	}).wantJSON(t, 200, &out)
+	out := wsExec(t, srv, "", ws.ID, "/bin/sh", "-c", "setsid /bin/sleep "+marker+"1 & until grep -qa '^/bin/sleep' /proc/$!/cmdline; do :; done; echo started")
 	if out.Stdout != "started\n" {
 		t.Fatalf("exec: %+v", out)
 	}
@@ -266,7 +263,7 @@ func TestJailNetworkModes(t *testing.T) {
 	needJail(t, srv, "a network namespace")
 	ln := serveLoopback(t, func(net.Conn) {})
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	sessID := createSession(t, srv, "openai")
+	sessID := createSession(t, srv, "", "openai").ID
 	tests := []struct {
 		network map[string]any
 		want    string
@@ -316,13 +313,10 @@ func TestJailAllowlistProxy(t *testing.T) {
 	ln := serveLoopback(t, func(c net.Conn) { io.WriteString(c, "hello through the tunnel\n") })
 	target := ln.Addr().String()
 	ws := createWS(t, srv, "", map[string]any{"network": map[string]any{"mode": "allowlist", "domains": []string{"127.0.0.1", "*.example.com"}}})
-	var out execResponse
-	apiCall(t, srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{
-		"cmd": "/usr/bin/python3", "args": []string{"-c", proxyProbe,
-			"GET http://127.0.0.1/ HTTP/1.1",
-			"CONNECT unlisted.test:443 HTTP/1.1",
-			"CONNECT " + target + " HTTP/1.1"},
-	}).wantJSON(t, 200, &out)
+	out := wsExec(t, srv, "", ws.ID, "/usr/bin/python3", "-c", proxyProbe,
+		"GET http://127.0.0.1/ HTTP/1.1",
+		"CONNECT unlisted.test:443 HTTP/1.1",
+		"CONNECT "+target+" HTTP/1.1")
 	want := "HTTP/1.1 400 Bad Request\nHTTP/1.1 403 Forbidden\nHTTP/1.1 200 Connection Established | hello through the tunnel\n"
 	if out.Stdout != want {
 		t.Fatalf("got %q (stderr %q), want %q", out.Stdout, out.Stderr, want)
@@ -331,9 +325,7 @@ func TestJailAllowlistProxy(t *testing.T) {
 	// With the real rules, a listed host on a private address is refused too.
 	srv2 := Start(t)
 	ws2 := createWS(t, srv2, "", map[string]any{"network": map[string]any{"mode": "allowlist", "domains": []string{"localhost"}}})
-	apiCall(t, srv2, "", "POST", "/v1/workspaces/"+ws2.ID+"/exec", map[string]any{
-		"cmd": "/usr/bin/python3", "args": []string{"-c", proxyProbe, "CONNECT localhost:" + fmt.Sprint(ln.Addr().(*net.TCPAddr).Port) + " HTTP/1.1"},
-	}).wantJSON(t, 200, &out)
+	out = wsExec(t, srv2, "", ws2.ID, "/usr/bin/python3", "-c", proxyProbe, "CONNECT localhost:"+fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)+" HTTP/1.1")
 	if out.Stdout != "HTTP/1.1 403 Forbidden\n" {
 		t.Fatalf("private address: %q (stderr %q)", out.Stdout, out.Stderr)
 	}

@@ -24,8 +24,7 @@ func TestLiveLedgerRows(t *testing.T) {
 			asyncCall(srv, "", "POST", "/v1/runs", map[string]any{"language": "sh", "code": code})
 		}},
 		{name: "workspace exec", withOutput: true, start: func(t *testing.T, srv *Server, code string) {
-			var ws workspace
-			apiCall(t, srv, "", "POST", "/v1/workspaces", map[string]any{}).wantJSON(t, 201, &ws)
+			ws := createWS(t, srv, "", map[string]any{})
 			asyncCall(srv, "", "POST", "/v1/workspaces/"+ws.ID+"/exec", map[string]any{"cmd": "/bin/sh", "args": []string{"-c", code}})
 		}},
 		{name: "stream", withOutput: false, start: func(t *testing.T, srv *Server, code string) {

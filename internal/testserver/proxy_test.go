@@ -3,6 +3,7 @@ package testserver
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,8 +22,7 @@ func TestProxyKeySwap(t *testing.T) {
 		WithCredential("dev", "github", "ghp-real"), WithCredential("dev", "stripe", "sk_live_real"),
 		WithUpstream("openai", up.URL), WithUpstream("anthropic", up.URL+"/"),
 		WithUpstream("github", up.URL), WithUpstream("stripe", up.URL))
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai","anthropic","github","stripe"]}`).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, "", "openai", "anthropic", "github", "stripe")
 
 	tests := []struct {
 		name       string
@@ -192,8 +192,7 @@ func TestProxyForwardsWithoutRestPathOrByAPIKeyHeader(t *testing.T) {
 	t.Parallel()
 	up, seen := recordingUpstream(t)
 	s := Start(t, WithCredential("dev", "openai", "sk-o"), WithUpstream("openai", up.URL))
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, "", "openai")
 	tok := sess.Env["OPENAI_API_KEY"]
 	tests := []struct {
 		name      string
@@ -254,8 +253,7 @@ func TestProxyAdminDevFallbackTrap(t *testing.T) {
 	t.Parallel()
 	up, seen := recordingUpstream(t)
 	s := Start(t, WithAPIKeys(adminKey+"@acme:admin"), WithCredential("dev", "openai", "sk-dev"), WithUpstream("openai", up.URL))
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`, wireKey(adminKey)).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, adminKey, "openai")
 	wireDo(t, "GET", sess.Env["OPENAI_BASE_URL"]+"/models", "", wireKey(sess.Env["OPENAI_API_KEY"])).wantPlain(t, 502, "upstream key not configured")
 	select {
 	case r := <-seen:
@@ -279,8 +277,7 @@ func TestProxyStreamsResponse(t *testing.T) {
 	t.Cleanup(up.Close)
 	t.Cleanup(unblock) // runs before up.Close
 	s := Start(t, WithCredential("dev", "openai", "sk"), WithUpstream("openai", up.URL))
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, "", "openai")
 
 	req, _ := http.NewRequest("POST", sess.Env["OPENAI_BASE_URL"]+"/chat/completions", strings.NewReader(`{"stream":true}`))
 	req.Header.Set("Authorization", "Bearer "+sess.Env["OPENAI_API_KEY"])
@@ -376,42 +373,32 @@ func TestConcurrentSessionsAndProxy(t *testing.T) {
 	up, seen := recordingUpstream(t)
 	s := Start(t, WithCredential("dev", "openai", "sk"), WithUpstream("openai", up.URL))
 	const workers = 12
+	// work creates a session, uses it once through the proxy and deletes it.
+	work := func() error {
+		r, err := apiCallErr(s, "", "POST", "/v1/sessions", map[string]any{"services": []string{"openai"}})
+		if err != nil {
+			return err
+		}
+		var sess session
+		if err := json.Unmarshal([]byte(r.body), &sess); err != nil || r.status != 201 {
+			return fmt.Errorf("create: %d %s", r.status, r.body)
+		}
+		if r, err = wireDoErr("GET", sess.Env["OPENAI_BASE_URL"]+"/models", "", wireKey(openaiToken(sess))); err != nil || r.status != 201 {
+			return fmt.Errorf("proxy: %d %v", r.status, err)
+		}
+		if r, err = apiCallErr(s, "", "DELETE", "/v1/sessions/"+sess.ID, nil); err != nil || r.status != 204 {
+			return fmt.Errorf("delete: %d %v", r.status, err)
+		}
+		return nil
+	}
 	var wg sync.WaitGroup
-	errs := make(chan string, workers)
+	errs := make(chan error, workers)
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest("POST", s.URL()+"/v1/sessions", strings.NewReader(`{"services":["openai"]}`))
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				errs <- err.Error()
-				return
-			}
-			var sess session
-			err = jsonDecode(resp, &sess)
-			if err != nil || resp.StatusCode != 201 {
-				errs <- "create failed"
-				return
-			}
-			preq, _ := http.NewRequest("GET", sess.Env["OPENAI_BASE_URL"]+"/models", nil)
-			preq.Header.Set("Authorization", "Bearer "+sess.Env["OPENAI_API_KEY"])
-			presp, err := http.DefaultClient.Do(preq)
-			if err != nil {
-				errs <- err.Error()
-				return
-			}
-			io.Copy(io.Discard, presp.Body)
-			presp.Body.Close()
-			if presp.StatusCode != 201 {
-				errs <- "proxy status " + presp.Status
-			}
-			dreq, _ := http.NewRequest("DELETE", s.URL()+"/v1/sessions/"+sess.ID, nil)
-			if dresp, err := http.DefaultClient.Do(dreq); err != nil || dresp.StatusCode != 204 {
-				errs <- "delete failed"
-			} else {
-				dresp.Body.Close()
+			if err := work(); err != nil {
+				errs <- err
 			}
 		}()
 	}
@@ -432,11 +419,6 @@ func TestConcurrentSessionsAndProxy(t *testing.T) {
 			t.Fatalf("row %d has id %d: ids must be dense and newest first", i, id)
 		}
 	}
-}
-
-func jsonDecode(resp *http.Response, v any) error {
-	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 // TestNormalizeToken: a phantom token is phm_ and 64 hex digits in either case, returned lower

@@ -65,8 +65,7 @@ func TestProxyUpstreamClient(t *testing.T) {
 	up, hops := redirectingUpstream(t)
 	other, otherHops := redirectingUpstream(t) // another port: another host for redirects
 	s := Start(t, WithCredential("dev", "github", "ghp-real"), WithUpstream("github", up.URL))
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["github"]}`).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, "", "github")
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	tests := []struct {
 		name, method, path string

@@ -2,8 +2,6 @@ package testserver
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -115,8 +113,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 		WithCredential("acme", "openai", "sk-seeded-secret"),
 		WithUpstream("openai", "http://127.0.0.1:1"))
 	wireDo(t, "POST", s.URL()+"/v1/credentials", `{"service":"github","secret":"ghp-posted-secret"}`, wireKey(adminKey)).wantJSON(t, 200, nil)
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`, wireKey(adminKey)).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, adminKey, "openai")
 	tok := sess.Env["OPENAI_API_KEY"]
 	wireDo(t, "GET", s.ProxyURL()+"/v1/openai/v1/models", "", wireKey(tok))
 	wireDo(t, "GET", s.URL()+"/v1/whoami", "", wireKey("wrong-key"))
@@ -251,27 +248,18 @@ func TestListenTCPKeepsTheAddressFamily(t *testing.T) {
 func TestCloseEndsRelayedRequests(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		send   func(s *Server, upstream string) (wireResp, error)
+		name string
+		// target sets up what the relayed request needs and returns its URL and options.
+		target func(t *testing.T, s *Server, upstream string) (string, []wireOpt)
 		prefix string
 	}{
-		{name: "proxy", prefix: "upstream: ", send: func(s *Server, _ string) (wireResp, error) {
-			var sess session
-			r, err := wireDoErr("POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`)
-			if err != nil {
-				return r, err
-			}
-			if err := json.Unmarshal([]byte(r.body), &sess); err != nil {
-				return r, err
-			}
-			return wireDoErr("GET", sess.Env["OPENAI_BASE_URL"]+"/models", "", wireKey(openaiToken(sess)))
+		{name: "proxy", prefix: "upstream: ", target: func(t *testing.T, s *Server, _ string) (string, []wireOpt) {
+			sess := createSession(t, s, "", "openai")
+			return sess.Env["OPENAI_BASE_URL"] + "/models", []wireOpt{wireKey(openaiToken(sess))}
 		}},
-		{name: "gateway", prefix: "gateway: upstream failed: ", send: func(s *Server, upstream string) (wireResp, error) {
-			body := `{"domains":[{"domain":"slow.test","backend_url":"` + upstream + `"}]}`
-			if r, err := wireDoErr("POST", s.URL()+"/v1/workspaces", body); err != nil || r.status != 201 {
-				return r, fmt.Errorf("create workspace: %d %v", r.status, err)
-			}
-			return wireDoErr("GET", s.GatewayURL()+"/", "", wireHost("slow.test"))
+		{name: "gateway", prefix: "gateway: upstream failed: ", target: func(t *testing.T, s *Server, upstream string) (string, []wireOpt) {
+			createWS(t, s, "", map[string]any{"domains": []map[string]any{{"domain": "slow.test", "backend_url": upstream}}})
+			return s.GatewayURL() + "/", []wireOpt{wireHost("slow.test")}
 		}},
 	}
 	for _, tt := range tests {
@@ -292,14 +280,12 @@ func TestCloseEndsRelayedRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			type result struct {
-				r   wireResp
-				err error
-			}
-			done := make(chan result, 1)
+			t.Cleanup(func() { s.Close() })
+			url, opts := tt.target(t, s, slow.URL)
+			done := make(chan asyncResult, 1)
 			go func() {
-				r, err := tt.send(s, slow.URL)
-				done <- result{r, err}
+				r, err := wireDoErr("GET", url, "", opts...)
+				done <- asyncResult{r, err}
 			}()
 			select {
 			case <-arrived:
@@ -313,7 +299,7 @@ func TestCloseEndsRelayedRequests(t *testing.T) {
 			if res.err != nil {
 				t.Fatalf("the request lost its connection: %v", res.err)
 			}
-			res.r.wantPlainPrefix(t, 502, tt.prefix)
+			res.resp.wantPlainPrefix(t, 502, tt.prefix)
 		})
 	}
 }

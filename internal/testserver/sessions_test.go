@@ -110,8 +110,7 @@ func TestSessionShapeAndEnv(t *testing.T) {
 func TestSessionDefaultProxyBaseURL(t *testing.T) {
 	t.Parallel()
 	s := Start(t, WithCredential("dev", "openai", "a"))
-	var sess session
-	wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai","openai"]}`).wantJSON(t, 201, &sess)
+	sess := createSession(t, s, "", "openai", "openai")
 	if sess.Env["OPENAI_BASE_URL"] != s.ProxyURL()+"/v1/openai/v1" {
 		t.Fatalf("OPENAI_BASE_URL = %q, proxy %s", sess.Env["OPENAI_BASE_URL"], s.ProxyURL())
 	}
@@ -169,12 +168,7 @@ func TestSessionTenancyListGetDelete(t *testing.T) {
 	t.Parallel()
 	s := tenancyServer(t,
 		WithCredential("acme", "openai", "x"), WithCredential("beta", "openai", "y"), WithCredential("gamma", "openai", "z"))
-	create := func(key string) string {
-		t.Helper()
-		var sess session
-		wireDo(t, "POST", s.URL()+"/v1/sessions", `{"services":["openai"]}`, wireKey(key)).wantJSON(t, 201, &sess)
-		return sess.ID
-	}
+	create := func(key string) string { return createSession(t, s, key, "openai").ID }
 	b1 := create(opBetaKey)
 	g1 := create(opGamKey)
 	b2 := create(opBetaKey)
@@ -249,7 +243,7 @@ func TestSessionTenancyListGetDelete(t *testing.T) {
 func TestSessionExec(t *testing.T) {
 	t.Parallel()
 	srv := Start(t, WithCredential("dev", "openai", "sk-real"))
-	sessID := createSession(t, srv, "openai")
+	sessID := createSession(t, srv, "", "openai").ID
 	var out execResponse
 	apiCall(t, srv, "", "POST", "/v1/sessions/"+sessID+"/exec", map[string]any{
 		"cmd": "/bin/sh", "args": []string{"-c", `echo "$OPENAI_API_KEY"; echo "$PATH"`},

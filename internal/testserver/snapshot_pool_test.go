@@ -103,11 +103,8 @@ func TestIncrementalSnapshots(t *testing.T) {
 func TestIncrementalManifest(t *testing.T) {
 	t.Parallel()
 	s := Start(t, WithSnapshotPoolDir(t.TempDir()))
-	var ws workspace
-	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`).wantJSON(t, 201, &ws)
-	script := `mkdir -p a && printf x > a/b && printf yy > a.txt && ln -s a.txt link && chmod 755 a.txt`
-	body, _ := json.Marshal(map[string]any{"cmd": "/bin/sh", "args": []string{"-c", script}})
-	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/exec", string(body)).wantJSON(t, 200, nil)
+	ws := createWS(t, s, "", map[string]any{})
+	wsExec(t, s, "", ws.ID, "/bin/sh", "-c", `mkdir -p a && printf x > a/b && printf yy > a.txt && ln -s a.txt link && chmod 755 a.txt`)
 	var snap snapshotRecord
 	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/snapshot", `{}`).wantJSON(t, 201, &snap)
 	var m struct {

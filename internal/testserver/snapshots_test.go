@@ -22,23 +22,12 @@ func TestRestoreSnapshotChecks(t *testing.T) {
 	if r := apiCall(t, srv, "", "POST", "/v1/workspaces/"+a.ID+"/snapshot", nil); r.status != 415 {
 		t.Errorf("snapshot without body: %d", r.status)
 	}
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		msg    string
-	}{
-		{"missing parent is 422", `{"snapshot_id":"` + snap.ID + `"}`, 422, ""},
-		{"unknown snapshot first", `{"snapshot_id":"snap_x","parent_workspace_id":" "}`, 404, "not found: snapshot snap_x"},
-		{"blank parent", `{"snapshot_id":"` + snap.ID + `","parent_workspace_id":"  "}`, 400, "bad request: parent_workspace_id is required"},
-		{"wrong parent", `{"snapshot_id":"` + snap.ID + `","parent_workspace_id":"` + b.ID + `"}`, 404, "not found: snapshot " + snap.ID},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", tt.body)
-			r.wantStatusOrError(t, tt.status, tt.msg)
-		})
-	}
+	checkRejections(t, srv, "/v1/workspaces/from-snapshot", []rejection{
+		{name: "missing parent is 422", body: `{"snapshot_id":"` + snap.ID + `"}`, status: 422, prefix: "Failed to deserialize the JSON body into the target type: missing field `parent_workspace_id`"},
+		{name: "unknown snapshot first", body: `{"snapshot_id":"snap_x","parent_workspace_id":" "}`, status: 404, msg: "not found: snapshot snap_x"},
+		{name: "blank parent", body: `{"snapshot_id":"` + snap.ID + `","parent_workspace_id":"  "}`, status: 400, msg: "bad request: parent_workspace_id is required"},
+		{name: "wrong parent", body: `{"snapshot_id":"` + snap.ID + `","parent_workspace_id":"` + b.ID + `"}`, status: 404, msg: "not found: snapshot " + snap.ID},
+	})
 	var ws workspace
 	apiCall(t, srv, "", "POST", "/v1/workspaces/from-snapshot", `{"snapshot_id":"`+snap.ID+`","parent_workspace_id":" `+a.ID+` ","label":" restored "}`).wantJSON(t, 201, &ws)
 	if strOrEmpty(ws.Label) != "restored" {
@@ -54,8 +43,7 @@ func TestRestoreSnapshotChecks(t *testing.T) {
 func TestRestoreSnapshotKeepsParentTenant(t *testing.T) {
 	t.Parallel()
 	s := tenancyServer(t)
-	var ws workspace
-	wireDo(t, "POST", s.URL()+"/v1/workspaces", `{}`, wireKey(opBetaKey)).wantJSON(t, 201, &ws)
+	ws := createWS(t, s, opBetaKey, map[string]any{})
 	var snap snapshotRecord
 	wireDo(t, "POST", s.URL()+"/v1/workspaces/"+ws.ID+"/snapshot", `{}`, wireKey(opBetaKey)).wantJSON(t, 201, &snap)
 	body, _ := json.Marshal(map[string]string{"snapshot_id": snap.ID, "parent_workspace_id": ws.ID})

@@ -105,26 +105,6 @@ func TestStreamFraming(t *testing.T) {
 	}
 }
 
-func TestStreamPreStreamErrors(t *testing.T) {
-	t.Parallel()
-	srv := Start(t)
-	tests := []struct{ name, body, want string }{
-		{"language", `{"code":"x","language":"cobol"}`, `{"error":"bad request: unsupported language: cobol"}`},
-		{"allowlist", `{"code":"x","network":{"mode":"allowlist","domains":[]}}`, `{"error":"bad request: allowlist must contain at least one domain"}`},
-		{"git is ignored", `{"code":"x","language":"cobol","git":{"repo":"http://bad"}}`, `{"error":"bad request: unsupported language: cobol"}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			resp := openStream(t, context.Background(), srv, tt.body)
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != 400 || string(b) != tt.want || resp.Header.Get("Content-Type") != "application/json" {
-				t.Fatalf("got %d %s", resp.StatusCode, b)
-			}
-		})
-	}
-}
-
 func TestStreamKeepAliveStatsAndDisconnect(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
@@ -398,22 +378,21 @@ func TestStreamStatsEventKeyOrder(t *testing.T) {
 	}
 }
 
-// A stream counts in total_execs only once its process runs, and its ledger row keeps "" for
-// the output its client already received.
+// A stream refused before it starts is a JSON error (a bad git seed is not even looked at) and
+// does not count in total_execs; a stream counts once its process runs, and its ledger row
+// keeps "" for the output its client already received.
 func TestStreamCountersAndLedgerRow(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
 	total := func() uint64 {
 		t.Helper()
-		var st struct {
-			Total uint64 `json:"total_execs"`
-		}
-		apiCall(t, srv, "", "GET", "/v1/stats", nil).wantJSON(t, 200, &st)
-		return st.Total
+		return statsOf(t, srv).TotalExecs
 	}
 	for _, tt := range []struct{ body, msg string }{
 		{`{"code":"echo x","language":"cobol"}`, "bad request: unsupported language: cobol"},
 		{`{"code":"echo x","language":"sh","network":{"mode":"allowlist","domains":[]}}`, "bad request: allowlist must contain at least one domain"},
+		{`{"code":"x","network":{"mode":"allowlist","domains":[]}}`, "bad request: allowlist must contain at least one domain"},
+		{`{"code":"x","language":"cobol","git":{"repo":"http://bad"}}`, "bad request: unsupported language: cobol"},
 	} {
 		apiCall(t, srv, "", "POST", "/v1/runs/stream", tt.body).wantError(t, 400, tt.msg)
 	}

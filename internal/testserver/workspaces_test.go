@@ -91,27 +91,14 @@ func TestWorkspaceSnapshotRestoreFork(t *testing.T) {
 func TestWorkspaceCreateValidation(t *testing.T) {
 	t.Parallel()
 	srv := Start(t)
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		msg    string
-	}{
-		{"unknown flavor", `{"flavors":["nope"]}`, 400, `bad request: unknown flavor: "nope"`},
-		{"domain with both targets", `{"domains":[{"domain":"a.local","backend_url":"http://x","vm_port":3000}]}`, 400, "bad request: workspace domain: set exactly one of backend_url / vm_port"},
-		{"domain without target", `{"domains":[{"domain":"a.local"}]}`, 400, "bad request: workspace domain: one of backend_url / vm_port is required"},
-		{"backend without scheme", `{"domains":[{"domain":"a.local","backend_url":"x:1"}]}`, 400, `bad request: backend_url must start with http:// or https:// (got "x:1")`},
-		{"vm_port zero", `{"domains":[{"domain":"a.local","vm_port":0}]}`, 400, "bad request: vm_port must be > 0"},
-		{"git validated", `{"git":{"repo":"git@github.com:a/b"}}`, 400, "bad request: git.repo must be https:// (max 512 bytes)"},
-		{"vm_port too big", `{"domains":[{"domain":"a.local","vm_port":70000}]}`, 422, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r := apiCall(t, srv, "", "POST", "/v1/workspaces", tt.body)
-			r.wantStatusOrError(t, tt.status, tt.msg)
-		})
-	}
+	checkRejections(t, srv, "/v1/workspaces", []rejection{
+		{name: "unknown flavor", body: `{"flavors":["nope"]}`, status: 400, msg: `bad request: unknown flavor: "nope"`},
+		{name: "domain with both targets", body: `{"domains":[{"domain":"a.local","backend_url":"http://x","vm_port":3000}]}`, status: 400, msg: "bad request: workspace domain: set exactly one of backend_url / vm_port"},
+		{name: "domain without target", body: `{"domains":[{"domain":"a.local"}]}`, status: 400, msg: "bad request: workspace domain: one of backend_url / vm_port is required"},
+		{name: "backend without scheme", body: `{"domains":[{"domain":"a.local","backend_url":"x:1"}]}`, status: 400, msg: `bad request: backend_url must start with http:// or https:// (got "x:1")`},
+		{name: "vm_port zero", body: `{"domains":[{"domain":"a.local","vm_port":0}]}`, status: 400, msg: "bad request: vm_port must be > 0"},
+		{name: "git validated", body: `{"git":{"repo":"git@github.com:a/b"}}`, status: 400, msg: "bad request: git.repo must be https:// (max 512 bytes)"},
+	})
 	// Accepted as is: an invalid allowlist (every exec then fails) and clamps.
 	ws := createWS(t, srv, "", map[string]any{
 		"label": "  mine  ", "timeout_secs": 0, "memory_mb": 99999, "idle_timeout_secs": 60,
