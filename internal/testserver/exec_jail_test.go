@@ -3,12 +3,17 @@
 package testserver
 
 import (
+	"bufio"
+	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestScriptArgv: in a jail a script runs as "<runtime> /workspace/<file>"; on the host the
@@ -61,7 +66,11 @@ func TestAllowlistProxyLifetime(t *testing.T) {
 	if err != nil {
 		t.Skip("no sh")
 	}
-	p, err := srv.exec.start(jailSettings{networkMode: "allowlist", domains: []string{"example.com"}},
+	// Only this server's proxies consult this check, so it tells this proxy apart from another
+	// test's listener that may have been given the freed port.
+	var consulted atomic.Bool
+	srv.exec.proxyPermit = func(netip.Addr) bool { consulted.Store(true); return false }
+	p, err := srv.exec.start(jailSettings{networkMode: "allowlist", domains: []string{"localhost"}},
 		procSpec{argv: []string{sh, "-c", "echo $HTTP_PROXY"}, dir: t.TempDir(), env: []string{"PATH=" + jailPath}, onHost: true})
 	if err != nil {
 		t.Fatal(err)
@@ -71,8 +80,16 @@ func TestAllowlistProxyLifetime(t *testing.T) {
 	if !strings.HasPrefix(addr, "127.0.0.1:") {
 		t.Fatalf("HTTP_PROXY %q (stderr %q), want a loopback proxy", p.res.stdout, p.res.stderr)
 	}
-	if c, err := net.Dial("tcp", addr); err == nil {
-		c.Close()
-		t.Fatalf("proxy %s still accepts connections after the execution ended", addr)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return // closed
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Minute)) // a guard against a listener that never answers
+	if _, err := io.WriteString(c, "CONNECT localhost:1 HTTP/1.1\r\n\r\n"); err == nil {
+		_, _ = bufio.NewReader(c).ReadString('\n')
+	}
+	if consulted.Load() {
+		t.Fatalf("proxy %s still answers after the execution ended", addr)
 	}
 }
